@@ -1,0 +1,150 @@
+// The node's contract with its runtime (lesson 1, "the world is concurrent"): a node is a state
+// machine that receives events one at a time and acts only through an injected Environment.
+// cluster/core never reads the clock, sets a timer, draws a random number, opens a socket or
+// touches a file itself; the real runtime (cluster/runtime/real) and the deterministic simulator
+// (cluster/runtime/sim) both implement Environment, so the same code runs in both.
+
+import type { KeyValueStore } from "../storage/store.ts";
+import type { VersionedObject, VersionVector } from "./versions.ts";
+
+export type NodeId = string;
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** How a bucket resolves concurrent writes. */
+export type BucketMode =
+  /** Dotted version vectors: concurrent writes become siblings; nothing is silently lost. */
+  | "causal"
+  /** Last write wins by the coordinator's clock: simple, and it loses updates under skew. */
+  | "lww";
+
+export interface ClusterConfig {
+  /** Every member, in a stable order (the claim depends on it). */
+  nodes: NodeId[];
+  /** Q: the number of equal partitions of the 2^160 keyspace (power of two, 8..1024). */
+  partitionCount: number;
+  /** Defaults for requests that do not say. */
+  defaults: { n: number; r: number; w: number; timeoutMs: number };
+  /** Buckets whose mode is not the default `causal`. */
+  bucketModes: Record<string, BucketMode>;
+}
+
+/** A client operation, already parsed from HTTP (or issued by a simulated client). */
+export type ClientRequest =
+  | {
+      op: "get";
+      bucket: string;
+      key: string;
+      n?: number | undefined;
+      r?: number | undefined;
+      timeoutMs?: number | undefined;
+    }
+  | {
+      op: "put";
+      bucket: string;
+      key: string;
+      value: JsonValue;
+      /** The opaque causal context from an earlier get, if any. */
+      context?: string | undefined;
+      n?: number | undefined;
+      w?: number | undefined;
+      timeoutMs?: number | undefined;
+    }
+  | {
+      op: "delete";
+      bucket: string;
+      key: string;
+      context?: string | undefined;
+      n?: number | undefined;
+      w?: number | undefined;
+      timeoutMs?: number | undefined;
+    };
+
+/** Error kinds, each with one HTTP status. */
+export type ErrorKind =
+  | "bad_request" // 400: the request itself is wrong; nothing was written
+  | "not_found" // 404
+  | "unavailable" // 503: too few replicas could be reached
+  | "timeout" // 504: replicas did not answer within the time bound
+  | "overload"; // 503 with Retry-After: the node sheds load instead of queuing
+
+export const statusOfError: Record<ErrorKind, number> = {
+  bad_request: 400,
+  not_found: 404,
+  unavailable: 503,
+  timeout: 504,
+  overload: 503,
+};
+
+export type ClientResponse =
+  | { status: 200; body: { siblings: JsonValue[]; context: string } } // get
+  | { status: 204; context: string } // put, delete
+  | {
+      status: 400 | 404 | 503 | 504;
+      body: {
+        error: ErrorKind;
+        detail: string;
+        /** A write that failed after some replica may have stored it: the client must treat
+         * the outcome as unknown (Jepsen's `info`), not as "did not happen". */
+        indeterminate?: boolean;
+        /** For a 404 of a deleted key: the context that supersedes the tombstone. */
+        context?: string;
+      };
+    };
+
+/** Messages between nodes. `id` ties a reply to the coordinator's state machine. */
+export type PeerMessage =
+  | {
+      type: "coordinate-put";
+      id: string;
+      bucket: string;
+      key: string;
+      mode: BucketMode;
+      value: JsonValue;
+      tombstone: boolean;
+      context: VersionVector;
+      timestamp: number;
+    }
+  | { type: "coordinate-put-ok"; id: string; object: VersionedObject }
+  | { type: "replicate"; id: string; bucket: string; key: string; object: VersionedObject }
+  | { type: "replicate-ok"; id: string }
+  | { type: "read"; id: string; bucket: string; key: string }
+  | { type: "read-reply"; id: string; object: VersionedObject | null }
+  | { type: "repair"; bucket: string; key: string; object: VersionedObject }
+  | { type: "reap"; bucket: string; key: string; clock: VersionVector };
+
+/** Timers the node asks for; the runtime hands the same value back when it fires. */
+export type TimerPayload =
+  | { kind: "request-timeout"; fsmId: string }
+  | { kind: "coordinate-timeout"; fsmId: string; attempt: number }
+  | { kind: "repair-window"; fsmId: string };
+
+export type NodeEvent =
+  | { type: "client"; requestId: string; request: ClientRequest }
+  | { type: "peer"; from: NodeId; message: PeerMessage }
+  /** The runtime could not hand a message to `to` (connection refused, link down): a definite
+   * non-delivery, so a coordinator can stop waiting for that replica. */
+  | { type: "send-failed"; to: NodeId; message: PeerMessage }
+  | { type: "timer"; timer: TimerPayload };
+
+export type TimerId = number;
+
+export interface Environment {
+  /** Milliseconds on this node's clock. It may be skewed on purpose (lesson 6 and the clock
+   * nemesis); it only ever feeds lww timestamps and logs, never safety decisions. */
+  now(): number;
+  /** A uniform draw from [0, 1): seeded in the simulator. */
+  random(): number;
+  send(to: NodeId, message: PeerMessage): void;
+  setTimer(afterMs: number, timer: TimerPayload): TimerId;
+  cancelTimer(id: TimerId): void;
+  reply(requestId: string, response: ClientResponse): void;
+  store: KeyValueStore;
+  /** One structured line per notable event. */
+  log(event: string, fields?: Record<string, unknown>): void;
+}

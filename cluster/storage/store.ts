@@ -1,0 +1,55 @@
+// The storage interface every node writes through (lesson 2, "copy state instead of locating it",
+// and lesson 5, "your state does not get corrupted"). Two implementations share it and one
+// behaviour suite (store.test.ts): the log-structured Bitcask-style store on a real disk
+// (bitcask.ts) and the simulated disk the deterministic simulator uses (simulated-disk.ts).
+//
+// The interface is synchronous on purpose: the node's logic (cluster/core) is a state machine
+// that handles one event at a time, and a synchronous store keeps each step a pure function of
+// (state, event). The real store pays for this with a blocking fsync under `always`; that is
+// the honest cost of "acknowledged means on disk".
+
+/** When a write reaches stable storage. */
+export type SyncPolicy =
+  /** fsync before put() returns: an acknowledged write survives kill -9 and power loss. */
+  | { kind: "always" }
+  /** fsync at most every `intervalMs`: a crash loses at most that window of writes. */
+  | { kind: "interval"; intervalMs: number }
+  /** never fsync explicitly: the operating system decides (a process crash loses nothing that
+   * reached the kernel; a power loss may lose anything). */
+  | { kind: "never" };
+
+export const syncPolicyNames = ["always", "interval", "never"] as const;
+
+export interface StoreStats {
+  /** Live keys in the key directory. */
+  keyCount: number;
+  /** Bytes of records that are still the latest for their key. */
+  liveBytes: number;
+  /** Bytes on disk (or in the simulated disk), dead records included. */
+  totalBytes: number;
+  /** Completed merges (compactions). */
+  mergeCount: number;
+}
+
+export interface KeyValueStore {
+  /** The latest value for `key`, or undefined when absent or deleted. */
+  get(key: string): string | undefined;
+  /** Appends a record; under sync `always` it is on stable storage when this returns. */
+  put(key: string, value: string): void;
+  /** Appends a deletion record (a store-level tombstone); absent keys are a no-op. */
+  delete(key: string): void;
+  /** Every live key, in no promised order (callers that need an order sort). */
+  keys(): string[];
+  /** Forces everything written so far to stable storage. */
+  sync(): void;
+  /** Rewrites the live records into fresh files and drops dead ones. */
+  merge(): void;
+  stats(): StoreStats;
+  /** Syncs according to the policy and releases files; the store is unusable afterwards. */
+  close(): void;
+}
+
+/** A store that refused to open: a corrupt file it could not repair, a folder it cannot use. */
+export class StoreError extends Error {
+  override name = "StoreError";
+}
