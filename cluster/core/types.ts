@@ -9,12 +9,7 @@ import type { VersionedObject, VersionVector } from "./versions.ts";
 
 export type NodeId = string;
 export type JsonValue =
-  | null
-  | boolean
-  | number
-  | string
-  | JsonValue[]
-  | { [key: string]: JsonValue };
+  null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 /** How a bucket resolves concurrent writes. */
 export type BucketMode =
