@@ -1,0 +1,583 @@
+// The Dynamo node (lessons 2, 4 and 6): one `handle(event)` that dispatches, a put and a get
+// state machine in the manner of riak_kv's put/get FSMs, and the replica side that stores
+// versions. I/O-free: everything it does goes through `env` (see types.ts).
+//
+// A put, start to finish (any node may coordinate any request):
+//   1. The coordinating node asks one replica in the key's preference list to *mint* the new
+//      version (itself, when it is a replica; else the first primary, then the next if that one
+//      cannot be reached). Minting needs the replica's own copy: see versions.ts for why.
+//   2. It sends the minted version to the other N-1 replicas and counts acknowledgements.
+//   3. W acknowledgements: success. Too few replicas left to reach W: 503. Time bound: 504.
+//      A write that fails after step 1 may still be on some replica, so the error says
+//      `indeterminate`: the client must not assume it did not happen.
+// A get sends to all N replicas, answers after R replies with the merge of what it saw, and
+// keeps listening until all N answer or time runs out, then repairs stale replicas (read
+// repair) and, when every replica holds the same tombstone, reaps it.
+
+import { createRing, hashKey, preferenceList, type Ring } from "./ring.ts";
+import type {
+  ClientRequest,
+  ClientResponse,
+  ClusterConfig,
+  Environment,
+  NodeEvent,
+  NodeId,
+  PeerMessage,
+  TimerId,
+} from "./types.ts";
+import { validateClientRequest, validateClusterConfig } from "./validate.ts";
+import {
+  decodeContext,
+  encodeContext,
+  isDeleted,
+  merge,
+  sameVersion,
+  update,
+  type VersionedObject,
+} from "./versions.ts";
+
+export interface NodeStats {
+  requests: Record<"get" | "put" | "delete", Record<Outcome, number>>;
+  /** Gets answered, by how many live siblings they returned ("0" = not found). */
+  siblingsPerGet: Record<string, number>;
+  readRepairsSent: number;
+  repairsApplied: number;
+  versionsMinted: number;
+  replicaWrites: number;
+  tombstonesReaped: number;
+  fsmActive: number;
+}
+
+export type Outcome = "ok" | "not_found" | "bad_request" | "unavailable" | "timeout";
+
+interface PutFsm {
+  kind: "put";
+  id: string;
+  requestId: string;
+  request: Extract<ClientRequest, { op: "put" | "delete" }>;
+  storageKey: string;
+  w: number;
+  preferenceList: NodeId[];
+  /** Replicas that may mint the version, in the order they are tried. */
+  candidates: NodeId[];
+  attempt: number;
+  coordinateTimer: TimerId | undefined;
+  requestTimer: TimerId;
+  /** Some attempt timed out: that replica may have stored the write. */
+  maybeWritten: boolean;
+  object: VersionedObject | undefined;
+  acknowledged: Set<NodeId>;
+  failed: Set<NodeId>;
+  replied: boolean;
+}
+
+interface GetFsm {
+  kind: "get";
+  id: string;
+  requestId: string;
+  request: Extract<ClientRequest, { op: "get" }>;
+  r: number;
+  preferenceList: NodeId[];
+  replies: Map<NodeId, VersionedObject | null>;
+  failed: Set<NodeId>;
+  requestTimer: TimerId;
+  replied: boolean;
+}
+
+type Fsm = PutFsm | GetFsm;
+
+/** Store keys join bucket and key with a byte neither may contain (validate.ts refuses it). */
+export function storageKey(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`;
+}
+
+export class DynamoNode {
+  readonly ring: Ring;
+  readonly nodeId: NodeId;
+  /** This start's actor id for minting dots (see versions.ts: node@incarnation). */
+  readonly actor: string;
+  private readonly config: ClusterConfig;
+  private readonly env: Environment;
+  private readonly fsms = new Map<string, Fsm>();
+  /** Messages a node sends to itself, handled after the current event (never re-entrantly). */
+  private readonly selfQueue: PeerMessage[] = [];
+  private fsmSequence = 0;
+  private readonly counters: NodeStats;
+
+  constructor(options: { config: ClusterConfig; nodeId: NodeId; env: Environment }) {
+    const { config, nodeId, env } = options;
+    for (const warning of validateClusterConfig(config)) env.log("config-warning", { warning });
+    if (!config.nodes.includes(nodeId)) {
+      throw new RangeError(
+        `Expected \`nodeId\` to be one of ${config.nodes.join(", ")}, got ${nodeId}`,
+      );
+    }
+    this.config = config;
+    this.nodeId = nodeId;
+    this.env = env;
+    this.ring = createRing(config.nodes, config.partitionCount, config.defaults.n);
+    this.actor = `${nodeId}@${Math.floor(env.random() * 2 ** 32).toString(36)}`;
+    const outcomes = (): Record<Outcome, number> => ({
+      ok: 0,
+      not_found: 0,
+      bad_request: 0,
+      unavailable: 0,
+      timeout: 0,
+    });
+    this.counters = {
+      requests: { get: outcomes(), put: outcomes(), delete: outcomes() },
+      siblingsPerGet: {},
+      readRepairsSent: 0,
+      repairsApplied: 0,
+      versionsMinted: 0,
+      replicaWrites: 0,
+      tombstonesReaped: 0,
+      fsmActive: 0,
+    };
+  }
+
+  /** The one entry point: the runtime calls it for every event, one at a time. */
+  handle(event: NodeEvent): void {
+    this.dispatch(event);
+    for (let message = this.selfQueue.shift(); message; message = this.selfQueue.shift()) {
+      this.dispatch({ type: "peer", from: this.nodeId, message });
+    }
+  }
+
+  stats(): NodeStats {
+    return { ...this.counters, fsmActive: this.fsms.size };
+  }
+
+  /** This node's own replica of a key (for debugging and convergence checks). */
+  inspect(bucket: string, key: string): VersionedObject | null {
+    return this.load(storageKey(bucket, key));
+  }
+
+  /** The preference list of a key: the first N distinct owners clockwise from its hash. */
+  preferenceListOf(bucket: string, key: string, n: number): NodeId[] {
+    return preferenceList(this.ring, hashKey(bucket, key), n).primaries.map((entry) => entry.node);
+  }
+
+  private dispatch(event: NodeEvent): void {
+    switch (event.type) {
+      case "client":
+        return this.onClientRequest(event.requestId, event.request);
+      case "peer":
+        return this.onPeerMessage(event.from, event.message);
+      case "send-failed":
+        return this.onSendFailed(event.to, event.message);
+      case "timer":
+        return this.onTimer(event.timer);
+    }
+  }
+
+  // --- coordinator side -------------------------------------------------------------------
+
+  private onClientRequest(requestId: string, request: ClientRequest): void {
+    const problem = validateClientRequest(request, this.config);
+    if (problem !== undefined) {
+      this.count(request.op, "bad_request");
+      this.env.reply(requestId, { status: 400, body: { error: "bad_request", detail: problem } });
+      return;
+    }
+    const n = request.n ?? this.config.defaults.n;
+    const timeoutMs = request.timeoutMs ?? this.config.defaults.timeoutMs;
+    const id = `${this.actor}:${(this.fsmSequence += 1)}`;
+    const list = this.preferenceListOf(request.bucket, request.key, n);
+    const requestTimer = this.env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
+    if (request.op === "get") {
+      const fsm: GetFsm = {
+        kind: "get",
+        id,
+        requestId,
+        request,
+        r: request.r ?? this.config.defaults.r,
+        preferenceList: list,
+        replies: new Map(),
+        failed: new Set(),
+        requestTimer,
+        replied: false,
+      };
+      this.fsms.set(id, fsm);
+      for (const replica of list) {
+        this.sendTo(replica, { type: "read", id, bucket: request.bucket, key: request.key });
+      }
+      return;
+    }
+    const fsm: PutFsm = {
+      kind: "put",
+      id,
+      requestId,
+      request,
+      storageKey: storageKey(request.bucket, request.key),
+      w: request.w ?? this.config.defaults.w,
+      preferenceList: list,
+      candidates: list.includes(this.nodeId)
+        ? [this.nodeId, ...list.filter((node) => node !== this.nodeId)]
+        : list,
+      attempt: -1,
+      coordinateTimer: undefined,
+      requestTimer,
+      maybeWritten: false,
+      object: undefined,
+      acknowledged: new Set(),
+      failed: new Set(),
+      replied: false,
+    };
+    this.fsms.set(id, fsm);
+    this.tryNextCoordinator(fsm);
+  }
+
+  private tryNextCoordinator(fsm: PutFsm): void {
+    if (fsm.coordinateTimer !== undefined) this.env.cancelTimer(fsm.coordinateTimer);
+    fsm.coordinateTimer = undefined;
+    fsm.attempt += 1;
+    const candidate = fsm.candidates[fsm.attempt];
+    if (candidate === undefined) {
+      this.finishPut(fsm, {
+        status: 503,
+        body: {
+          error: "unavailable",
+          detail: `No replica of the preference list (${fsm.preferenceList.join(", ")}) could be reached to coordinate the write`,
+          indeterminate: fsm.maybeWritten,
+        },
+      });
+      return;
+    }
+    const { request } = fsm;
+    const timeoutMs = request.timeoutMs ?? this.config.defaults.timeoutMs;
+    fsm.coordinateTimer = this.env.setTimer(
+      Math.max(1, Math.floor(timeoutMs / fsm.candidates.length)),
+      {
+        kind: "coordinate-timeout",
+        fsmId: fsm.id,
+        attempt: fsm.attempt,
+      },
+    );
+    this.sendTo(candidate, {
+      type: "coordinate-put",
+      id: fsm.id,
+      bucket: request.bucket,
+      key: request.key,
+      mode: this.config.bucketModes[request.bucket] ?? "causal",
+      value: request.op === "put" ? request.value : null,
+      tombstone: request.op === "delete",
+      context: request.context === undefined ? {} : (decodeContext(request.context) ?? {}),
+      timestamp: this.env.now(),
+    });
+  }
+
+  private onMinted(fsm: PutFsm, from: NodeId, object: VersionedObject): void {
+    if (fsm.object !== undefined) return; // a slow earlier attempt answered late: one is enough
+    if (fsm.coordinateTimer !== undefined) this.env.cancelTimer(fsm.coordinateTimer);
+    fsm.coordinateTimer = undefined;
+    fsm.object = object;
+    fsm.acknowledged.add(from);
+    for (const replica of fsm.preferenceList) {
+      if (replica === from) continue;
+      this.sendTo(replica, {
+        type: "replicate",
+        id: fsm.id,
+        bucket: fsm.request.bucket,
+        key: fsm.request.key,
+        object,
+      });
+    }
+    this.progressPut(fsm);
+  }
+
+  private progressPut(fsm: PutFsm): void {
+    const n = fsm.preferenceList.length;
+    const acknowledged = fsm.acknowledged.size;
+    const stillPossible = n - acknowledged - fsm.failed.size;
+    if (!fsm.replied && acknowledged >= fsm.w) {
+      this.replyPut(fsm, { status: 204, context: encodeContext(fsm.object!.clock) });
+    } else if (!fsm.replied && acknowledged + stillPossible < fsm.w) {
+      this.replyPut(fsm, {
+        status: 503,
+        body: {
+          error: "unavailable",
+          detail: `Only ${acknowledged} of ${n} replicas acknowledged the write; W=${fsm.w} needs ${fsm.w}`,
+          indeterminate: true,
+        },
+      });
+    }
+    if (stillPossible === 0) {
+      // Every replica answered. A tombstone that every replica holds can be reaped.
+      if (fsm.request.op === "delete" && acknowledged === n && fsm.object !== undefined) {
+        for (const replica of fsm.preferenceList) {
+          this.sendTo(replica, {
+            type: "reap",
+            bucket: fsm.request.bucket,
+            key: fsm.request.key,
+            clock: fsm.object.clock,
+          });
+        }
+      }
+      this.retire(fsm);
+    }
+  }
+
+  private replyPut(fsm: PutFsm, response: ClientResponse): void {
+    fsm.replied = true;
+    this.count(fsm.request.op, outcomeOf(response));
+    this.env.reply(fsm.requestId, response);
+  }
+
+  private finishPut(fsm: PutFsm, response: ClientResponse): void {
+    if (!fsm.replied) this.replyPut(fsm, response);
+    this.retire(fsm);
+  }
+
+  private onReadReply(fsm: GetFsm, from: NodeId, object: VersionedObject | null): void {
+    if (fsm.replies.has(from)) return; // a duplicated message
+    fsm.replies.set(from, object);
+    this.progressGet(fsm);
+  }
+
+  private progressGet(fsm: GetFsm): void {
+    const n = fsm.preferenceList.length;
+    const answered = fsm.replies.size;
+    const stillPossible = n - answered - fsm.failed.size;
+    if (!fsm.replied && answered >= fsm.r) {
+      this.replyGet(fsm, this.readResponse(fsm));
+    } else if (!fsm.replied && answered + stillPossible < fsm.r) {
+      this.replyGet(fsm, {
+        status: 503,
+        body: {
+          error: "unavailable",
+          detail: `Only ${answered} of ${n} replicas answered the read; R=${fsm.r} needs ${fsm.r}`,
+        },
+      });
+    }
+    if (stillPossible === 0) this.finishGet(fsm);
+  }
+
+  private mergedReplies(fsm: GetFsm): VersionedObject | null {
+    let merged: VersionedObject | null = null;
+    for (const object of fsm.replies.values()) merged = merge(merged, object);
+    return merged;
+  }
+
+  private readResponse(fsm: GetFsm): ClientResponse {
+    const merged = this.mergedReplies(fsm);
+    if (merged === null || isDeleted(merged)) {
+      const detail = `${fsm.request.bucket}/${fsm.request.key} not found`;
+      return merged === null
+        ? { status: 404, body: { error: "not_found", detail } }
+        : {
+            status: 404,
+            body: { error: "not_found", detail, context: encodeContext(merged.clock) },
+          };
+    }
+    const live = merged.siblings.filter((sibling) => !sibling.tombstone);
+    return {
+      status: 200,
+      body: {
+        siblings: live.map((sibling) => sibling.value),
+        context: encodeContext(merged.clock),
+      },
+    };
+  }
+
+  private replyGet(fsm: GetFsm, response: ClientResponse): void {
+    fsm.replied = true;
+    this.count("get", outcomeOf(response));
+    if (response.status === 200 || response.status === 404) {
+      const siblings = response.status === 200 ? String(response.body.siblings.length) : "0";
+      this.counters.siblingsPerGet[siblings] = (this.counters.siblingsPerGet[siblings] ?? 0) + 1;
+    }
+    this.env.reply(fsm.requestId, response);
+  }
+
+  /** After every replica answered (or time ran out): read repair, then reap if all agree. */
+  private finishGet(fsm: GetFsm): void {
+    const merged = this.mergedReplies(fsm);
+    if (merged !== null) {
+      for (const [replica, object] of fsm.replies) {
+        if (sameVersion(object, merged)) continue;
+        this.counters.readRepairsSent += 1;
+        this.sendTo(replica, {
+          type: "repair",
+          bucket: fsm.request.bucket,
+          key: fsm.request.key,
+          object: merged,
+        });
+      }
+      const everyReplicaHasIt = fsm.replies.size === fsm.preferenceList.length;
+      if (everyReplicaHasIt && isDeleted(merged)) {
+        const allSame = [...fsm.replies.values()].every((object) => sameVersion(object, merged));
+        for (const replica of allSame ? fsm.preferenceList : []) {
+          const { bucket, key } = fsm.request;
+          this.sendTo(replica, { type: "reap", bucket, key, clock: merged.clock });
+        }
+      }
+    }
+    this.retire(fsm);
+  }
+
+  private retire(fsm: Fsm): void {
+    this.env.cancelTimer(fsm.requestTimer);
+    if (fsm.kind === "put" && fsm.coordinateTimer !== undefined) {
+      this.env.cancelTimer(fsm.coordinateTimer);
+    }
+    this.fsms.delete(fsm.id);
+  }
+
+  private onTimer(timer: Extract<NodeEvent, { type: "timer" }>["timer"]): void {
+    const fsm = this.fsms.get(timer.fsmId);
+    if (fsm === undefined) return;
+    if (timer.kind === "coordinate-timeout") {
+      if (fsm.kind !== "put" || fsm.object !== undefined || timer.attempt !== fsm.attempt) return;
+      fsm.coordinateTimer = undefined;
+      fsm.maybeWritten = true;
+      this.tryNextCoordinator(fsm);
+      return;
+    }
+    if (timer.kind !== "request-timeout") return;
+    const timeoutMs = fsm.request.timeoutMs ?? this.config.defaults.timeoutMs;
+    if (fsm.kind === "get") {
+      if (!fsm.replied) {
+        this.replyGet(fsm, {
+          status: 504,
+          body: {
+            error: "timeout",
+            detail: `Timed out after ${timeoutMs} ms with ${fsm.replies.size} of R=${fsm.r} replies`,
+          },
+        });
+      }
+      this.finishGet(fsm);
+      return;
+    }
+    this.finishPut(fsm, {
+      status: 504,
+      body: {
+        error: "timeout",
+        detail: `Timed out after ${timeoutMs} ms with ${fsm.acknowledged.size} of W=${fsm.w} acknowledgements`,
+        indeterminate: fsm.maybeWritten || fsm.object !== undefined,
+      },
+    });
+  }
+
+  private onSendFailed(to: NodeId, message: PeerMessage): void {
+    if (!("id" in message)) return; // repair and reap are best effort
+    const fsm = this.fsms.get(message.id);
+    if (fsm === undefined) return;
+    if (fsm.kind === "get" && message.type === "read") {
+      fsm.failed.add(to);
+      this.progressGet(fsm);
+    } else if (fsm.kind === "put" && message.type === "coordinate-put") {
+      if (fsm.object === undefined && fsm.candidates[fsm.attempt] === to) {
+        fsm.failed.add(to);
+        this.tryNextCoordinator(fsm);
+      }
+    } else if (fsm.kind === "put" && message.type === "replicate") {
+      fsm.failed.add(to);
+      this.progressPut(fsm);
+    }
+  }
+
+  // --- replica side -----------------------------------------------------------------------
+
+  private onPeerMessage(from: NodeId, message: PeerMessage): void {
+    switch (message.type) {
+      case "coordinate-put": {
+        const key = storageKey(message.bucket, message.key);
+        const object = update(this.load(key), {
+          mode: message.mode,
+          value: message.value,
+          tombstone: message.tombstone,
+          context: message.context,
+          actor: this.actor,
+          timestamp: message.timestamp,
+        });
+        this.save(key, object);
+        this.counters.versionsMinted += 1;
+        this.sendTo(from, { type: "coordinate-put-ok", id: message.id, object });
+        return;
+      }
+      case "replicate": {
+        this.applyVersion(storageKey(message.bucket, message.key), message.object);
+        this.sendTo(from, { type: "replicate-ok", id: message.id });
+        return;
+      }
+      case "repair": {
+        if (this.applyVersion(storageKey(message.bucket, message.key), message.object)) {
+          this.counters.repairsApplied += 1;
+        }
+        return;
+      }
+      case "read": {
+        const object = this.load(storageKey(message.bucket, message.key));
+        this.sendTo(from, { type: "read-reply", id: message.id, object });
+        return;
+      }
+      case "reap": {
+        const key = storageKey(message.bucket, message.key);
+        const local = this.load(key);
+        const tombstoneOnly = local !== null && isDeleted(local);
+        if (tombstoneOnly && sameVersion(local, { ...local, clock: message.clock })) {
+          this.env.store.delete(key);
+          this.counters.tombstonesReaped += 1;
+        }
+        return;
+      }
+      case "coordinate-put-ok": {
+        const fsm = this.fsms.get(message.id);
+        if (fsm?.kind === "put") this.onMinted(fsm, from, message.object);
+        return;
+      }
+      case "replicate-ok": {
+        const fsm = this.fsms.get(message.id);
+        if (fsm?.kind === "put" && fsm.preferenceList.includes(from)) {
+          fsm.acknowledged.add(from);
+          fsm.failed.delete(from);
+          this.progressPut(fsm);
+        }
+        return;
+      }
+      case "read-reply": {
+        const fsm = this.fsms.get(message.id);
+        if (fsm?.kind === "get" && fsm.preferenceList.includes(from)) {
+          this.onReadReply(fsm, from, message.object);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Merges an incoming version into the local one; true when the local one changed. */
+  private applyVersion(key: string, incoming: VersionedObject): boolean {
+    const local = this.load(key);
+    const merged = merge(local, incoming)!;
+    if (sameVersion(local, merged)) return false;
+    this.save(key, merged);
+    this.counters.replicaWrites += 1;
+    return true;
+  }
+
+  private load(key: string): VersionedObject | null {
+    const text = this.env.store.get(key);
+    return text === undefined ? null : (JSON.parse(text) as VersionedObject);
+  }
+
+  private save(key: string, object: VersionedObject): void {
+    this.env.store.put(key, JSON.stringify(object));
+  }
+
+  private sendTo(to: NodeId, message: PeerMessage): void {
+    if (to === this.nodeId) this.selfQueue.push(message);
+    else this.env.send(to, message);
+  }
+
+  private count(op: ClientRequest["op"], outcome: Outcome): void {
+    this.counters.requests[op][outcome] += 1;
+  }
+}
+
+function outcomeOf(response: ClientResponse): Outcome {
+  if (response.status === 200 || response.status === 204) return "ok";
+  return response.body.error === "overload" ? "unavailable" : response.body.error;
+}
+
+export { validateClientRequest } from "./validate.ts";

@@ -1,0 +1,84 @@
+// Validation at the boundary (lesson 7, "a retry strategy for every interface function": a
+// request that can never succeed must be refused at once, with a message that says why).
+// One message form everywhere: "Expected `w` to be an integer from 1 to `n` (3), got 5".
+
+import type { ClientRequest, ClusterConfig } from "./types.ts";
+import { decodeContext } from "./versions.ts";
+
+export const bucketLengthMax = 128;
+export const keyLengthMax = 512;
+export const timeoutMsMax = 60_000;
+
+function integerIn(
+  name: string,
+  value: number | undefined,
+  low: number,
+  high: number,
+  highName?: string,
+) {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < low || value > high) {
+    const upper = highName === undefined ? `${high}` : `\`${highName}\` (${high})`;
+    return `Expected \`${name}\` to be an integer from ${low} to ${upper}, got ${String(value)}`;
+  }
+  return undefined;
+}
+
+function nameProblem(what: "bucket" | "key", name: string, lengthMax: number): string | undefined {
+  const length = new TextEncoder().encode(name).length;
+  if (length === 0) return `Expected \`${what}\` to be non-empty`;
+  if (length > lengthMax) {
+    return `Expected \`${what}\` to be at most ${lengthMax} bytes, got ${length}`;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name)) {
+    return `Expected \`${what}\` to have no control characters`;
+  }
+  return undefined;
+}
+
+/** The reason a request can never succeed, or undefined when it is well formed. */
+export function validateClientRequest(
+  request: ClientRequest,
+  config: ClusterConfig,
+): string | undefined {
+  const nodeCount = config.nodes.length;
+  const n = request.n ?? config.defaults.n;
+  const problems = [
+    nameProblem("bucket", request.bucket, bucketLengthMax),
+    nameProblem("key", request.key, keyLengthMax),
+    integerIn("n", request.n, 1, nodeCount, "nodeCount"),
+    request.op === "get" ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
+    request.op !== "get" ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,
+    integerIn("timeoutMs", request.timeoutMs, 1, timeoutMsMax),
+    request.op !== "get" &&
+    request.context !== undefined &&
+    decodeContext(request.context) === undefined
+      ? "Expected `context` to be a context returned by a get, got something else"
+      : undefined,
+  ];
+  return problems.find((problem) => problem !== undefined);
+}
+
+/** Checks a cluster configuration; returns warnings that are legal but worth saying. */
+export function validateClusterConfig(config: ClusterConfig): string[] {
+  const nodeCount = config.nodes.length;
+  if (nodeCount < 1) throw new RangeError("Expected at least one node in `nodes`");
+  if (new Set(config.nodes).size !== nodeCount) {
+    throw new RangeError(`Expected distinct node names, got ${config.nodes.join(", ")}`);
+  }
+  const { n, r, w, timeoutMs } = config.defaults;
+  const problem =
+    integerIn("n", n, 1, nodeCount, "nodeCount") ??
+    integerIn("r", r, 1, n, "n") ??
+    integerIn("w", w, 1, n, "n") ??
+    integerIn("timeoutMs", timeoutMs, 1, timeoutMsMax);
+  if (problem !== undefined) throw new RangeError(problem);
+  const warnings: string[] = [];
+  if (r + w <= n) {
+    warnings.push(
+      `R + W <= N (${r} + ${w} <= ${n}): a read quorum need not overlap the last write quorum, so reads may miss acknowledged writes`,
+    );
+  }
+  return warnings;
+}

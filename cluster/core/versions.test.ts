@@ -1,0 +1,131 @@
+// Tests for dotted version vectors (lesson 6): the Dynamo paper's D1..D5 example, merge laws,
+// tombstones, lww, and the opaque context encoding.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  decodeContext,
+  encodeContext,
+  isDeleted,
+  merge,
+  sameVersion,
+  update,
+  type VersionedObject,
+  type VersionVector,
+} from "./versions.ts";
+
+const write = (
+  local: VersionedObject | null,
+  actor: string,
+  value: string,
+  context: VersionVector = {},
+  timestamp = 0,
+) => update(local, { mode: "causal", value, tombstone: false, context, actor, timestamp });
+
+const values = (object: VersionedObject | null) => object?.siblings.map((s) => s.value) ?? [];
+
+describe("dotted version vectors", () => {
+  it("replays the Dynamo paper's D1..D5 example (figure 3)", () => {
+    const d1 = write(null, "Sx", "D1");
+    const d2 = write(d1, "Sx", "D2", d1.clock);
+    expect(values(d2)).toEqual(["D2"]);
+    expect(d2.clock).toEqual({ Sx: 2 });
+    // Sy and Sz each received D2 by replication, then coordinate writes based on it.
+    const d3 = write(d2, "Sy", "D3", d2.clock);
+    const d4 = write(d2, "Sz", "D4", d2.clock);
+    expect(d3.clock).toEqual({ Sx: 2, Sy: 1 });
+    expect(d4.clock).toEqual({ Sx: 2, Sz: 1 });
+    // A read sees both: they are concurrent, so both survive as siblings.
+    const read = merge(d3, d4)!;
+    expect(values(read).sort()).toEqual(["D3", "D4"]);
+    expect(read.clock).toEqual({ Sx: 2, Sy: 1, Sz: 1 });
+    // Sx coordinates a write with the read's context: it supersedes both.
+    const sxLocal = merge(d2, d3); // Sx holds D3 by now, not D4
+    const d5 = write(sxLocal, "Sx", "D5", read.clock);
+    expect(values(d5)).toEqual(["D5"]);
+    expect(d5.clock).toEqual({ Sx: 3, Sy: 1, Sz: 1 });
+    // Any replica still holding D4 drops it when D5 arrives.
+    expect(values(merge(d4, d5))).toEqual(["D5"]);
+  });
+
+  it("keeps a blind concurrent write as a sibling instead of losing it", () => {
+    const a = write(null, "A", "first");
+    const b = write(a, "A", "second"); // no context: concurrent with "first"
+    expect(values(b).sort()).toEqual(["first", "second"]);
+    const collapsed = write(b, "A", "merged", b.clock);
+    expect(values(collapsed)).toEqual(["merged"]);
+  });
+
+  it("writes a tombstone that supersedes what the context saw", () => {
+    const a = write(null, "A", "v");
+    const deleted = update(a, {
+      mode: "causal",
+      value: null,
+      tombstone: true,
+      context: a.clock,
+      actor: "B",
+      timestamp: 0,
+    });
+    expect(isDeleted(deleted)).toBe(true);
+    expect(isDeleted(merge(a, deleted)!)).toBe(true);
+  });
+
+  it("last write wins in lww mode, by timestamp, even when it is the older write", () => {
+    const lww = (local: VersionedObject | null, actor: string, value: string, timestamp: number) =>
+      update(local, { mode: "lww", value, tombstone: false, context: {}, actor, timestamp });
+    const late = lww(null, "A", "written-second-with-slow-clock", 100);
+    const early = lww(null, "B", "written-first-with-fast-clock", 5_000);
+    expect(values(merge(late, early))).toEqual(["written-first-with-fast-clock"]);
+    expect(values(merge(early, late))).toEqual(["written-first-with-fast-clock"]);
+  });
+
+  const objectArbitrary = fc
+    .array(
+      fc.record({
+        actor: fc.constantFrom("A", "B", "C"),
+        value: fc.string({ maxLength: 3 }),
+        seeContext: fc.boolean(),
+        base: fc.nat(5),
+      }),
+      { minLength: 1, maxLength: 6 },
+    )
+    .map((steps) => {
+      // Build a family of replicas by writing on top of earlier ones, as a cluster would.
+      const family: VersionedObject[] = [];
+      for (const step of steps) {
+        const base = family.length === 0 ? null : family[step.base % family.length]!;
+        const context = step.seeContext && base !== null ? base.clock : {};
+        family.push(write(base, step.actor, step.value, context));
+      }
+      return family;
+    });
+
+  it("merges commutatively, associatively and idempotently", () => {
+    fc.assert(
+      fc.property(objectArbitrary, fc.nat(), fc.nat(), fc.nat(), (family, i, j, k) => {
+        const a = family[i % family.length]!;
+        const b = family[j % family.length]!;
+        const c = family[k % family.length]!;
+        expect(sameVersion(merge(a, b), merge(b, a))).toBe(true);
+        expect(sameVersion(merge(merge(a, b), c), merge(a, merge(b, c)))).toBe(true);
+        expect(sameVersion(merge(a, a), a)).toBe(true);
+      }),
+    );
+  });
+
+  it("round-trips contexts and refuses ones it did not issue", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 1e9 })),
+        (clock) => {
+          const decoded = decodeContext(encodeContext(clock));
+          expect(decoded).toEqual(clock);
+        },
+      ),
+    );
+    for (const bad of ["", "!!!", "a", "e30", "W10", "eyJhIjotMX0", "x".repeat(9000)]) {
+      // e30 = "{}" is a legal empty clock; the rest are garbage, arrays or negative counters.
+      if (bad === "e30") expect(decodeContext(bad)).toEqual({});
+      else expect(decodeContext(bad)).toBeUndefined();
+    }
+  });
+});

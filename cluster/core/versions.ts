@@ -1,0 +1,255 @@
+// Versions of a key: dotted version vectors (lesson 6, "sharing data", and the Dynamo paper's
+// section 4.4). Pure functions; no I/O.
+//
+// Why dotted version vectors, and why the actor is the coordinating *replica*:
+// A plain vector clock with one entry per client grows without bound; one entry per node that
+// merely forwarded a request produces false concurrency or, worse, lost updates (Riak's
+// "sibling explosion" and the DVV paper, Preguiça et al. 2012). Here every write gets a *dot*
+// (actor, counter) minted by a replica that holds the key (as riak_kv's vnode coordinator
+// does), so the counter is one more than every earlier event of that actor on that key. An
+// object's `clock` therefore says "I have seen every event of actor A up to clock[A]", and a
+// sibling whose dot is at or below a clock entry is known to be seen (and so superseded or
+// kept) by whoever holds that clock.
+//
+// Worked example (the Dynamo paper's figure 3, D1..D5; tested in versions.test.ts):
+//   Sx writes D1            siblings {(Sx,1)}            clock {Sx:1}
+//   Sx writes D2 over D1    siblings {(Sx,2)}            clock {Sx:2}
+//   Sy writes D3 over D2    siblings {(Sy,1)}            clock {Sx:2, Sy:1}
+//   Sz writes D4 over D2    siblings {(Sz,1)}            clock {Sx:2, Sz:1}
+//   a read merges D3, D4:   siblings {(Sy,1), (Sz,1)}    clock {Sx:2, Sy:1, Sz:1}   (two siblings)
+//   Sx writes D5 with that context: siblings {(Sx,3)}    clock {Sx:3, Sy:1, Sz:1}   (one again)
+//
+// The actor is `node@incarnation`: a node that restarts after losing unsynced writes must not
+// mint a dot it already minted, so each start draws a fresh incarnation.
+//
+// Last-write-wins buckets keep one sibling and pick the highest (timestamp, actor): simple, and
+// under clock skew it silently drops writes, which is what the lesson on clocks shows.
+
+import type { BucketMode, JsonValue } from "./types.ts";
+
+export type VersionVector = Record<string, number>;
+
+export interface Sibling {
+  /** [actor, counter]: who minted this version, and its place in that actor's sequence. */
+  dot: [string, number];
+  value: JsonValue;
+  /** A deletion: kept as a version so it can supersede older values on every replica. */
+  tombstone: boolean;
+  /** The coordinator's clock when written (lww order; informative in causal mode). */
+  timestamp: number;
+}
+
+export interface VersionedObject {
+  mode: BucketMode;
+  clock: VersionVector;
+  siblings: Sibling[];
+}
+
+/** Is `dot` among the events `clock` has seen? */
+export function covers(clock: VersionVector, dot: [string, number]): boolean {
+  return (clock[dot[0]] ?? 0) >= dot[1];
+}
+
+export function joinClocks(a: VersionVector, b: VersionVector): VersionVector {
+  const joined: VersionVector = { ...a };
+  for (const [actor, counter] of Object.entries(b)) {
+    joined[actor] = Math.max(joined[actor] ?? 0, counter);
+  }
+  return sortClock(joined);
+}
+
+/** a <= b: every event in a is in b. */
+export function descends(b: VersionVector, a: VersionVector): boolean {
+  return Object.entries(a).every(([actor, counter]) => (b[actor] ?? 0) >= counter);
+}
+
+function sortClock(clock: VersionVector): VersionVector {
+  const sorted: VersionVector = {};
+  for (const actor of Object.keys(clock).sort()) sorted[actor] = clock[actor]!;
+  return sorted;
+}
+
+function sameDot(a: [string, number], b: [string, number]): boolean {
+  return a[0] === b[0] && a[1] === b[1];
+}
+
+function sortSiblings(siblings: Sibling[]): Sibling[] {
+  return [...siblings].sort((a, b) =>
+    a.dot[0] === b.dot[0] ? a.dot[1] - b.dot[1] : a.dot[0] < b.dot[0] ? -1 : 1,
+  );
+}
+
+function lwwWinner(siblings: Sibling[]): Sibling | undefined {
+  let winner: Sibling | undefined;
+  for (const sibling of siblings) {
+    if (
+      winner === undefined ||
+      sibling.timestamp > winner.timestamp ||
+      (sibling.timestamp === winner.timestamp && sibling.dot[0] > winner.dot[0])
+    ) {
+      winner = sibling;
+    }
+  }
+  return winner;
+}
+
+export interface UpdateInput {
+  mode: BucketMode;
+  value: JsonValue;
+  tombstone: boolean;
+  /** What the client saw (its causal context); {} for a blind write. */
+  context: VersionVector;
+  /** The coordinating replica's actor id (node@incarnation). */
+  actor: string;
+  timestamp: number;
+}
+
+/**
+ * A new version minted at the coordinating replica, which holds `local` (null when it has no
+ * copy). Siblings the client's context has seen are superseded; the rest stay as siblings.
+ */
+export function update(local: VersionedObject | null, input: UpdateInput): VersionedObject {
+  const current = local ?? { mode: input.mode, clock: {}, siblings: [] };
+  const counter = (current.clock[input.actor] ?? 0) + 1;
+  const written: Sibling = {
+    dot: [input.actor, counter],
+    value: input.value,
+    tombstone: input.tombstone,
+    timestamp: input.timestamp,
+  };
+  if (input.mode === "lww") {
+    const winner = lwwWinner([...current.siblings, written])!;
+    return {
+      mode: "lww",
+      clock: joinClocks(current.clock, { [input.actor]: counter }),
+      siblings: [winner],
+    };
+  }
+  const survivors = current.siblings.filter((sibling) => !covers(input.context, sibling.dot));
+  const result: VersionedObject = {
+    mode: "causal",
+    clock: joinClocks(joinClocks(current.clock, input.context), { [input.actor]: counter }),
+    siblings: sortSiblings([...survivors, written]),
+  };
+  assertObject(result);
+  return result;
+}
+
+/**
+ * The merge of two replicas' versions (read repair, replication, anti-entropy). Commutative,
+ * associative and idempotent: replicas converge whatever order versions arrive in.
+ * A sibling survives if the other side holds it too, or has never seen it.
+ */
+export function merge(
+  a: VersionedObject | null,
+  b: VersionedObject | null,
+): VersionedObject | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  const clock = joinClocks(a.clock, b.clock);
+  if (a.mode === "lww" || b.mode === "lww") {
+    const winner = lwwWinner([...a.siblings, ...b.siblings]);
+    return { mode: "lww", clock, siblings: winner === undefined ? [] : [winner] };
+  }
+  const keep = (mine: Sibling[], theirs: VersionedObject) =>
+    mine.filter(
+      (sibling) =>
+        theirs.siblings.some((other) => sameDot(other.dot, sibling.dot)) ||
+        !covers(theirs.clock, sibling.dot),
+    );
+  const fromA = keep(a.siblings, b);
+  const fromB = keep(b.siblings, a).filter(
+    (sibling) => !fromA.some((other) => sameDot(other.dot, sibling.dot)),
+  );
+  const result: VersionedObject = {
+    mode: "causal",
+    clock,
+    siblings: sortSiblings([...fromA, ...fromB]),
+  };
+  assertObject(result);
+  return result;
+}
+
+/** Same version on both sides (read repair skips replicas for which this holds). */
+export function sameVersion(a: VersionedObject | null, b: VersionedObject | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    descends(a.clock, b.clock) &&
+    descends(b.clock, a.clock) &&
+    a.siblings.length === b.siblings.length &&
+    a.siblings.every((sibling, index) => sameDot(sibling.dot, b.siblings[index]!.dot))
+  );
+}
+
+/** Only tombstones left: the key reads as absent. */
+export function isDeleted(object: VersionedObject): boolean {
+  return object.siblings.every((sibling) => sibling.tombstone);
+}
+
+/** Invariants asserted on every version built here (TigerBeetle style: both sides). */
+export function assertObject(object: VersionedObject): void {
+  if (object.siblings.length === 0) throw new Error("A version must keep at least one sibling");
+  for (const sibling of object.siblings) {
+    if (!covers(object.clock, sibling.dot)) {
+      throw new Error(`Sibling ${sibling.dot.join(":")} is not covered by its object's clock`);
+    }
+  }
+}
+
+// The causal context travels to clients as an opaque string: base64url of the clock's JSON.
+// Clients must hand it back unchanged; decodeContext validates whatever comes back.
+
+const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+export const contextLengthMax = 8192;
+
+export function encodeContext(clock: VersionVector): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(sortClock(clock)));
+  let text = "";
+  for (let index = 0; index < bytes.length; index += 3) {
+    const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
+    const chars = index + 1 >= bytes.length ? 2 : index + 2 >= bytes.length ? 3 : 4;
+    for (let position = 0; position < chars; position += 1) {
+      text += base64Alphabet[(chunk >> (18 - 6 * position)) & 63];
+    }
+  }
+  const decoded = decodeContext(text);
+  if (decoded === undefined || !descends(decoded, clock) || !descends(clock, decoded)) {
+    throw new Error("A context must decode to the clock it encodes");
+  }
+  return text;
+}
+
+/** The clock a context names, or undefined when the context is not one this node issued. */
+export function decodeContext(text: string): VersionVector | undefined {
+  if (text.length === 0 || text.length > contextLengthMax || !/^[A-Za-z0-9_-]+$/.test(text)) {
+    return undefined;
+  }
+  if (text.length % 4 === 1) return undefined;
+  const bytes: number[] = [];
+  for (let index = 0; index < text.length; index += 4) {
+    const group = text.slice(index, index + 4);
+    let chunk = 0;
+    for (let position = 0; position < 4; position += 1) {
+      const char = group[position];
+      chunk = (chunk << 6) | (char === undefined ? 0 : base64Alphabet.indexOf(char));
+    }
+    bytes.push((chunk >> 16) & 255);
+    if (group.length > 2) bytes.push((chunk >> 8) & 255);
+    if (group.length > 3) bytes.push(chunk & 255);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes)));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const clock: VersionVector = {};
+  for (const [actor, counter] of Object.entries(parsed)) {
+    if (typeof counter !== "number" || !Number.isSafeInteger(counter) || counter < 1) {
+      return undefined;
+    }
+    clock[actor] = counter;
+  }
+  return clock;
+}
