@@ -1,0 +1,283 @@
+// A simulated disk for the deterministic simulator (lesson 5, "systems that never stop": what a
+// crash takes away depends on what was synced; lesson 1: the simulator replays any run from its
+// seed, so nothing in here may read a clock, set a timer or draw a random number).
+//
+// The disk outlives the stores opened on it, the way a node's disk outlives the node process:
+//
+//   const disk = new SimulatedDisk({ name: "n1" });
+//   let store = disk.open({ syncPolicy: { kind: "never" } });
+//   store.put("k", "v");         // written, not synced: it sits in the disk's unsynced log
+//   disk.crash();                // the node loses power: every unsynced write is gone
+//   store = disk.open({ syncPolicy: { kind: "never" } });
+//   store.get("k");              // undefined
+//
+// crash() models the worst a crash can do (a power loss, where the page cache is lost too); a
+// process crash on a real machine keeps what reached the kernel. `survivingUnsyncedWrites` lets a
+// seeded fault schedule model the kernel having flushed some of them: a prefix survives, in
+// order, because a log is written front to back.
+//
+// Sizes and input checks come from record.ts, so stats() and errors match the real Bitcask store
+// byte for byte and one behaviour suite (store.test.ts) runs against both.
+//
+// Browser-safe: no Node built-ins, no Date, no timers, no Math.random. Time comes in through
+// `now`, and under the `interval` policy elapsed time is checked on the write path; a simulator
+// that wants idle writes synced calls syncIfDue() from one of its own timers.
+
+import {
+  checkKey,
+  checkSyncPolicy,
+  checkValue,
+  deletionRecordBytes,
+  putRecordBytes,
+} from "./record.ts";
+import { StoreError } from "./store.ts";
+import type { KeyValueStore, StoreStats, SyncPolicy } from "./store.ts";
+
+/** One record in the simulated log: a put (value given) or a deletion record. */
+interface LoggedRecord {
+  key: string;
+  value: string | undefined;
+  bytes: number;
+}
+
+export interface SimulatedDiskOptions {
+  /** Shown in errors, e.g. the node's id. */
+  name?: string;
+}
+
+export interface SimulatedOpenOptions {
+  /** Defaults to `always`. */
+  syncPolicy?: SyncPolicy;
+  /** Virtual milliseconds; required by the `interval` policy. */
+  now?: () => number;
+}
+
+export interface SimulatedCrashOptions {
+  /** How many of the oldest unsynced writes the kernel had flushed anyway. Default 0. */
+  survivingUnsyncedWrites?: number;
+}
+
+export class SimulatedDisk {
+  readonly name: string;
+  /** Records on stable storage, in write order. */
+  private durable: LoggedRecord[] = [];
+  /** Records written but not synced, in write order: what a power loss takes. */
+  private unsynced: LoggedRecord[] = [];
+  private current: SimulatedDiskStore | undefined;
+
+  constructor(options: SimulatedDiskOptions = {}) {
+    this.name = options.name ?? "disk";
+  }
+
+  /** Opens a store on this disk, replaying every record it holds (synced or not). One store at
+   * a time, like the lock file of the real store. */
+  open(options: SimulatedOpenOptions = {}): SimulatedDiskStore {
+    if (this.current !== undefined) {
+      throw new StoreError(`simulated disk ${this.name} is in use by an open store`);
+    }
+    const syncPolicy = options.syncPolicy ?? { kind: "always" };
+    checkSimulatedSyncPolicy(syncPolicy, options.now);
+    const store = new SimulatedDiskStore(this, syncPolicy, options.now ?? (() => 0), [
+      ...this.durable,
+      ...this.unsynced,
+    ]);
+    this.current = store;
+    return store;
+  }
+
+  /** The node crashes: unsynced writes are lost (all but a surviving prefix), and the open
+   * store, if any, is dead. Open a new store to carry on. */
+  crash(options: SimulatedCrashOptions = {}): void {
+    const surviving = options.survivingUnsyncedWrites ?? 0;
+    if (!Number.isInteger(surviving) || surviving < 0) {
+      throw new RangeError(
+        `Expected \`survivingUnsyncedWrites\` to be a non-negative integer, got ${surviving}`,
+      );
+    }
+    this.durable.push(...this.unsynced.slice(0, surviving));
+    this.unsynced = [];
+    this.current?.markCrashed();
+    this.current = undefined;
+  }
+
+  /** Records written and not yet synced (for the simulator's views and for tests). */
+  unsyncedWriteCount(): number {
+    return this.unsynced.length;
+  }
+
+  /** Bytes of every record on the disk, synced or not. */
+  totalBytes(): number {
+    let bytes = 0;
+    for (const record of this.durable) bytes += record.bytes;
+    for (const record of this.unsynced) bytes += record.bytes;
+    return bytes;
+  }
+
+  // ---- used by SimulatedDiskStore ----------------------------------------------------------
+
+  /** @internal */
+  append(record: LoggedRecord): void {
+    this.unsynced.push(record);
+  }
+
+  /** @internal */
+  flush(): void {
+    this.durable.push(...this.unsynced);
+    this.unsynced = [];
+  }
+
+  /** @internal A merge writes its output and syncs it before the old records go: afterwards
+   * the disk holds exactly the live records, all durable. */
+  replaceWithMerged(records: LoggedRecord[]): void {
+    this.durable = records;
+    this.unsynced = [];
+  }
+
+  /** @internal */
+  released(store: SimulatedDiskStore): void {
+    if (this.current === store) this.current = undefined;
+  }
+}
+
+/** A KeyValueStore on a SimulatedDisk; get one from SimulatedDisk.open. */
+export class SimulatedDiskStore implements KeyValueStore {
+  /** The key directory; here it can hold the values themselves. */
+  private readonly live = new Map<string, { value: string; bytes: number }>();
+  private liveBytes = 0;
+  private totalBytes = 0;
+  private mergeCount = 0;
+  private lastSyncMs: number;
+  private state: "open" | "closed" | "crashed" = "open";
+
+  /** @internal Use SimulatedDisk.open. */
+  constructor(
+    private readonly disk: SimulatedDisk,
+    private readonly syncPolicy: SyncPolicy,
+    private readonly now: () => number,
+    records: LoggedRecord[],
+  ) {
+    this.lastSyncMs = now();
+    for (const record of records) {
+      this.totalBytes += record.bytes;
+      this.apply(record);
+    }
+  }
+
+  get(key: string): string | undefined {
+    this.assertOpen();
+    checkKey(key);
+    return this.live.get(key)?.value;
+  }
+
+  put(key: string, value: string): void {
+    this.assertOpen();
+    checkKey(key);
+    checkValue(value);
+    this.write({ key, value, bytes: putRecordBytes(key, value) });
+  }
+
+  delete(key: string): void {
+    this.assertOpen();
+    checkKey(key);
+    if (!this.live.has(key)) return;
+    this.write({ key, value: undefined, bytes: deletionRecordBytes(key) });
+  }
+
+  keys(): string[] {
+    this.assertOpen();
+    return [...this.live.keys()];
+  }
+
+  sync(): void {
+    this.assertOpen();
+    this.disk.flush();
+    this.lastSyncMs = this.now();
+  }
+
+  /** Under `interval`: syncs when intervalMs has passed since the last sync; true if it did.
+   * The simulator calls this from a timer so that writes followed by silence get synced. */
+  syncIfDue(): boolean {
+    this.assertOpen();
+    if (this.syncPolicy.kind !== "interval") return false;
+    if (this.now() - this.lastSyncMs < this.syncPolicy.intervalMs) return false;
+    this.sync();
+    return true;
+  }
+
+  merge(): void {
+    this.assertOpen();
+    const merged: LoggedRecord[] = [];
+    for (const [key, { value, bytes }] of this.live) merged.push({ key, value, bytes });
+    this.disk.replaceWithMerged(merged);
+    this.totalBytes = this.liveBytes;
+    this.lastSyncMs = this.now();
+    this.mergeCount += 1;
+  }
+
+  stats(): StoreStats {
+    this.assertOpen();
+    return {
+      keyCount: this.live.size,
+      liveBytes: this.liveBytes,
+      totalBytes: this.totalBytes,
+      mergeCount: this.mergeCount,
+    };
+  }
+
+  close(): void {
+    if (this.state !== "open") return;
+    if (this.syncPolicy.kind !== "never") this.disk.flush();
+    this.state = "closed";
+    this.disk.released(this);
+  }
+
+  /** @internal Called by SimulatedDisk.crash. */
+  markCrashed(): void {
+    this.state = "crashed";
+  }
+
+  private write(record: LoggedRecord): void {
+    this.disk.append(record);
+    this.totalBytes += record.bytes;
+    this.apply(record);
+    switch (this.syncPolicy.kind) {
+      case "always":
+        this.sync();
+        return;
+      case "interval":
+        if (this.now() - this.lastSyncMs >= this.syncPolicy.intervalMs) this.sync();
+        return;
+      case "never":
+        return;
+    }
+  }
+
+  private apply(record: LoggedRecord): void {
+    const previous = this.live.get(record.key);
+    if (previous !== undefined) this.liveBytes -= previous.bytes;
+    if (record.value === undefined) {
+      this.live.delete(record.key);
+    } else {
+      this.live.set(record.key, { value: record.value, bytes: record.bytes });
+      this.liveBytes += record.bytes;
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.state === "closed") {
+      throw new StoreError(`The store on simulated disk ${this.disk.name} is closed`);
+    }
+    if (this.state === "crashed") {
+      throw new StoreError(
+        `The store on simulated disk ${this.disk.name} crashed; open a new one with disk.open()`,
+      );
+    }
+  }
+}
+
+function checkSimulatedSyncPolicy(policy: SyncPolicy, now: (() => number) | undefined): void {
+  checkSyncPolicy(policy);
+  if (policy.kind === "interval" && now === undefined) {
+    throw new TypeError("Expected `now` (virtual milliseconds) with the `interval` sync policy");
+  }
+}
