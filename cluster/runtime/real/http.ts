@@ -1,0 +1,664 @@
+// The client API over HTTP/1.1 JSON (lesson 7, "a retry strategy for every interface function",
+// and lesson 9, "capacity planning with back pressure"): curl-friendly routes, every input
+// checked at this boundary before the node sees it, a limit on everything a client controls
+// (body size, name length, header size, how slowly it may send), and an answer for every
+// request, even when the node's logic never replies.
+//
+//   PUT    /kv/:bucket/:key     body = the value as JSON; X-Neverstop-Context; ?n&w&timeout_ms
+//   GET    /kv/:bucket/:key     ?n&r&timeout_ms -> { siblings, context } (+ X-Neverstop-Context)
+//   DELETE /kv/:bucket/:key     X-Neverstop-Context; ?n&w&timeout_ms -> 204
+//   GET    /ring, /ring/keys/:bucket/:key, /health, /metrics
+//   GET    /debug/kv/:bucket/:key (this node's own replica), /debug/store (store counters)
+//   GET|PUT /admin/clock        { "skewMs": 30000 }: the clock nemesis (loopback only)
+//
+// Errors are JSON { "error", "detail" }: 400 bad input, 404, 405, 408 too slow, 413 too big,
+// 503 unavailable (with `indeterminate` when a write may have landed), 504 timeout.
+
+import http from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { ClientRequest, ClientResponse, JsonValue, NodeId } from "../../core/types.ts";
+import type { StoreStats } from "../../storage/store.ts";
+import type { NodeMetrics, Operation, Outcome } from "./metrics.ts";
+
+export const contextHeader = "x-neverstop-context";
+
+export interface HttpLimits {
+  /** A value larger than this is refused with 413 before it is buffered. */
+  bodySizeMaxBytes: number;
+  /** After refusing a body, at most this much more is read and thrown away (so the client sees
+   * the 413) before the connection is cut. */
+  bodyDrainMaxBytes: number;
+  /** A client must finish sending its body within this time (slow clients, slowloris). */
+  bodyReadTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** The whole request, headers and body, must arrive within this time. */
+  requestTimeoutMs: number;
+  headerSizeMaxBytes: number;
+  bucketSizeMaxBytes: number;
+  keySizeMaxBytes: number;
+  contextSizeMaxBytes: number;
+  /** Nesting depth of a JSON value: deeper values would blow the stack when re-encoded. */
+  valueDepthMax: number;
+  /** Largest `timeout_ms` a client may ask for. */
+  timeoutMsMax: number;
+  /** Client requests in flight at once; more are shed with 503 overload (back pressure). */
+  pendingRequestsMax: number;
+  /** Beyond the request's own timeout, how long to wait for the node before answering 504. */
+  replyGraceMs: number;
+}
+
+export const defaultHttpLimits: HttpLimits = {
+  bodySizeMaxBytes: 1024 * 1024,
+  bodyDrainMaxBytes: 16 * 1024 * 1024,
+  bodyReadTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  headerSizeMaxBytes: 16 * 1024,
+  bucketSizeMaxBytes: 128,
+  keySizeMaxBytes: 512,
+  contextSizeMaxBytes: 16 * 1024,
+  valueDepthMax: 64,
+  timeoutMsMax: 60_000,
+  pendingRequestsMax: 10_000,
+  replyGraceMs: 2_000,
+};
+
+/** What the HTTP layer needs from the node; node-main.ts builds it around a DynamoNode. */
+export interface ClientBackend {
+  nodeId: NodeId;
+  defaultTimeoutMs: number;
+  /** What is wrong with the request (N, R, W, ...), or undefined. */
+  validate(request: ClientRequest): string | undefined;
+  /** Hands the request to the node; its answer comes back through HttpApi.complete. */
+  submit(requestId: string, request: ClientRequest): void;
+  ring(): unknown;
+  keyPlacement(bucket: string, key: string, replicaCount: number | undefined): unknown;
+  inspect(bucket: string, key: string): unknown;
+  health(): Record<string, unknown>;
+  storeStats(): StoreStats;
+  getSkewMs(): number;
+  setSkewMs(value: number): void;
+}
+
+export interface HttpApiOptions {
+  port: number;
+  backend: ClientBackend;
+  metrics: NodeMetrics;
+  logger: Logger;
+  limits?: Partial<HttpLimits>;
+}
+
+/** An answer the HTTP layer gives on its own, before or instead of the node. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+interface Pending {
+  response: ServerResponse;
+  operation: Operation;
+  startedAt: bigint;
+  safetyTimer: NodeJS.Timeout;
+}
+
+export class HttpApi {
+  readonly limits: HttpLimits;
+  private readonly server: http.Server;
+  private readonly pending = new Map<string, Pending>();
+  private nextRequestNumber = 1;
+
+  constructor(private readonly options: HttpApiOptions) {
+    this.limits = { ...defaultHttpLimits, ...options.limits };
+    this.server = http.createServer(
+      {
+        maxHeaderSize: this.limits.headerSizeMaxBytes,
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        // How often Node checks the two timeouts above (its default is 30 s).
+        connectionsCheckingInterval: Math.min(1_000, this.limits.headersTimeoutMs),
+        keepAliveTimeout: 5_000,
+      },
+      (request, response) => this.route(request, response),
+    );
+    this.server.on("clientError", (error: NodeJS.ErrnoException, socket) => {
+      // Malformed HTTP (bad request line, oversized headers): answer if the socket still can.
+      if (socket.writable && !socket.destroyed) {
+        const status = error.code === "HPE_HEADER_OVERFLOW" ? 431 : 400;
+        const body = JSON.stringify({
+          error: "bad_request",
+          detail: `Malformed HTTP request (${error.code ?? "parse error"})`,
+        });
+        socket.end(
+          `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      } else {
+        socket.destroy();
+      }
+    });
+  }
+
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, "127.0.0.1", () => {
+        this.server.off("error", reject);
+        this.server.on("error", (error) =>
+          this.options.logger.error({ event: "http-error", error: `${error}` }),
+        );
+        resolve();
+      });
+    });
+  }
+
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === "object" && address !== null ? address.port : this.options.port;
+  }
+
+  async close(): Promise<void> {
+    for (const [requestId, pending] of this.pending) {
+      clearTimeout(pending.safetyTimer);
+      this.pending.delete(requestId);
+      this.send(pending.response, 503, {
+        error: "unavailable",
+        detail: "The node is shutting down",
+      });
+    }
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    setTimeout(() => this.server.closeAllConnections(), 1_000).unref();
+    await closed;
+  }
+
+  /** The node's answer to `requestId` (Environment.reply). Late answers are dropped. */
+  complete(requestId: string, answer: ClientResponse): void {
+    const pending = this.pending.get(requestId);
+    if (pending === undefined) return;
+    this.pending.delete(requestId);
+    clearTimeout(pending.safetyTimer);
+    const outcome = outcomeOf(answer);
+    const seconds = Number(process.hrtime.bigint() - pending.startedAt) / 1e9;
+    this.options.metrics.observeRequest(pending.operation, outcome, seconds);
+    if (answer.status === 200) {
+      this.options.metrics.observeSiblings(answer.body.siblings.length);
+      this.send(pending.response, 200, answer.body, { [contextHeader]: answer.body.context });
+    } else if (answer.status === 204) {
+      this.send(pending.response, 204, undefined, { [contextHeader]: answer.context });
+    } else {
+      const headers: Record<string, string> = {};
+      if (answer.body.context !== undefined) headers[contextHeader] = answer.body.context;
+      if (answer.body.error === "overload") headers["retry-after"] = "1";
+      this.send(pending.response, answer.status, answer.body, headers);
+    }
+  }
+
+  private route(request: IncomingMessage, response: ServerResponse): void {
+    this.handle(request, response).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        if (error.status === 400 || error.status === 413) {
+          const operation = operationOf(request.method);
+          if (operation !== undefined && isKvPath(request.url)) {
+            this.options.metrics.observeRequest(operation, "bad_request", 0);
+          }
+        }
+        this.send(
+          response,
+          error.status,
+          { error: error.kind, detail: error.message },
+          error.headers,
+        );
+        return;
+      }
+      this.options.logger.error({
+        event: "http-handler-failed",
+        error: `${error}`,
+        stack: (error as Error)?.stack,
+      });
+      this.send(response, 500, {
+        error: "internal",
+        detail: "The node failed to handle this request",
+      });
+    });
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const { segments, query } = parseTarget(request.url ?? "");
+    const method = request.method ?? "GET";
+    const [first, second] = segments;
+    if (first === "kv" && segments.length === 3) {
+      const bucket = this.name(segments[1]!, "bucket", this.limits.bucketSizeMaxBytes);
+      const key = this.name(segments[2]!, "key", this.limits.keySizeMaxBytes);
+      allowMethods(method, ["GET", "PUT", "DELETE"]);
+      if (
+        request.headers["content-encoding"] !== undefined &&
+        request.headers["content-encoding"] !== "identity"
+      ) {
+        throw new HttpError(
+          415,
+          "bad_request",
+          "Compressed bodies are not accepted; send plain JSON",
+        );
+      }
+      const clientRequest = await this.clientRequest(method, bucket, key, query, request);
+      this.submit(clientRequest, response);
+      return;
+    }
+    if (first === "ring" && segments.length === 1) {
+      allowMethods(method, ["GET"]);
+      onlyParameters(query, []);
+      this.send(response, 200, this.options.backend.ring());
+      return;
+    }
+    if (first === "ring" && second === "keys" && segments.length === 4) {
+      allowMethods(method, ["GET"]);
+      const bucket = this.name(segments[2]!, "bucket", this.limits.bucketSizeMaxBytes);
+      const key = this.name(segments[3]!, "key", this.limits.keySizeMaxBytes);
+      const { n } = integerParameters(query, ["n"], this.limits.timeoutMsMax);
+      this.send(response, 200, this.options.backend.keyPlacement(bucket, key, n));
+      return;
+    }
+    if (first === "health" && segments.length === 1) {
+      allowMethods(method, ["GET"]);
+      this.send(response, 200, {
+        status: "ok",
+        ...this.options.backend.health(),
+        pendingRequests: this.pending.size,
+      });
+      return;
+    }
+    if (first === "metrics" && segments.length === 1) {
+      allowMethods(method, ["GET"]);
+      const text = await this.options.metrics.text();
+      response.writeHead(200, { "content-type": this.options.metrics.registry.contentType });
+      response.end(text);
+      return;
+    }
+    if (first === "debug" && second === "kv" && segments.length === 4) {
+      allowMethods(method, ["GET"]);
+      const bucket = this.name(segments[2]!, "bucket", this.limits.bucketSizeMaxBytes);
+      const key = this.name(segments[3]!, "key", this.limits.keySizeMaxBytes);
+      const replica = this.options.backend.inspect(bucket, key);
+      if (replica === null || replica === undefined) {
+        throw new HttpError(404, "not_found", `This node holds no replica of ${bucket}/${key}`);
+      }
+      this.send(response, 200, { node: this.options.backend.nodeId, replica });
+      return;
+    }
+    if (first === "debug" && second === "store" && segments.length === 2) {
+      allowMethods(method, ["GET"]);
+      this.send(response, 200, this.options.backend.storeStats());
+      return;
+    }
+    if (first === "admin" && second === "clock" && segments.length === 2) {
+      allowMethods(method, ["GET", "PUT"]);
+      if (method === "PUT") await this.setClock(request);
+      this.send(response, 200, {
+        node: this.options.backend.nodeId,
+        skewMs: this.options.backend.getSkewMs(),
+      });
+      return;
+    }
+    throw new HttpError(
+      404,
+      "not_found",
+      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /debug/kv/:bucket/:key, /debug/store, /admin/clock`,
+    );
+  }
+
+  private async clientRequest(
+    method: string,
+    bucket: string,
+    key: string,
+    query: URLSearchParams,
+    request: IncomingMessage,
+  ): Promise<ClientRequest> {
+    const timeoutMsMax = this.limits.timeoutMsMax;
+    if (method === "GET") {
+      const { n, r, timeout_ms } = integerParameters(query, ["n", "r", "timeout_ms"], timeoutMsMax);
+      return { op: "get", bucket, key, n, r, timeoutMs: timeout_ms };
+    }
+    const { n, w, timeout_ms } = integerParameters(query, ["n", "w", "timeout_ms"], timeoutMsMax);
+    const context = this.context(request);
+    if (method === "DELETE") {
+      return { op: "delete", bucket, key, context, n, w, timeoutMs: timeout_ms };
+    }
+    const body = await this.readBody(request);
+    const value = parseValue(body, this.limits.valueDepthMax);
+    return { op: "put", bucket, key, value, context, n, w, timeoutMs: timeout_ms };
+  }
+
+  private submit(request: ClientRequest, response: ServerResponse): void {
+    const problem = this.options.backend.validate(request);
+    if (problem !== undefined) throw new HttpError(400, "bad_request", problem);
+    if (this.pending.size >= this.limits.pendingRequestsMax) {
+      this.options.metrics.observeRequest(request.op, "overload", 0);
+      throw new HttpError(
+        503,
+        "overload",
+        `More than ${this.limits.pendingRequestsMax} requests in flight; retry later`,
+        {
+          "retry-after": "1",
+        },
+      );
+    }
+    const requestId = `${this.options.backend.nodeId}-${this.nextRequestNumber++}`;
+    const timeoutMs = request.timeoutMs ?? this.options.backend.defaultTimeoutMs;
+    const safetyTimer = setTimeout(() => {
+      // The node owes an answer by `timeoutMs`; if it never comes, the client still gets one.
+      this.options.logger.warn({ event: "reply-missing", requestId, op: request.op });
+      this.complete(requestId, {
+        status: 504,
+        body: {
+          error: "timeout",
+          detail: `No answer within ${timeoutMs} ms`,
+          indeterminate: request.op !== "get",
+        },
+      });
+    }, timeoutMs + this.limits.replyGraceMs);
+    this.pending.set(requestId, {
+      response,
+      operation: request.op,
+      startedAt: process.hrtime.bigint(),
+      safetyTimer,
+    });
+    response.once("close", () => {
+      const pending = this.pending.get(requestId);
+      if (pending === undefined || pending.response !== response) return;
+      // The client went away: the operation still runs to its end; its answer is dropped.
+      clearTimeout(pending.safetyTimer);
+      this.pending.delete(requestId);
+    });
+    this.options.backend.submit(requestId, request);
+  }
+
+  private name(segment: string, what: "bucket" | "key", sizeMaxBytes: number): string {
+    let name: string;
+    try {
+      name = decodeURIComponent(segment);
+    } catch {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `Expected \`${what}\` to be valid percent-encoded UTF-8`,
+      );
+    }
+    const problem = nameProblem(name, what, sizeMaxBytes);
+    if (problem !== undefined) throw new HttpError(400, "bad_request", problem);
+    return name;
+  }
+
+  private context(request: IncomingMessage): string | undefined {
+    const header = request.headers[contextHeader];
+    if (header === undefined || header === "") return undefined;
+    if (typeof header !== "string")
+      throw new HttpError(400, "bad_request", "Expected one X-Neverstop-Context header");
+    if (header.length > this.limits.contextSizeMaxBytes) {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `Expected X-Neverstop-Context of at most ${this.limits.contextSizeMaxBytes} bytes, got ${header.length}`,
+      );
+    }
+    if (!/^[A-Za-z0-9+/=_.:~-]+$/.test(header)) {
+      throw new HttpError(
+        400,
+        "bad_request",
+        "Expected X-Neverstop-Context to be the opaque context from a get, unchanged",
+      );
+    }
+    return header;
+  }
+
+  private async setClock(request: IncomingMessage): Promise<void> {
+    const body = await this.readBody(request);
+    const value = parseValue(body, 2) as { skewMs?: unknown } | null;
+    const skewMs = typeof value === "object" && value !== null ? value.skewMs : undefined;
+    if (typeof skewMs !== "number" || !Number.isInteger(skewMs)) {
+      throw new HttpError(400, "bad_request", 'Expected a body like {"skewMs": 30000}');
+    }
+    try {
+      this.options.backend.setSkewMs(skewMs);
+    } catch (error) {
+      throw new HttpError(400, "bad_request", error instanceof Error ? error.message : `${error}`);
+    }
+  }
+
+  /** Reads at most `bodySizeMaxBytes` within `bodyReadTimeoutMs`; a body over the limit is
+   * never buffered: the rest is drained (bounded) so the client can read the 413. */
+  private readBody(request: IncomingMessage): Promise<Buffer> {
+    const { bodySizeMaxBytes, bodyDrainMaxBytes, bodyReadTimeoutMs } = this.limits;
+    const declared = Number(request.headers["content-length"] ?? "0");
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let receivedBytes = 0;
+      let refused: HttpError | undefined;
+      const refuse = (error: HttpError) => {
+        if (refused !== undefined) return;
+        refused = error;
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        // The 408 goes out with `Connection: close`, which also ends the slow connection.
+        refuse(
+          new HttpError(
+            408,
+            "bad_request",
+            `The body did not arrive within ${bodyReadTimeoutMs} ms`,
+            { connection: "close" },
+          ),
+        );
+      }, bodyReadTimeoutMs);
+      if (declared > bodySizeMaxBytes) {
+        refuse(tooLarge(bodySizeMaxBytes, declared));
+      }
+      request.on("data", (chunk: Buffer) => {
+        receivedBytes += chunk.length;
+        if (receivedBytes > bodySizeMaxBytes) {
+          refuse(tooLarge(bodySizeMaxBytes, receivedBytes));
+          if (receivedBytes > bodyDrainMaxBytes) request.destroy();
+          return;
+        }
+        if (refused === undefined) chunks.push(chunk);
+      });
+      request.once("end", () => {
+        clearTimeout(timer);
+        if (refused === undefined) resolve(Buffer.concat(chunks));
+      });
+      request.once("error", () => {
+        clearTimeout(timer);
+        refuse(new HttpError(400, "bad_request", "The request body was cut off"));
+      });
+      request.once("close", () => clearTimeout(timer));
+    });
+  }
+
+  private send(
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
+    if (response.headersSent || response.destroyed) return;
+    if (body === undefined) {
+      response.writeHead(status, headers);
+      response.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    response.writeHead(status, {
+      ...headers,
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(text),
+    });
+    response.end(text);
+  }
+}
+
+function tooLarge(sizeMaxBytes: number, sizeBytes: number): HttpError {
+  return new HttpError(
+    413,
+    "bad_request",
+    `Expected a body of at most ${sizeMaxBytes} bytes, got ${sizeBytes} or more`,
+    {
+      connection: "close",
+    },
+  );
+}
+
+/** Splits a request target into raw path segments and query. The path is NOT normalized: `..`
+ * stays a segment of its own (and matches no route), `%2F` stays inside a segment. */
+export function parseTarget(target: string): { segments: string[]; query: URLSearchParams } {
+  if (!target.startsWith("/")) {
+    throw new HttpError(400, "bad_request", "Expected a request target that starts with /");
+  }
+  const questionMark = target.indexOf("?");
+  const path = questionMark === -1 ? target : target.slice(0, questionMark);
+  const query = new URLSearchParams(questionMark === -1 ? "" : target.slice(questionMark + 1));
+  return { segments: path.slice(1).split("/"), query };
+}
+
+/** What is wrong with a bucket or key name, or undefined. */
+export function nameProblem(name: string, what: string, sizeMaxBytes: number): string | undefined {
+  if (name.length === 0) return `Expected \`${what}\` to be non-empty`;
+  const sizeBytes = Buffer.byteLength(name, "utf8");
+  if (sizeBytes > sizeMaxBytes) {
+    return `Expected \`${what}\` to be at most ${sizeMaxBytes} bytes of UTF-8, got ${sizeBytes}`;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(name))
+    return `Expected \`${what}\` to hold no control characters (NUL, newline, ...)`;
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(name))
+    return `Expected \`${what}\` to be well-formed Unicode`;
+  return undefined;
+}
+
+/** Parses the allowed integer query parameters; anything else in the query is an error (a typo
+ * such as `?W=3` must not silently fall back to the default quorum). */
+export function integerParameters<Name extends string>(
+  query: URLSearchParams,
+  allowed: readonly Name[],
+  timeoutMsMax: number,
+): Record<Name, number | undefined> {
+  onlyParameters(query, allowed);
+  const result = {} as Record<Name, number | undefined>;
+  for (const name of allowed) {
+    const values = query.getAll(name);
+    if (values.length > 1)
+      throw new HttpError(400, "bad_request", `Expected \`${name}\` at most once`);
+    const text = values[0];
+    if (text === undefined) {
+      result[name] = undefined;
+      continue;
+    }
+    const maximum = name === "timeout_ms" ? timeoutMsMax : 64;
+    const value = /^[0-9]{1,6}$/.test(text) ? Number(text) : Number.NaN;
+    if (!Number.isInteger(value) || value < 1 || value > maximum) {
+      throw new HttpError(
+        400,
+        "bad_request",
+        `Expected \`${name}\` to be an integer from 1 to ${maximum}, got ${JSON.stringify(text.slice(0, 40))}`,
+      );
+    }
+    result[name] = value;
+  }
+  return result;
+}
+
+function onlyParameters(query: URLSearchParams, allowed: readonly string[]): void {
+  for (const name of query.keys()) {
+    if (!allowed.includes(name)) {
+      const expected = allowed.length === 0 ? "none" : allowed.join(", ");
+      throw new HttpError(
+        400,
+        "bad_request",
+        `Unknown query parameter ${JSON.stringify(name.slice(0, 40))}; expected ${expected}`,
+      );
+    }
+  }
+}
+
+function allowMethods(method: string, allowed: readonly string[]): void {
+  if (!allowed.includes(method)) {
+    throw new HttpError(
+      405,
+      "method_not_allowed",
+      `Expected one of ${allowed.join(", ")}, got ${method.slice(0, 20)}`,
+      {
+        allow: allowed.join(", "),
+      },
+    );
+  }
+}
+
+/** The body as one JSON value, no deeper than `depthMax`. */
+export function parseValue(body: Buffer, depthMax: number): JsonValue {
+  if (body.length === 0)
+    throw new HttpError(400, "bad_request", "Expected a JSON value as the body, got an empty body");
+  const text = new TextDecoder("utf-8", { fatal: false }).decode(body);
+  let value: JsonValue;
+  try {
+    value = JSON.parse(text) as JsonValue;
+  } catch (error) {
+    throw new HttpError(
+      400,
+      "bad_request",
+      `Expected a JSON value as the body: ${error instanceof Error ? error.message.slice(0, 120) : "invalid JSON"}`,
+    );
+  }
+  const depth = jsonDepth(value, depthMax);
+  if (depth > depthMax)
+    throw new HttpError(
+      400,
+      "bad_request",
+      `Expected a JSON value nested at most ${depthMax} deep`,
+    );
+  return value;
+}
+
+/** Nesting depth, computed without recursion and cut off just past `depthMax`. */
+export function jsonDepth(value: JsonValue, depthMax: number): number {
+  let deepest = 0;
+  const stack: [JsonValue, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    deepest = Math.max(deepest, depth);
+    if (deepest > depthMax) return deepest;
+    if (typeof item === "object" && item !== null) {
+      for (const child of Array.isArray(item) ? item : Object.values(item)) {
+        if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+      }
+    }
+  }
+  return deepest;
+}
+
+function outcomeOf(answer: ClientResponse): Outcome {
+  if (answer.status === 200 || answer.status === 204) return "ok";
+  switch (answer.body.error) {
+    case "bad_request":
+    case "not_found":
+    case "unavailable":
+    case "timeout":
+    case "overload":
+      return answer.body.error;
+  }
+  return "error";
+}
+
+function operationOf(method: string | undefined): Operation | undefined {
+  if (method === "GET") return "get";
+  if (method === "PUT") return "put";
+  if (method === "DELETE") return "delete";
+  return undefined;
+}
+
+function isKvPath(url: string | undefined): boolean {
+  return url?.startsWith("/kv/") ?? false;
+}

@@ -1,0 +1,338 @@
+// Node-to-node messaging over TCP (lesson 1, "the world is concurrent", and lesson 3, "network
+// splits"): each node keeps one outbound connection per peer and one listener for inbound
+// connections. Every peer is addressed by host:port from the configuration, so a Toxiproxy proxy
+// can sit on each directed link (`n1->n2`) and the node never knows.
+//
+// Delivery is at most once. A message handed to a connected socket may still be lost (the link
+// can die with it in flight): the coordinator's timeout covers that. A message that certainly
+// did not leave (the peer refused the connection, the queue was full) comes back to the node as
+// a `send-failed` event so that a coordinator stops waiting for that replica at once: that is how
+// a minority side of a partition answers 503 quickly instead of timing out.
+
+import net from "node:net";
+import type { NodeId, PeerMessage } from "../../core/types.ts";
+import { encodeFrame, FrameDecoder, FrameError } from "./framing.ts";
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface TransportOptions {
+  nodeId: NodeId;
+  /** Every member's address as this node should dial it (a proxy's address when one sits on the
+   * link). The node's own entry is not dialled: messages to self are delivered in memory. */
+  peers: Record<NodeId, PeerAddress>;
+  /** Where this node listens for its peers; always 127.0.0.1. */
+  listenPort: number;
+  onMessage(from: NodeId, message: PeerMessage): void;
+  onSendFailed(to: NodeId, message: PeerMessage, reason: string): void;
+  log(event: string, fields?: Record<string, unknown>): void;
+  limits?: Partial<TransportLimits>;
+}
+
+export interface TransportLimits {
+  /** Messages waiting for a connection to a peer; more are dropped with send-failed. */
+  queueLengthMax: number;
+  /** Bytes written to a connected socket but not yet taken by the kernel (a slow or stalled
+   * link); past this, new messages are dropped with send-failed instead of piling up. */
+  socketBacklogBytesMax: number;
+  connectTimeoutMs: number;
+  reconnectBackoffMinMs: number;
+  reconnectBackoffMaxMs: number;
+  /** An inbound connection must name its sender within this time. */
+  helloTimeoutMs: number;
+  /** Inbound connections accepted at once. */
+  inboundConnectionsMax: number;
+}
+
+export const defaultTransportLimits: TransportLimits = {
+  queueLengthMax: 4096,
+  socketBacklogBytesMax: 32 * 1024 * 1024,
+  connectTimeoutMs: 2_000,
+  reconnectBackoffMinMs: 50,
+  reconnectBackoffMaxMs: 2_000,
+  helloTimeoutMs: 5_000,
+  inboundConnectionsMax: 256,
+};
+
+/** The first frame on every connection. */
+interface Hello {
+  type: "hello";
+  from: NodeId;
+}
+
+type OutboundState =
+  | { kind: "idle" }
+  | { kind: "connecting"; socket: net.Socket; queue: PeerMessage[] }
+  | { kind: "connected"; socket: net.Socket }
+  /** A connection attempt failed: sends fail at once until `retryAtMs`, then we dial again. */
+  | { kind: "backoff"; retryAtMs: number };
+
+interface Outbound {
+  peer: NodeId;
+  address: PeerAddress;
+  state: OutboundState;
+  backoffMs: number;
+}
+
+export class Transport {
+  private readonly limits: TransportLimits;
+  private readonly outbound = new Map<NodeId, Outbound>();
+  private readonly inbound = new Set<net.Socket>();
+  private server: net.Server | undefined;
+  private closed = false;
+
+  constructor(private readonly options: TransportOptions) {
+    this.limits = { ...defaultTransportLimits, ...options.limits };
+    for (const [peer, address] of Object.entries(options.peers)) {
+      assertLoopback(address.host, `the address of peer ${peer}`);
+      if (peer === options.nodeId) continue;
+      this.outbound.set(peer, { peer, address, state: { kind: "idle" }, backoffMs: 0 });
+    }
+  }
+
+  /** Starts the listener; rejects with the listen error (EADDRINUSE) for the caller to report. */
+  listen(): Promise<void> {
+    const server = net.createServer((socket) => this.accept(socket));
+    server.maxConnections = this.limits.inboundConnectionsMax;
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.options.listenPort, "127.0.0.1", () => {
+        server.off("error", reject);
+        server.on("error", (error) =>
+          this.options.log("peer-listener-error", { error: `${error}` }),
+        );
+        resolve();
+      });
+    });
+  }
+
+  get listenPort(): number {
+    const address = this.server?.address();
+    return typeof address === "object" && address !== null ? address.port : this.options.listenPort;
+  }
+
+  send(to: NodeId, message: PeerMessage): void {
+    if (this.closed) return;
+    if (to === this.options.nodeId) {
+      // A copy through JSON, as the network would make: the receiver must never share objects
+      // with the sender.
+      const copy = JSON.parse(JSON.stringify(message)) as PeerMessage;
+      setImmediate(() => {
+        if (!this.closed) this.options.onMessage(to, copy);
+      });
+      return;
+    }
+    const outbound = this.outbound.get(to);
+    if (outbound === undefined) {
+      this.fail(to, message, "unknown peer");
+      return;
+    }
+    const state = outbound.state;
+    switch (state.kind) {
+      case "connected":
+        this.write(outbound, state.socket, message);
+        return;
+      case "connecting":
+        if (state.queue.length >= this.limits.queueLengthMax) {
+          this.fail(to, message, "send queue full");
+        } else {
+          state.queue.push(message);
+        }
+        return;
+      case "backoff":
+        if (Date.now() < state.retryAtMs) {
+          this.fail(to, message, "peer unreachable");
+          return;
+        }
+        this.connect(outbound, [message]);
+        return;
+      case "idle":
+        this.connect(outbound, [message]);
+        return;
+    }
+  }
+
+  /** Closes every connection and the listener. Queued messages are dropped silently: the node
+   * is going away with them. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const outbound of this.outbound.values()) {
+      const state = outbound.state;
+      if (state.kind === "connected" || state.kind === "connecting") state.socket.destroy();
+      outbound.state = { kind: "idle" };
+    }
+    for (const socket of this.inbound) socket.destroy();
+    const server = this.server;
+    if (server !== undefined) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private connect(outbound: Outbound, queue: PeerMessage[]): void {
+    const socket = net.connect({ host: outbound.address.host, port: outbound.address.port });
+    socket.setNoDelay(true);
+    socket.setTimeout(this.limits.connectTimeoutMs);
+    outbound.state = { kind: "connecting", socket, queue };
+    socket.once("timeout", () => socket.destroy(new Error("connect timeout")));
+    socket.once("connect", () => {
+      socket.setTimeout(0);
+      socket.removeAllListeners("timeout");
+      const state = outbound.state;
+      if (state.kind !== "connecting" || state.socket !== socket) return;
+      outbound.state = { kind: "connected", socket };
+      outbound.backoffMs = 0;
+      this.options.log("peer-connected", { peer: outbound.peer });
+      const hello: Hello = { type: "hello", from: this.options.nodeId };
+      socket.write(encodeFrame(hello));
+      for (const message of state.queue) this.write(outbound, socket, message);
+    });
+    // Peers never send on our outbound connection; reading keeps the socket from stalling.
+    socket.on("data", () => {});
+    socket.on("error", () => {}); // the close handler decides; the error says nothing more useful
+    socket.once("close", () => this.lost(outbound, socket));
+  }
+
+  private lost(outbound: Outbound, socket: net.Socket): void {
+    const state = outbound.state;
+    if (state.kind === "connecting" && state.socket === socket) {
+      outbound.backoffMs = Math.min(
+        this.limits.reconnectBackoffMaxMs,
+        Math.max(this.limits.reconnectBackoffMinMs, outbound.backoffMs * 2),
+      );
+      outbound.state = { kind: "backoff", retryAtMs: Date.now() + outbound.backoffMs };
+      for (const message of state.queue) this.fail(outbound.peer, message, "connection refused");
+      return;
+    }
+    if (state.kind === "connected" && state.socket === socket) {
+      // Messages already written may or may not have arrived: only the coordinator's timeout can
+      // tell. The next send dials again at once (the peer may simply have restarted).
+      outbound.state = { kind: "idle" };
+      if (!this.closed) this.options.log("peer-disconnected", { peer: outbound.peer });
+    }
+  }
+
+  private write(outbound: Outbound, socket: net.Socket, message: PeerMessage): void {
+    if (socket.writableLength > this.limits.socketBacklogBytesMax) {
+      this.fail(outbound.peer, message, "socket backlog full");
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(message);
+    } catch (error) {
+      this.fail(outbound.peer, message, `${error instanceof Error ? error.message : error}`);
+      return;
+    }
+    socket.write(frame);
+  }
+
+  private fail(to: NodeId, message: PeerMessage, reason: string): void {
+    // Never call back into the node from inside its own send(): the node handles one event at a
+    // time, so the failure arrives as a later event.
+    setImmediate(() => {
+      if (!this.closed) this.options.onSendFailed(to, message, reason);
+    });
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder();
+    let from: NodeId | undefined;
+    const helloTimer = setTimeout(() => {
+      this.options.log("peer-frame-rejected", { reason: "no hello in time" });
+      socket.destroy();
+    }, this.limits.helloTimeoutMs);
+    socket.on("data", (chunk: Buffer) => {
+      let values: unknown[];
+      try {
+        values = decoder.push(chunk);
+      } catch (error) {
+        const reason = error instanceof FrameError ? error.message : `${error}`;
+        this.options.log("peer-frame-rejected", { from, reason });
+        socket.destroy();
+        return;
+      }
+      for (const value of values) {
+        if (from === undefined) {
+          from = this.checkHello(value);
+          if (from === undefined) {
+            socket.destroy();
+            return;
+          }
+          clearTimeout(helloTimer);
+          continue;
+        }
+        const problem = peerMessageProblem(value);
+        if (problem !== undefined) {
+          this.options.log("peer-frame-rejected", { from, reason: problem });
+          socket.destroy();
+          return;
+        }
+        this.options.onMessage(from, value as PeerMessage);
+      }
+    });
+    socket.on("error", () => {});
+    socket.once("close", () => {
+      clearTimeout(helloTimer);
+      this.inbound.delete(socket);
+    });
+  }
+
+  private checkHello(value: unknown): NodeId | undefined {
+    const hello = value as Partial<Hello> | null;
+    const known = typeof hello?.from === "string" && hello.from in this.options.peers;
+    if (typeof hello !== "object" || hello === null || hello.type !== "hello" || !known) {
+      this.options.log("peer-frame-rejected", {
+        reason: "the first frame must be a hello from a cluster member",
+      });
+      return undefined;
+    }
+    return hello.from;
+  }
+}
+
+/** Refuses anything but loopback: neverstop's tests and labs must never reach another machine. */
+export function assertLoopback(host: string, what: string): void {
+  if (host !== "localhost" && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) {
+    throw new Error(`Expected ${what} to be a loopback address (127.0.0.0/8), got ${host}`);
+  }
+}
+
+const requiredFields: Record<PeerMessage["type"], Record<string, "string" | "object" | "any">> = {
+  "coordinate-put": { id: "string", bucket: "string", key: "string", context: "object" },
+  "coordinate-put-ok": { id: "string", object: "object" },
+  replicate: { id: "string", bucket: "string", key: "string", object: "object" },
+  "replicate-ok": { id: "string" },
+  read: { id: "string", bucket: "string", key: "string" },
+  "read-reply": { id: "string", object: "any" },
+  repair: { bucket: "string", key: "string", object: "object" },
+  reap: { bucket: "string", key: "string", clock: "object" },
+};
+
+/** A shallow check of a peer message's shape, so that a garbled or foreign frame closes the
+ * connection instead of reaching the node's logic. Returns what is wrong, or undefined. */
+export function peerMessageProblem(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return "a peer message must be a JSON object";
+  }
+  const record = value as Record<string, unknown>;
+  const type = record["type"];
+  if (typeof type !== "string" || !Object.hasOwn(requiredFields, type)) {
+    return `unknown peer message type ${JSON.stringify(type)}`;
+  }
+  for (const [field, kind] of Object.entries(requiredFields[type as PeerMessage["type"]])) {
+    const fieldValue = record[field];
+    if (
+      kind === "any" ? fieldValue === undefined : typeof fieldValue !== kind || fieldValue === null
+    ) {
+      return `peer message ${type} needs a ${kind} field ${field}`;
+    }
+  }
+  return undefined;
+}
