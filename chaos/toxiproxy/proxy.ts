@@ -244,7 +244,11 @@ class Connection {
     client.setNoDelay(true);
     for (const socket of [client, this.server]) {
       socket.on("error", () => this.destroy());
-      socket.on("close", () => this.destroy());
+      // A clean close is not the end of the connection: the other direction may still hold
+      // bytes in its toxics (latency, slow_close) that the links deliver before closing.
+      socket.on("close", (hadError: boolean) => {
+        if (hadError) this.destroy();
+      });
     }
     this.links = {
       upstream: new Link(this, client, this.server, proxy.toxicsOf("upstream")),
