@@ -1,0 +1,123 @@
+// Tests for what only the simulated disk models (lesson 5, "systems that never stop"): a crash
+// that takes every unsynced write, the interval policy on a virtual clock, a surviving prefix of
+// unsynced writes, and stores that die with their node. Shared behaviour is in store.test.ts.
+
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { SimulatedDisk } from "./simulated-disk.ts";
+import { StoreError } from "./store.ts";
+
+describe("SimulatedDisk", () => {
+  it("a crash under sync never loses every write since the last sync", () => {
+    const disk = new SimulatedDisk({ name: "n1" });
+    const store = disk.open({ syncPolicy: { kind: "never" } });
+    store.put("a", "1");
+    store.put("b", "2");
+    store.sync();
+    store.put("c", "3");
+    store.put("a", "changed");
+    expect(disk.unsyncedWriteCount()).toBe(2);
+    disk.crash();
+    const reopened = disk.open({ syncPolicy: { kind: "never" } });
+    expect(reopened.keys().sort()).toEqual(["a", "b"]);
+    expect(reopened.get("a")).toBe("1");
+    expect(disk.unsyncedWriteCount()).toBe(0);
+  });
+
+  it("interval: a write syncs everything once intervalMs has passed on the virtual clock", () => {
+    let nowMs = 1000;
+    const disk = new SimulatedDisk();
+    const store = disk.open({
+      syncPolicy: { kind: "interval", intervalMs: 100 },
+      now: () => nowMs,
+    });
+    store.put("a", "1"); // 0 ms since open: stays unsynced
+    nowMs = 1099;
+    store.put("b", "2");
+    expect(disk.unsyncedWriteCount()).toBe(2);
+    nowMs = 1100;
+    store.put("c", "3"); // the interval has passed: a, b and c reach the disk
+    expect(disk.unsyncedWriteCount()).toBe(0);
+    store.put("d", "4");
+    disk.crash();
+    expect(disk.open().keys().sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("interval: syncIfDue syncs idle writes only once the interval has passed", () => {
+    let nowMs = 0;
+    const disk = new SimulatedDisk();
+    const store = disk.open({ syncPolicy: { kind: "interval", intervalMs: 50 }, now: () => nowMs });
+    store.put("a", "1");
+    nowMs = 49;
+    expect(store.syncIfDue()).toBe(false);
+    expect(disk.unsyncedWriteCount()).toBe(1);
+    nowMs = 50;
+    expect(store.syncIfDue()).toBe(true);
+    expect(disk.unsyncedWriteCount()).toBe(0);
+  });
+
+  it("a crash may keep a prefix of the unsynced writes, in order", () => {
+    const disk = new SimulatedDisk();
+    const store = disk.open({ syncPolicy: { kind: "never" } });
+    for (const key of ["a", "b", "c", "d"]) store.put(key, key);
+    disk.crash({ survivingUnsyncedWrites: 2 });
+    expect(disk.open().keys()).toEqual(["a", "b"]);
+    expect(() => disk.crash({ survivingUnsyncedWrites: -1 })).toThrow(/non-negative integer/);
+  });
+
+  it("the store a crash interrupted refuses further use", () => {
+    const disk = new SimulatedDisk({ name: "n3" });
+    const store = disk.open();
+    store.put("a", "1");
+    disk.crash();
+    expect(() => store.put("b", "2")).toThrow(
+      new StoreError("The store on simulated disk n3 crashed; open a new one with disk.open()"),
+    );
+    expect(disk.open().get("a")).toBe("1");
+  });
+
+  it("close syncs under always and interval but not under never (like the real store)", () => {
+    const disk = new SimulatedDisk();
+    const never = disk.open({ syncPolicy: { kind: "never" } });
+    never.put("a", "1");
+    never.close();
+    expect(disk.unsyncedWriteCount()).toBe(1);
+    const interval = disk.open({ syncPolicy: { kind: "interval", intervalMs: 10 }, now: () => 0 });
+    interval.put("b", "2");
+    interval.close();
+    expect(disk.unsyncedWriteCount()).toBe(0);
+  });
+
+  it("requires a clock for the interval policy", () => {
+    const disk = new SimulatedDisk();
+    expect(() => disk.open({ syncPolicy: { kind: "interval", intervalMs: 10 } })).toThrow(
+      "Expected `now` (virtual milliseconds) with the `interval` sync policy",
+    );
+  });
+
+  it("is deterministic: the same operations give the same keys in the same order", () => {
+    const run = (): string[] => {
+      const disk = new SimulatedDisk();
+      const store = disk.open({ syncPolicy: { kind: "never" } });
+      for (let index = 0; index < 30; index++) store.put(`key-${(index * 7) % 11}`, `${index}`);
+      store.delete("key-3");
+      store.merge();
+      store.put("key-3", "back");
+      disk.crash();
+      return disk.open().keys();
+    };
+    expect(run()).toEqual(run());
+  });
+
+  it("imports no Node built-ins and reads no clock, timer or random source (it runs in the browser)", () => {
+    for (const file of ["simulated-disk.ts", "record.ts", "crc32.ts"]) {
+      const source = fs
+        .readFileSync(new URL(file, import.meta.url), "utf8")
+        .replace(/\/\/.*$/gm, "")
+        .replace(/\/\*[\s\S]*?\*\//g, "");
+      expect(source, file).not.toMatch(
+        /from "node:|\bDate\b|setTimeout|setInterval|Math\.random|\bprocess\.|\bBuffer\b/,
+      );
+    }
+  });
+});
