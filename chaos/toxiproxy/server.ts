@@ -318,12 +318,13 @@ async function startOrThrow(proxy: Proxy): Promise<void> {
 async function readJsonBody(request: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let bytes = 0;
+  // An oversized body is read to its end and dropped, not cut off: a client still sending
+  // would see a reset instead of the 400. The request timeout bounds how long that takes.
   for await (const chunk of request as AsyncIterable<Buffer>) {
     bytes += chunk.length;
-    if (bytes > requestBodyBytesMax)
-      throw badRequestBody(`larger than ${requestBodyBytesMax} bytes`);
-    chunks.push(chunk);
+    if (bytes <= requestBodyBytesMax) chunks.push(chunk);
   }
+  if (bytes > requestBodyBytesMax) throw badRequestBody(`larger than ${requestBodyBytesMax} bytes`);
   const text = Buffer.concat(chunks).toString("utf8");
   if (text.trim().length === 0) return undefined;
   try {
@@ -360,8 +361,6 @@ class ToxiproxyApi {
           ? error
           : new ApiError(500, `internal error: ${(error as Error).message}`);
       send(response, apiError.status, { error: apiError.message, status: apiError.status });
-      if (apiError.status === 400 && !request.complete)
-        response.once("finish", () => request.destroy());
     }
   }
 
