@@ -24,6 +24,14 @@ const steps: HistoryStep[] = [
   [3, "invoke", "add", 4],
 ];
 
+// A checker result is any object with a verdict; its numeric fields become the counts shown.
+const setResult = {
+  valid: false,
+  reason: "1 acknowledged add(s) lost",
+  lostCount: 1,
+  lost: [7],
+} as const;
+
 function input(overrides: Partial<ReportInput> = {}): ReportInput {
   const history = buildHistory(steps, 250_000_000);
   return {
@@ -38,7 +46,7 @@ function input(overrides: Partial<ReportInput> = {}): ReportInput {
     },
     history,
     results: {
-      set: { valid: false, reason: "1 acknowledged add(s) lost", lostCount: 1, lost: [7] },
+      set: setResult,
     },
     ...overrides,
   };

@@ -27,7 +27,6 @@ export interface ReportParameters {
 export interface CheckerSummary {
   valid: Validity;
   reason?: string;
-  [field: string]: unknown;
 }
 
 /** The linearizability checker's counter-example, to draw on the timeline. */
@@ -194,7 +193,7 @@ function renderSummary(results: Readonly<Record<string, CheckerSummary>>): strin
 /** The numeric evidence of a result, formatted by unit: *Ns as time, *Fraction as a percentage. */
 function countFields(result: CheckerSummary): [string, string][] {
   const fields: [string, string][] = [];
-  for (const [field, value] of Object.entries(result)) {
+  for (const [field, value] of Object.entries(result as object)) {
     if (fields.length >= countFieldsMax) break;
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
     if (field.endsWith("Ns")) fields.push([field.slice(0, -2), formatDuration(value)]);
