@@ -376,7 +376,7 @@ export class TimeoutToxic implements ToxicStage {
     this.arm(attributes);
   }
 
-  write(): void {} // Dropped on the floor.
+  write(_chunk: Buffer): void {} // Dropped on the floor.
   end(): void {
     this.disarm();
     this.context.end();
@@ -417,7 +417,7 @@ export class ResetPeerToxic implements ToxicStage {
     private attributes: ToxicAttributes,
   ) {}
 
-  write(): void {
+  write(_chunk: Buffer): void {
     this.trigger(); // Upstream consumes the chunk that triggers it and drops what follows.
   }
   end(): void {
