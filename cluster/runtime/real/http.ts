@@ -456,12 +456,12 @@ export class HttpApi {
         );
       }, bodyReadTimeoutMs);
       if (declared > bodySizeMaxBytes) {
-        refuse(tooLarge(bodySizeMaxBytes, declared));
+        refuse(tooLarge(bodySizeMaxBytes, declared, declared > bodyDrainMaxBytes));
       }
       request.on("data", (chunk: Buffer) => {
         receivedBytes += chunk.length;
         if (receivedBytes > bodySizeMaxBytes) {
-          refuse(tooLarge(bodySizeMaxBytes, receivedBytes));
+          refuse(tooLarge(bodySizeMaxBytes, receivedBytes, false));
           if (receivedBytes > bodyDrainMaxBytes) request.destroy();
           return;
         }
@@ -501,14 +501,15 @@ export class HttpApi {
   }
 }
 
-function tooLarge(sizeMaxBytes: number, sizeBytes: number): HttpError {
+/** A 413 normally keeps the connection: the rest of the body is drained (up to
+ * bodyDrainMaxBytes) rather than left unread, because closing a socket with unread input sends a
+ * reset that can destroy the answer before the client reads it. Past the drain limit, it closes. */
+function tooLarge(sizeMaxBytes: number, sizeBytes: number, close: boolean): HttpError {
   return new HttpError(
     413,
     "bad_request",
     `Expected a body of at most ${sizeMaxBytes} bytes, got ${sizeBytes} or more`,
-    {
-      connection: "close",
-    },
+    close ? { connection: "close" } : {},
   );
 }
 

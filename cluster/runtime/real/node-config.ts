@@ -19,7 +19,7 @@ export interface NodeProcessConfig {
   httpPort: number;
   /** Peer TCP port on 127.0.0.1. */
   peerPort: number;
-  /** The node's own folder: the store lives in `store/`, the log in `node.log`. */
+  /** The node's own folder: the store lives in `data/`, the log in `node.log`. */
   dataDir: string;
   sync: SyncPolicyName;
   /** For sync `interval`. */

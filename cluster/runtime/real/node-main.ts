@@ -46,7 +46,7 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
   try {
     mkdirSync(config.dataDir, { recursive: true });
     store = BitcaskStore.open({
-      folder: join(config.dataDir, "store"),
+      folder: join(config.dataDir, "data"),
       syncPolicy: syncPolicyOf(config),
       onWarning: (message) => logger.warn({ event: "store-recovery", message }),
     });

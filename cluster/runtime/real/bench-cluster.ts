@@ -1,0 +1,210 @@
+// `npm run bench:cluster` (lesson 9, "capacity planning with back pressure"): how much a 3-node
+// cluster (N=3, R=2, W=2, sync `interval`) serves next to the cheapest HTTP server this machine
+// can run, measured in the same run so that the ratio means something on a noisy machine.
+//
+// Phases: warm-up; peak (closed loop: C clients, each sends its next request when the last one
+// is answered); the baseline (the same closed loop against a raw node:http echo server in its
+// own process); half load (open loop at half the peak rate, latency measured from each request's
+// scheduled start, so queueing counts). Prints one JSON object.
+//
+// Targets (issue 2): cluster ops/s >= 0.25 x echo req/s; p99 < 20 ms at half of peak load.
+
+import { spawn } from "node:child_process";
+import http from "node:http";
+import { startLocalCluster } from "./cluster.ts";
+import { httpCall, keyPath } from "./test-support.ts";
+
+const clients = Number(process.env["BENCH_CLIENTS"] ?? 32);
+const phaseMs = Number(process.env["BENCH_PHASE_MS"] ?? 8_000);
+const warmupMs = 2_000;
+const keysPerClient = 50;
+
+interface Sample {
+  op: "put" | "get" | "echo";
+  ms: number;
+  ok: boolean;
+}
+
+type Target = { ports: number[]; kind: "cluster" } | { ports: number[]; kind: "echo" };
+
+/** One client's state: its own keys and the context of its last write to each, so that every
+ * put supersedes the previous one instead of piling up siblings. */
+class Client {
+  private readonly contexts = new Map<string, string>();
+  private counter = 0;
+  constructor(
+    private readonly id: number,
+    private readonly agent: http.Agent,
+  ) {}
+
+  async next(target: Target): Promise<Sample> {
+    const port = target.ports[this.counter % target.ports.length]!;
+    const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+    this.counter++;
+    if (target.kind === "echo") {
+      const answer = await httpCall(port, { path: "/echo", agent: this.agent });
+      return { op: "echo", ms: elapsed(), ok: answer.status === 200 };
+    }
+    const key = `c${this.id}-${this.counter % keysPerClient}`;
+    const context = this.contexts.get(key);
+    if (this.counter % 2 === 0 || context === undefined) {
+      const answer = await httpCall(port, {
+        method: "PUT",
+        path: keyPath("bench", key),
+        headers: context === undefined ? {} : { "x-neverstop-context": context },
+        body: JSON.stringify({ client: this.id, n: this.counter }),
+        agent: this.agent,
+      });
+      const next = answer.headers["x-neverstop-context"];
+      if (typeof next === "string") this.contexts.set(key, next);
+      return { op: "put", ms: elapsed(), ok: answer.status === 204 };
+    }
+    const answer = await httpCall(port, { path: keyPath("bench", key), agent: this.agent });
+    return { op: "get", ms: elapsed(), ok: answer.status === 200 };
+  }
+}
+
+async function closedLoop(
+  target: Target,
+  durationMs: number,
+  agent: http.Agent,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const deadline = Date.now() + durationMs;
+  await Promise.all(
+    Array.from({ length: clients }, async (_, index) => {
+      const client = new Client(index, agent);
+      while (Date.now() < deadline) samples.push(await client.next(target));
+    }),
+  );
+  return samples;
+}
+
+/** Starts requests at a fixed rate whatever the answers do; latency counts from the scheduled
+ * start (no coordinated omission). */
+async function openLoop(
+  target: Target,
+  ratePerSecond: number,
+  durationMs: number,
+  agent: http.Agent,
+): Promise<Sample[]> {
+  const samples: Sample[] = [];
+  const pool = Array.from({ length: clients * 4 }, (_, index) => new Client(1_000 + index, agent));
+  const idle = [...pool];
+  const started = performance.now();
+  const total = Math.floor((ratePerSecond * durationMs) / 1000);
+  const inFlight: Promise<void>[] = [];
+  for (let index = 0; index < total; index++) {
+    const scheduled = started + (index * 1000) / ratePerSecond;
+    const wait = scheduled - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const client = idle.pop() ?? new Client(10_000 + index, agent);
+    inFlight.push(
+      client.next(target).then((sample) => {
+        samples.push({ ...sample, ms: performance.now() - scheduled });
+        idle.push(client);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  return samples;
+}
+
+function percentile(sorted: number[], fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+function summarize(samples: Sample[], durationMs: number) {
+  const sorted = samples.map((sample) => sample.ms).sort((a, b) => a - b);
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  const count = (op: Sample["op"]) => samples.filter((sample) => sample.op === op).length;
+  return {
+    requests: samples.length,
+    failures: samples.filter((sample) => !sample.ok).length,
+    opsPerSecond: round((samples.length * 1000) / durationMs),
+    putsPerSecond: round((count("put") * 1000) / durationMs),
+    getsPerSecond: round((count("get") * 1000) / durationMs),
+    p50Ms: round(percentile(sorted, 0.5)),
+    p99Ms: round(percentile(sorted, 0.99)),
+    p999Ms: round(percentile(sorted, 0.999)),
+  };
+}
+
+async function startEcho(): Promise<{ port: number; stop(): void }> {
+  const script = `
+    const http = require("node:http");
+    const server = http.createServer((request, response) => {
+      request.resume();
+      request.on("end", () => { response.writeHead(200, { "content-type": "application/json" }); response.end('{"echo":true}'); });
+    });
+    server.keepAliveTimeout = 5000;
+    server.listen(0, "127.0.0.1", () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.setEncoding("utf8").once("data", (text: string) => resolve(Number(text.trim())));
+    child.once("exit", () => reject(new Error("the echo server exited")));
+  });
+  return { port, stop: () => child.kill("SIGKILL") };
+}
+
+async function main(): Promise<void> {
+  const cluster = await startLocalCluster({
+    nodes: 3,
+    sync: "interval",
+    defaults: { n: 3, r: 2, w: 2 },
+  });
+  const echo = await startEcho();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients * 4 });
+  try {
+    const clusterTarget: Target = {
+      kind: "cluster",
+      ports: cluster.nodes.map((node) => node.httpPort),
+    };
+    const echoTarget: Target = { kind: "echo", ports: [echo.port] };
+    await httpCall(echo.port, { path: "/" });
+    await closedLoop(clusterTarget, warmupMs, agent);
+    await closedLoop(echoTarget, warmupMs / 2, agent);
+    const peak = summarize(await closedLoop(clusterTarget, phaseMs, agent), phaseMs);
+    const baseline = summarize(await closedLoop(echoTarget, phaseMs, agent), phaseMs);
+    const halfRate = Math.max(1, Math.floor(peak.opsPerSecond / 2));
+    const half = summarize(await openLoop(clusterTarget, halfRate, phaseMs, agent), phaseMs);
+    const ratio = Math.round((peak.opsPerSecond / baseline.opsPerSecond) * 1000) / 1000;
+    const result = {
+      benchmark: "cluster",
+      setup: {
+        nodes: 3,
+        n: 3,
+        r: 2,
+        w: 2,
+        sync: "interval",
+        clients,
+        phaseMs,
+        mix: "50% put / 50% get",
+      },
+      peak,
+      echo: {
+        requests: baseline.requests,
+        reqPerSecond: baseline.opsPerSecond,
+        p50Ms: baseline.p50Ms,
+        p99Ms: baseline.p99Ms,
+      },
+      ratioClusterToEcho: ratio,
+      halfLoad: { rateOpsPerSecond: halfRate, ...half },
+      targets: {
+        ratioAtLeast: 0.25,
+        ratioMet: ratio >= 0.25,
+        halfLoadP99MsBelow: 20,
+        halfLoadP99Met: half.p99Ms < 20,
+      },
+    };
+    console.log(JSON.stringify(result, null, 2));
+  } finally {
+    agent.destroy();
+    echo.stop();
+    await cluster.stop();
+  }
+}
+
+await main();
