@@ -27,3 +27,76 @@ export interface Operation {
   /** Which node served the request, when known. */
   node?: string;
 }
+
+/** The ordered history broke a rule every recorder keeps; `position` is the offending entry. */
+export class HistoryShapeError extends Error {
+  constructor(
+    readonly position: number,
+    readonly reason: string,
+  ) {
+    super(`operation ${position}: ${reason}`);
+    this.name = "HistoryShapeError";
+  }
+}
+
+/** One client operation: its invoke and, when it arrived, its completion. */
+export interface OperationPair {
+  invoke: Operation;
+  /** Where the invoke sits in the history array. */
+  invokePosition: number;
+  /** `undefined` when the history ended with the operation still open. */
+  completion: Operation | undefined;
+  /** Where the completion sits in the history array, or -1 when there is none. */
+  completionPosition: number;
+}
+
+/**
+ * Matches every client invoke with its completion, in invoke order; nemesis operations are
+ * left out. The array order is the real-time order. A process may invoke again after an
+ * `info` (Porcupine's etcd logs do, Jepsen's own never do): the `info` operation stays
+ * pending to the end of the history either way, so reusing the process changes nothing.
+ * Throws `HistoryShapeError` for a completion without an invoke, a second invoke on a process
+ * whose operation is still open, or a completion whose `f` differs from its invoke's.
+ */
+export function pairOperations(history: readonly Operation[]): OperationPair[] {
+  const pairs: OperationPair[] = [];
+  const open = new Map<number, OperationPair>();
+  for (let position = 0; position < history.length; position += 1) {
+    const operation = history[position]!;
+    if (operation.process === "nemesis") continue;
+    const pending = open.get(operation.process);
+    if (operation.type === "invoke") {
+      if (pending !== undefined) {
+        throw new HistoryShapeError(
+          position,
+          `process ${operation.process} invoked ${operation.f} while its ${pending.invoke.f} from operation ${pending.invokePosition} is still open`,
+        );
+      }
+      const pair: OperationPair = {
+        invoke: operation,
+        invokePosition: position,
+        completion: undefined,
+        completionPosition: -1,
+      };
+      pairs.push(pair);
+      open.set(operation.process, pair);
+      continue;
+    }
+    if (pending === undefined) {
+      throw new HistoryShapeError(
+        position,
+        `${operation.type} ${operation.f} on process ${operation.process} without an invoke`,
+      );
+    }
+    if (pending.invoke.f !== operation.f) {
+      throw new HistoryShapeError(
+        position,
+        `${operation.type} ${operation.f} on process ${operation.process} completes an invoke of ${pending.invoke.f}`,
+      );
+    }
+    pending.completion = operation;
+    pending.completionPosition = position;
+    open.delete(operation.process);
+  }
+  return pairs;
+}
