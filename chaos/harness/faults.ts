@@ -1,0 +1,156 @@
+// Faults and their schedule (lesson 3, network splits; lesson 5, systems that never stop). A
+// test's nemesis is a list of fault names; the schedule is drawn from the seed before the run
+// starts (which fault, which node, which partition shape, when), so it is part of what the seed
+// replays, and results.json shows it. Each fault runs through a `FaultBackend`: here the
+// simulator's; the local and docker backends (Toxiproxy proxies, process signals) implement the
+// same two calls.
+//
+//   partition  a random shape from chaos/nemesis/partitions.ts (halves, majority/minority,
+//              isolate, bridge, ring), links blackholed ("drop") or refused ("refuse")
+//   crash      kill -9 one node (unsynced writes are lost), restart it when the fault ends
+//   pause      SIGSTOP one node, SIGCONT when the fault ends
+//   skew       move one node's clock by up to a minute either way (lww buckets feel it)
+//   none       nothing: a control run with the same schedule
+//
+// No Node built-ins: this file runs in the browser too.
+
+import type { NodeId } from "../../cluster/core/types.ts";
+import type { Random } from "../../cluster/runtime/sim/random.ts";
+import type { Simulation } from "../../cluster/runtime/sim/simulator.ts";
+import { partition, randomShape } from "../nemesis/partitions.ts";
+
+export const faultNames = ["partition", "crash", "pause", "skew", "none"] as const;
+export type FaultName = (typeof faultNames)[number];
+
+/** A fault with everything drawn: the value the history records for it. */
+export type Fault =
+  | { name: "partition"; description: string; how: "drop" | "refuse"; cut: string[] }
+  | { name: "crash"; node: NodeId }
+  | { name: "pause"; node: NodeId }
+  | { name: "skew"; node: NodeId; offsetMs: number }
+  | { name: "none" };
+
+export interface ScheduledFault {
+  startMs: number;
+  stopMs: number;
+  fault: Fault;
+}
+
+/** Starts and stops faults on one kind of cluster. Local backends may take time (a restart
+ * waits for the node's health), so both calls may return a promise. */
+export interface FaultBackend {
+  start(fault: Fault): void | Promise<void>;
+  stop(fault: Fault): void | Promise<void>;
+}
+
+export interface NemesisOptions {
+  faults: FaultName[];
+  /** One fault starts every `intervalMs`... */
+  intervalMs: number;
+  /** ...and lasts `durationMs` (less than the interval). */
+  durationMs: number;
+}
+
+export const faultCountMax = 10_000;
+const skewMaxMs = 60_000;
+
+/**
+ * The schedule for a run of `timeMs`: in each interval [k * interval, (k + 1) * interval) the
+ * first part is calm and the last `durationMs` carry one fault drawn from `faults`, so every
+ * fault has stopped by the end of its interval, and the last one by `timeMs`, before the
+ * final reads. Example: 30 s, interval 10 s, duration 5 s -> faults over 5-10 s, 15-20 s, 25-30 s.
+ */
+export function planFaults(
+  options: NemesisOptions,
+  timeMs: number,
+  nodes: readonly NodeId[],
+  random: Random,
+): ScheduledFault[] {
+  if (options.faults.length === 0) return [];
+  const schedule: ScheduledFault[] = [];
+  for (
+    let startOfInterval = 0;
+    startOfInterval + options.intervalMs <= timeMs;
+    startOfInterval += options.intervalMs
+  ) {
+    if (schedule.length >= faultCountMax) break;
+    const stopMs = startOfInterval + options.intervalMs;
+    const fault = drawFault(random.pick(options.faults), nodes, random);
+    schedule.push({ startMs: stopMs - options.durationMs, stopMs, fault });
+  }
+  return schedule;
+}
+
+export function drawFault(name: FaultName, nodes: readonly NodeId[], random: Random): Fault {
+  switch (name) {
+    case "partition": {
+      // Shuffle first so "halves" and "bridge" do not always split n1.. from ..n5.
+      const shuffled = [...nodes];
+      for (let index = shuffled.length - 1; index > 0; index -= 1) {
+        const other = random.integer(index + 1);
+        [shuffled[index], shuffled[other]] = [shuffled[other]!, shuffled[index]!];
+      }
+      const shape = randomShape(shuffled, (bound) => random.integer(bound));
+      const { description, cut } = partition(shuffled, shape);
+      const how = random.chance(0.5) ? "drop" : "refuse";
+      return { name, description, how, cut: cut.map((link) => `${link.from}->${link.to}`).sort() };
+    }
+    case "crash":
+    case "pause":
+      return { name, node: random.pick(nodes) };
+    case "skew": {
+      const offsetMs = Math.round((random.next() * 2 - 1) * skewMaxMs);
+      return { name, node: random.pick(nodes), offsetMs };
+    }
+    case "none":
+      return { name };
+  }
+}
+
+/** The value a history records for a fault: everything but its name (that is in `f`). */
+export function faultValue(fault: Fault): Record<string, unknown> {
+  const { name: _name, ...rest } = fault;
+  return rest;
+}
+
+/** Faults on the deterministic simulator: its link table, crash/restart, pause, clock skew. */
+export class SimulationFaultBackend implements FaultBackend {
+  constructor(private readonly simulation: Simulation) {}
+
+  start(fault: Fault): void {
+    const simulation = this.simulation;
+    switch (fault.name) {
+      case "partition":
+        for (const link of fault.cut) {
+          const [from, to] = link.split("->") as [string, string];
+          simulation.links.cut(from, to, fault.how);
+        }
+        return;
+      case "crash":
+        return simulation.crash(fault.node);
+      case "pause":
+        return simulation.pause(fault.node);
+      case "skew":
+        return simulation.skewClock(fault.node, fault.offsetMs);
+      case "none":
+        return;
+    }
+  }
+
+  stop(fault: Fault): void {
+    const simulation = this.simulation;
+    switch (fault.name) {
+      case "partition":
+        // Faults never overlap in a schedule, so healing every link heals exactly this one.
+        return simulation.links.heal();
+      case "crash":
+        return simulation.restart(fault.node);
+      case "pause":
+        return simulation.resume(fault.node);
+      case "skew":
+        return simulation.skewClock(fault.node, 0);
+      case "none":
+        return;
+    }
+  }
+}

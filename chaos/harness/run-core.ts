@@ -1,0 +1,294 @@
+// A test run on the deterministic simulator (lesson 1: a seed is how you see the same
+// concurrency twice; lesson 5: systems that never stop). One run is a pure function of its
+// options: the cluster, the workload, the fault schedule drawn from the seed, and the seed.
+// Run it twice and the histories and message traces are byte-identical.
+//
+// The timeline of a run of `timeMs`:
+//   0 ............................ timeMs ........ +quiet ......... end
+//   clients invoke operations      | no new ones; | final reads   | every final read done
+//   faults come and go (faults.ts) | all healed   | (R = N)       |
+//
+// `SimulatedRun` advances in slices of virtual time so that a caller can show progress between
+// slices (the CLI yields to the event loop there); nothing in the run depends on how it is
+// sliced. No Node built-ins: this file runs in the browser too (store-writer.ts writes files).
+
+import { Random } from "../../cluster/runtime/sim/random.ts";
+import { Simulation, type TraceEntry } from "../../cluster/runtime/sim/simulator.ts";
+import { overallVerdict, runChecker, type CheckerResult } from "./checks.ts";
+import { KvClient, retryPolicy } from "./client.ts";
+import type { Validity } from "../checkers/history-view.ts";
+import {
+  faultValue,
+  planFaults,
+  SimulationFaultBackend,
+  type Fault,
+  type ScheduledFault,
+} from "./faults.ts";
+import { performRecorded, startClients } from "./generator.ts";
+import type { Operation } from "./history.ts";
+import { simulationPort, type KvPort } from "./port.ts";
+import { HistoryRecorder } from "./recorder.ts";
+import { clusterConfig, replayCommand, syncPolicy, type RunOptions } from "./run-options.ts";
+import type { WorkloadInstance } from "./workload.ts";
+import { workloads } from "./workloads/index.ts";
+
+/** Quiet time between the end of the clients and faults and the final reads. */
+export const quietMs = 1_000;
+/** A run that has not finished its final reads this long after `timeMs` stops anyway. */
+export const finalPhaseMaxMs = 60_000;
+/** The run looks for its end every `gridMs` of virtual time (see `advance`). */
+export const gridMs = 1_000;
+/** A trace longer than this is cut (the summary says so). */
+export const traceEntryCountMax = 2_000_000;
+
+export interface ProgressSnapshot {
+  /** Virtual (sim) or real (local) milliseconds since the start. */
+  elapsedMs: number;
+  totalMs: number;
+  invoked: number;
+  ok: number;
+  fail: number;
+  info: number;
+  /** The fault in force, in words, or undefined. */
+  fault: string | undefined;
+}
+
+export interface RunSummary {
+  test: string;
+  workload: string;
+  backend: string;
+  seed: number;
+  verdict: Validity;
+  checkers: Record<string, Validity>;
+  operationCount: number;
+  ok: number;
+  fail: number;
+  info: number;
+  faultCount: number;
+  messages: { sent: number; delivered: number; dropped: number; refused: number };
+  simulatedMs: number;
+  wallMs: number;
+  /** The most frequent reasons for fail and info completions. */
+  failureReasons: Record<string, number>;
+  replayCommand: string;
+}
+
+export interface RunResult {
+  options: RunOptions;
+  summary: RunSummary;
+  history: Operation[];
+  /** The simulator's message trace ([timeMs, event, from, to, type]); empty for real runs. */
+  trace: TraceEntry[];
+  traceTruncated: boolean;
+  schedule: ScheduledFault[];
+  results: Record<string, CheckerResult>;
+}
+
+export function describeFault(fault: Fault): string {
+  switch (fault.name) {
+    case "partition":
+      return `partition ${fault.description} (${fault.how})`;
+    case "skew":
+      return `skew ${fault.node} ${fault.offsetMs} ms`;
+    case "none":
+      return "none";
+    default:
+      return `${fault.name} ${fault.node}`;
+  }
+}
+
+/** Wires the schedule, the clients and the final reads into one simulation. */
+export class SimulatedRun {
+  readonly simulation: Simulation;
+  readonly recorder: HistoryRecorder;
+  readonly schedule: ScheduledFault[];
+  private readonly port: KvPort;
+  private readonly workload: WorkloadInstance;
+  private activeFault: Fault | undefined;
+  private finished = false;
+  private finalOperationsDone = false;
+
+  constructor(readonly options: RunOptions) {
+    const config = clusterConfig(options);
+    this.simulation = new Simulation({
+      config,
+      seed: options.seed,
+      sync: syncPolicy(options.cluster.sync),
+      trace: options.trace,
+    });
+    this.port = simulationPort(this.simulation);
+    this.recorder = new HistoryRecorder(() => this.port.now());
+    const root = new Random(`harness:${options.seed}`);
+    this.schedule = planFaults(options.nemesis, options.timeMs, config.nodes, root.fork("nemesis"));
+    const workload = workloads[options.workload]!;
+    this.workload = workload.create({ keyCount: options.client.keyCount });
+    this.scheduleFaults(new SimulationFaultBackend(this.simulation));
+    this.startClients(root.fork("workload"), root.fork("clients"), workload.bucket);
+  }
+
+  /**
+   * Runs about `sliceMs` more of virtual time; false once the run is over. The simulation always
+   * stops on a fixed grid of `gridMs` and looks for the end there, so where it ends (and so the
+   * trace and the message counts) does not depend on how callers slice it.
+   */
+  advance(sliceMs: number): boolean {
+    const endMs = this.options.timeMs + quietMs + finalPhaseMaxMs;
+    const targetMs = this.simulation.now + sliceMs;
+    while (!this.finished && this.simulation.now < targetMs) {
+      const nextGridMs = (Math.floor(this.simulation.now / gridMs) + 1) * gridMs;
+      this.simulation.runUntil(Math.min(endMs, nextGridMs));
+      if (this.finalOperationsDone || this.simulation.now >= endMs) this.finished = true;
+    }
+    return !this.finished;
+  }
+
+  progress(): ProgressSnapshot {
+    const { counts } = this.recorder;
+    return {
+      elapsedMs: Math.min(this.simulation.now, this.options.timeMs),
+      totalMs: this.options.timeMs,
+      invoked: counts.invoke,
+      ok: counts.ok,
+      fail: counts.fail,
+      info: counts.info,
+      fault: this.activeFault === undefined ? undefined : describeFault(this.activeFault),
+    };
+  }
+
+  /** Runs the checkers on the history and gathers everything a report needs. */
+  result(wallMs: number): RunResult {
+    const history = this.recorder.operations;
+    const results: Record<string, CheckerResult> = {};
+    for (const name of this.options.checkers) {
+      results[name] = runChecker(name, history, {
+        linearizableTimeoutMs: this.options.linearizableTimeoutMs,
+      });
+    }
+    const trace = this.simulation.trace;
+    const summary: RunSummary = {
+      test: this.options.name,
+      workload: this.options.workload,
+      backend: this.options.backend,
+      seed: this.options.seed,
+      verdict: overallVerdict(results),
+      checkers: Object.fromEntries(
+        Object.entries(results).map(([name, result]) => [name, result.valid]),
+      ),
+      operationCount: this.recorder.counts.invoke,
+      ok: this.recorder.counts.ok,
+      fail: this.recorder.counts.fail,
+      info: this.recorder.counts.info,
+      faultCount: this.schedule.length,
+      messages: { ...this.simulation.messageCounts },
+      simulatedMs: this.simulation.now,
+      wallMs,
+      failureReasons: Object.fromEntries(
+        [...this.recorder.reasons].sort((a, b) => b[1] - a[1]).slice(0, 10),
+      ),
+      replayCommand: replayCommand(this.options),
+    };
+    return {
+      options: this.options,
+      summary,
+      history,
+      trace: trace.length > traceEntryCountMax ? trace.slice(0, traceEntryCountMax) : trace,
+      traceTruncated: trace.length > traceEntryCountMax,
+      schedule: this.schedule,
+      results,
+    };
+  }
+
+  private scheduleFaults(backend: SimulationFaultBackend): void {
+    for (const { startMs, stopMs, fault } of this.schedule) {
+      const f = fault.name;
+      this.simulation.at(startMs, () => {
+        this.recorder.nemesis("invoke", `start-${f}`, faultValue(fault));
+        backend.start(fault);
+        this.activeFault = fault;
+        this.recorder.nemesis("info", `start-${f}`, faultValue(fault));
+      });
+      this.simulation.at(stopMs, () => {
+        this.recorder.nemesis("invoke", `stop-${f}`, faultValue(fault));
+        backend.stop(fault);
+        this.activeFault = undefined;
+        this.recorder.nemesis("info", `stop-${f}`, faultValue(fault));
+      });
+    }
+  }
+
+  private startClients(workloadRandom: Random, clientRandom: Random, bucket: string): void {
+    const { client, timeMs, cluster } = this.options;
+    const makeClient = (label: string, strategy = client.retry) =>
+      new KvClient(this.port, {
+        bucket,
+        requestTimeoutMs: client.requestTimeoutMs,
+        retry: retryPolicy(strategy),
+        random: clientRandom.fork(label),
+      });
+    const recorder = this.recorder;
+    let clientsIdle = false;
+    let quietReached = false;
+    const clients = startClients({
+      port: this.port,
+      workload: this.workload,
+      recorder,
+      clientFor: (slot) => makeClient(`client:${slot}`),
+      concurrency: client.concurrency,
+      ratePerSecond: client.ratePerSecond,
+      stopAtNs: timeMs * 1_000_000,
+      random: workloadRandom,
+      n: cluster.n,
+      onIdle: () => {
+        clientsIdle = true;
+        if (quietReached) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
+      },
+    });
+    this.simulation.at(timeMs + quietMs, () => {
+      quietReached = true;
+      if (clientsIdle) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
+    });
+  }
+
+  /** Final reads, each as a fresh process, retried on definite failure; the run ends after. */
+  private startFinalOperations(
+    firstProcess: number,
+    makeClient: (label: string, strategy: "retry-on-definite-failure") => KvClient,
+  ): void {
+    this.simulation.links.heal();
+    const finals = this.workload.finalOperations(this.simulation.config.nodes);
+    let remaining = finals.length;
+    if (remaining === 0) this.finalOperationsDone = true;
+    finals.forEach(({ operation, node }, index) => {
+      const process = firstProcess + index;
+      const context = {
+        workload: this.workload,
+        recorder: this.recorder,
+        n: this.options.cluster.n,
+      };
+      performRecorded(
+        context,
+        makeClient(`final:${index}`, "retry-on-definite-failure"),
+        node,
+        process,
+        operation,
+        () => {
+          remaining -= 1;
+          if (remaining === 0) this.finalOperationsDone = true;
+        },
+      );
+    });
+  }
+}
+
+/** Runs a whole simulated test synchronously (tests, the browser). */
+export function runSimulatedTest(
+  options: RunOptions,
+  wallClock: () => number = () => globalThis.performance.now(),
+): RunResult {
+  const startedMs = wallClock();
+  const run = new SimulatedRun(options);
+  while (run.advance(10_000)) {
+    // Each slice runs 10 s of virtual time.
+  }
+  return run.result(wallClock() - startedMs);
+}

@@ -1,0 +1,37 @@
+// Running a test, on any backend (lesson 5, systems that never stop): the one function the
+// CLI (`neverstop test`, `neverstop sim`), chaosTest() and the regression suite all call, so a
+// verdict in CI is the verdict a learner gets from the replay command.
+//
+//   sim    the deterministic simulator (run-core.ts): fast, replayable from the seed
+//   local  real node processes on 127.0.0.1 (run-local.ts): crash and pause faults; partitions
+//          need a Toxiproxy proxy on every link (not wired yet)
+
+import { SimulatedRun, type ProgressSnapshot, type RunResult } from "./run-core.ts";
+import { resolveRunOptions, type RunOptions, type RunOptionsInput } from "./run-options.ts";
+import { runLocalTest } from "./run-local.ts";
+
+export interface RunHooks {
+  /** Called about once a second of run time with the counts so far. */
+  onProgress?: (snapshot: ProgressSnapshot) => void;
+  /** Awaited between slices of a simulated run (the CLI lets the progress line draw there). */
+  pause?: () => Promise<void>;
+}
+
+/** Virtual time one slice of a simulated run covers between two progress reports. */
+const simulatedSliceMs = 1_000;
+
+export async function runTest(
+  input: RunOptionsInput | RunOptions,
+  hooks: RunHooks = {},
+): Promise<RunResult> {
+  const options = resolveRunOptions(input);
+  if (options.backend === "local") return runLocalTest(options, hooks);
+  const startedMs = performance.now();
+  const run = new SimulatedRun(options);
+  while (run.advance(simulatedSliceMs)) {
+    hooks.onProgress?.(run.progress());
+    if (hooks.pause !== undefined) await hooks.pause();
+  }
+  hooks.onProgress?.(run.progress());
+  return run.result(performance.now() - startedMs);
+}

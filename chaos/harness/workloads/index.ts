@@ -1,0 +1,17 @@
+// Every workload by name (see workload.ts for the shape each file follows).
+import type { Workload } from "../workload.ts";
+import { cartWorkload } from "./cart.ts";
+import { counterWorkload } from "./counter.ts";
+import { registerWorkload } from "./register.ts";
+import { sessionWorkload } from "./session.ts";
+import { setWorkload } from "./set.ts";
+
+export const workloads: Readonly<Record<string, Workload>> = {
+  register: registerWorkload,
+  set: setWorkload,
+  counter: counterWorkload,
+  cart: cartWorkload,
+  session: sessionWorkload,
+};
+
+export const workloadNames = Object.keys(workloads);
