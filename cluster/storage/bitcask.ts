@@ -28,6 +28,8 @@
 
 import fs from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
+import { crc32 } from "./crc32.ts";
 import {
   checkKey,
   checkRecordAt,
@@ -38,6 +40,7 @@ import {
   encodeRecord,
   recordHeaderBytes,
 } from "./record.ts";
+import type { Checksum } from "./record.ts";
 import { StoreError } from "./store.ts";
 import type { KeyValueStore, StoreStats, SyncPolicy } from "./store.ts";
 
@@ -46,6 +49,13 @@ export const fileBytesMaxDefault = 64 * 1024 * 1024;
 export const fileBytesMinimum = 64;
 /** Offsets stay far below 2^53, and one data file stays readable in one buffer. */
 export const fileBytesMaximum = 1024 * 1024 * 1024;
+
+/** zlib's native CRC-32 (Node 20.15+): the same numbers as crc32.ts (crc32.test.ts checks that),
+ * about ten times faster, which is what recovery and merge spend their time on. */
+const checksum: Checksum =
+  typeof zlib.crc32 === "function"
+    ? (bytes, start, end) => zlib.crc32(bytes.subarray(start, end))
+    : crc32;
 
 const dataFilePattern = /^(\d{6,})\.data$/;
 const mergeTemporarySuffix = ".merging";
@@ -155,7 +165,7 @@ export class BitcaskStore implements KeyValueStore {
     const entry = this.keyDirectory.get(key);
     if (entry === undefined) return undefined;
     const record = this.readRecord(entry);
-    const check = checkRecordAt(record, 0);
+    const check = checkRecordAt(record, 0, record.length, checksum);
     if (!check.ok || check.header.kind !== "put")
       throw new Error("readRecord returned a bad record");
     return decodeValue(record, 0, check.header);
@@ -165,14 +175,14 @@ export class BitcaskStore implements KeyValueStore {
     this.assertOpen();
     checkKey(key);
     checkValue(value);
-    this.writeRecord(key, encodeRecord(key, value), "put");
+    this.writeRecord(key, encodeRecord(key, value, checksum), "put");
   }
 
   delete(key: string): void {
     this.assertOpen();
     checkKey(key);
     if (!this.keyDirectory.has(key)) return;
-    this.writeRecord(key, encodeRecord(key, undefined), "deletion");
+    this.writeRecord(key, encodeRecord(key, undefined, checksum), "deletion");
   }
 
   keys(): string[] {
@@ -297,7 +307,7 @@ export class BitcaskStore implements KeyValueStore {
     const bytes = fs.readFileSync(filePath);
     let offset = 0;
     while (offset < bytes.length) {
-      const check = checkRecordAt(bytes, offset);
+      const check = checkRecordAt(bytes, offset, bytes.length, checksum);
       if (check.ok) {
         const key = decodeKey(bytes, offset, check.header);
         const recordBytes = check.header.recordBytes;
@@ -483,7 +493,8 @@ export class BitcaskStore implements KeyValueStore {
       if (count === 0) break;
       read += count;
     }
-    const check = read === record.length ? checkRecordAt(record, 0) : undefined;
+    const check =
+      read === record.length ? checkRecordAt(record, 0, record.length, checksum) : undefined;
     if (check === undefined || !check.ok || check.header.recordBytes !== entry.recordBytes) {
       const reason =
         check === undefined ? "file ends early" : check.ok ? "length changed" : check.reason;
@@ -533,7 +544,7 @@ export function findValidRecordAfter(bytes: Uint8Array, offset: number): number 
   for (let candidate = offset + 1; candidate + recordHeaderBytes <= bytes.length; candidate++) {
     const flags = bytes[candidate + 4];
     if (flags !== 0 && flags !== 1) continue;
-    if (checkRecordAt(bytes, candidate).ok) return candidate;
+    if (checkRecordAt(bytes, candidate, bytes.length, checksum).ok) return candidate;
   }
   return undefined;
 }

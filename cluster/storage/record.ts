@@ -44,6 +44,9 @@ export interface RecordHeader {
   recordBytes: number;
 }
 
+/** A CRC-32 of `bytes[start..end)`: crc32.ts, or a native one with the same numbers. */
+export type Checksum = (bytes: Uint8Array, start: number, end: number) => number;
+
 export type RecordCheck =
   | { ok: true; header: RecordHeader }
   /** `incomplete`: the bytes end before the record does (what a torn write looks like). */
@@ -123,7 +126,11 @@ export function checkSyncPolicy(policy: SyncPolicy): void {
 }
 
 /** Encodes a put (value given) or a deletion (value undefined). Inputs must pass the checks. */
-export function encodeRecord(key: string, value: string | undefined): Uint8Array {
+export function encodeRecord(
+  key: string,
+  value: string | undefined,
+  checksum: Checksum = crc32,
+): Uint8Array {
   const keyEncoded = encoder.encode(key);
   const valueEncoded = value === undefined ? new Uint8Array(0) : encoder.encode(value);
   if (keyEncoded.length < 1 || keyEncoded.length > keyBytesMax) {
@@ -141,7 +148,7 @@ export function encodeRecord(key: string, value: string | undefined): Uint8Array
   view.setUint32(9, valueEncoded.length);
   record.set(keyEncoded, recordHeaderBytes);
   record.set(valueEncoded, recordHeaderBytes + keyEncoded.length);
-  view.setUint32(0, crc32(record, 4, record.length));
+  view.setUint32(0, checksum(record, 4, record.length));
   return record;
 }
 
@@ -149,7 +156,12 @@ export function encodeRecord(key: string, value: string | undefined): Uint8Array
  * Checks the record that starts at `offset` in `bytes[..end)`: header complete, flags known,
  * lengths in range, the whole record present, the CRC matching. Never throws on bad bytes.
  */
-export function checkRecordAt(bytes: Uint8Array, offset: number, end = bytes.length): RecordCheck {
+export function checkRecordAt(
+  bytes: Uint8Array,
+  offset: number,
+  end = bytes.length,
+  checksum: Checksum = crc32,
+): RecordCheck {
   if (end - offset < recordHeaderBytes) {
     return { ok: false, incomplete: true, reason: `incomplete header (${end - offset} bytes)` };
   }
@@ -178,7 +190,7 @@ export function checkRecordAt(bytes: Uint8Array, offset: number, end = bytes.len
     const reason = `record of ${recordBytes} bytes runs past the end (${end - offset} bytes left)`;
     return { ok: false, incomplete: true, reason };
   }
-  const actualCrc = crc32(bytes, offset + 4, offset + recordBytes);
+  const actualCrc = checksum(bytes, offset + 4, offset + recordBytes);
   if (actualCrc !== expectedCrc) {
     const reason = `CRC mismatch (expected 0x${hex(expectedCrc, 8)}, got 0x${hex(actualCrc, 8)})`;
     return { ok: false, incomplete: false, reason };
