@@ -182,7 +182,12 @@ const hostile: fc.Arbitrary<HttpCall> = fc.oneof(
       key: oddButValidKey,
       method: fc.constantFrom("POST", "PATCH", "OPTIONS", "HEAD", "PROPFIND", "TRACE", "LOCK"),
     })
-    .map(({ key, method }) => ({ method, path: `/kv/b/${enc(key)}`, body: "1" })),
+    // HEAD and TRACE carry no body (Node's own client cannot send one with HEAD).
+    .map(({ key, method }) => ({
+      method,
+      path: `/kv/b/${enc(key)}`,
+      ...(method === "HEAD" || method === "TRACE" ? {} : { body: "1" }),
+    })),
   fc
     .constantFrom(
       "/",
@@ -302,24 +307,35 @@ describe("a node under hostile input", () => {
       ].map((bytes) => rawExchange(bytes)),
     );
     let sent = 0;
-    const unexpected: { call: string; status: number }[] = [];
-    await fc.assert(
+    const unexpected: { call: string; status: number | string }[] = [];
+    // fc.check rather than fc.assert: a counterexample here holds megabyte bodies; the test
+    // reports the offending requests in short form instead.
+    const verdict = await fc.check(
       fc.asyncProperty(fc.array(hostile, { minLength: 100, maxLength: 100 }), async (batch) => {
-        const answers = await Promise.all(batch.map((call) => httpCall(port, { ...call, agent })));
+        const answers = await Promise.all(
+          batch.map((call) =>
+            httpCall(port, { ...call, agent }).then(
+              (answer) => answer.status,
+              (error: unknown) => `${error}`,
+            ),
+          ),
+        );
         sent += batch.length;
-        answers.forEach((answer, index) => {
-          if (answer.status < 400 || answer.status > 499) {
-            const call = batch[index]!;
-            unexpected.push({
-              call: `${call.method} ${call.path.slice(0, 100)} ${String(call.body).slice(0, 60)}`,
-              status: answer.status,
-            });
-          }
+        answers.forEach((status, index) => {
+          if (typeof status === "number" && status >= 400 && status <= 499) return;
+          const call = batch[index]!;
+          const headers = Object.keys(call.headers ?? {}).join(",");
+          const body = String(call.body ?? "").slice(0, 60);
+          unexpected.push({
+            call: `${call.method} ${call.path.slice(0, 100)} [${headers}] ${body}`,
+            status,
+          });
         });
         return unexpected.length === 0;
       }),
       { numRuns: 101, seed: 20_240_601, endOnFailure: true },
     );
+    expect(verdict.failed ? `failed at run ${verdict.numRuns}` : "passed").toBe("passed");
     expect(unexpected).toEqual([]);
     expect(sent).toBeGreaterThanOrEqual(10_000);
     const slow = await slowClients;
