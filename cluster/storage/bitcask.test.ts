@@ -349,6 +349,18 @@ describe("sync policies", () => {
     expect(fsync).toHaveBeenCalledTimes(1);
   });
 
+  it("interval: a timer syncs writes followed by silence", async () => {
+    let nowMs = 0;
+    const fsync = vi.spyOn(fs, "fsyncSync");
+    const store = open({ syncPolicy: { kind: "interval", intervalMs: 20 }, now: () => nowMs });
+    store.put("a", "1");
+    fsync.mockClear();
+    store.put("b", "2");
+    expect(fsync).not.toHaveBeenCalled();
+    nowMs = 20; // no more writes: only the timer can notice that the interval has passed
+    await vi.waitFor(() => expect(fsync).toHaveBeenCalledTimes(1), { timeout: 10_000 });
+  });
+
   it("refuses bad options with one line", () => {
     expect(() => open({ fileBytesMax: 10 })).toThrow(
       "Expected `fileBytesMax` to be an integer from 64 to 1073741824, got 10",

@@ -602,7 +602,13 @@ function acquireLock(folder: string, realFolder: string, warn: (message: string)
       (holder === process.pid ? foldersOpenInThisProcess.has(realFolder) : isProcessAlive(holder));
     if (held) throw new StoreError(`data folder ${folder} is in use by process ${holder}`);
     fs.rmSync(lockPath, { force: true });
-    warn(`Removed stale lock file ${lockPath} (process ${holder ?? "unknown"} is gone)`);
+    const why =
+      holder === undefined
+        ? "it names no process"
+        : holder === process.pid
+          ? "no store in this process holds it"
+          : `process ${holder} is gone`;
+    warn(`Removed stale lock file ${lockPath} (${why})`);
   }
   throw new StoreError(`Cannot lock data folder ${folder}: the lock file keeps changing hands`);
 }
