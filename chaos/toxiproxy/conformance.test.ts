@@ -173,7 +173,7 @@ describe("toxiproxy API: server", () => {
     expect(await toxiproxy.getVersion()).toBe(text);
   });
 
-  it("answers 404 for an unknown proxy, toxic or path", async () => {
+  it("answers 404 for an unknown proxy or toxic", async () => {
     expect((await api("GET", "/proxies/conformance_missing")).status).toBe(404);
     expect(await api("GET", "/proxies/conformance_missing")).toEqual({
       status: 404,
@@ -434,6 +434,26 @@ describe("toxiproxy data path", () => {
     expect(elapsedMs).toBeGreaterThanOrEqual(latencyMs * 0.9);
     const fresh = await connectPeer(portOf(proxy.listen));
     expect(await roundTrip(fresh, Buffer.from("fresh"))).toBeGreaterThanOrEqual(latencyMs * 0.9);
+  });
+
+  it("removing a toxic mid-flight delivers what it held, intact and in order", async () => {
+    const proxy = await createProxy();
+    const peer = await connectPeer(portOf(proxy.listen));
+    const toxic = await proxy.addToxic({
+      name: "held",
+      type: "latency",
+      stream: "downstream",
+      toxicity: 1,
+      attributes: { latency: 60_000, jitter: 0 },
+    });
+    const first = payloadOf(5_000);
+    peer.socket.write(first);
+    await sleep(100); // The echo is now held inside the toxic for a minute.
+    expect(peer.received().length).toBe(0);
+    await toxic.remove();
+    await waitFor(() => peer.received().length >= first.length, "the held bytes");
+    expect(peer.received().equals(first)).toBe(true);
+    await roundTrip(peer, Buffer.from("and later bytes follow"));
   });
 
   it("a toxic with toxicity 0 leaves connections alone", async () => {

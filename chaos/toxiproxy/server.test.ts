@@ -187,6 +187,19 @@ describe("embedded toxiproxy: bad input", () => {
     expect((await api("GET", "/proxies/%E0%A4%A")).status).toBe(400);
   });
 
+  it("takes the Go client's empty name and stream as the defaults, as toxiproxy-cli sends them", async () => {
+    const proxyName = await createProxy({ enabled: false });
+    const response = await api("POST", `/proxies/${proxyName}/toxics`, {
+      name: "",
+      type: "latency",
+      stream: "",
+      toxicity: 1,
+      attributes: { latency: 5 },
+    });
+    expect(response.status).toBe(200);
+    expect(response.json).toMatchObject({ name: "latency_downstream", stream: "downstream" });
+  });
+
   it("refuses browsers, as upstream does, so no web page can reconfigure the network", async () => {
     const response = await api("GET", "/proxies", undefined, { "User-Agent": "Mozilla/5.0" });
     expect(response.status).toBe(403);

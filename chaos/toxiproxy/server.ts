@@ -185,7 +185,8 @@ class ProxyCollection {
 
   addToxic(proxy: Proxy, body: unknown): ToxicDefinition {
     const input = requireObject(body);
-    const streamText = optionalField(input, "stream", "string") ?? "downstream";
+    // The Go client sends "" for a stream or name left out: both mean the default, as upstream.
+    const streamText = optionalField(input, "stream", "string") || "downstream";
     if (!streamDirections.includes(streamText as StreamDirection)) {
       throw new ApiError(400, "stream was invalid, can be either upstream or downstream");
     }
