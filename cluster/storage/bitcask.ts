@@ -40,7 +40,7 @@ import {
   encodeRecord,
   recordHeaderBytes,
 } from "./record.ts";
-import type { Checksum } from "./record.ts";
+import type { Checksum, RecordHeader } from "./record.ts";
 import { StoreError } from "./store.ts";
 import type { KeyValueStore, StoreStats, SyncPolicy } from "./store.ts";
 
@@ -164,11 +164,10 @@ export class BitcaskStore implements KeyValueStore {
     checkKey(key);
     const entry = this.keyDirectory.get(key);
     if (entry === undefined) return undefined;
-    const record = this.readRecord(entry);
-    const check = checkRecordAt(record, 0, record.length, checksum);
-    if (!check.ok || check.header.kind !== "put")
-      throw new Error("readRecord returned a bad record");
-    return decodeValue(record, 0, check.header);
+    const { bytes, header } = this.readRecord(entry);
+    assert(header.kind === "put", "the key directory points only at puts");
+    assert(decodeKey(bytes, 0, header) === key, "the key directory points at the key's own record");
+    return decodeValue(bytes, 0, header);
   }
 
   put(key: string, value: string): void {
@@ -443,7 +442,7 @@ export class BitcaskStore implements KeyValueStore {
     let current: { temporaryPath: string; file: DataFile } | undefined;
     try {
       for (const [key, entry] of entries) {
-        const record = this.readRecord(entry);
+        const record = this.readRecord(entry).bytes;
         if (current === undefined || current.file.bytes + record.length > this.fileBytesMax) {
           if (current !== undefined) finishMergeOutput(current.file);
           const id = firstOutputId + outputs.length;
@@ -483,26 +482,30 @@ export class BitcaskStore implements KeyValueStore {
 
   /** The whole record an entry points at, CRC checked: a flipped bit on disk is reported,
    * never returned as a value. */
-  private readRecord(entry: KeyDirectoryEntry): Uint8Array {
+  private readRecord(entry: KeyDirectoryEntry): { bytes: Uint8Array; header: RecordHeader } {
     const file = this.files.get(entry.fileId);
     assert(file !== undefined, "every key directory entry points at an open file");
-    const record = Buffer.allocUnsafe(entry.recordBytes);
+    const bytes = Buffer.allocUnsafe(entry.recordBytes);
     let read = 0;
-    while (read < record.length) {
-      const count = fs.readSync(file.fd, record, read, record.length - read, entry.offset + read);
+    while (read < bytes.length) {
+      const count = fs.readSync(file.fd, bytes, read, bytes.length - read, entry.offset + read);
       if (count === 0) break;
       read += count;
     }
     const check =
-      read === record.length ? checkRecordAt(record, 0, record.length, checksum) : undefined;
-    if (check === undefined || !check.ok || check.header.recordBytes !== entry.recordBytes) {
-      const reason =
-        check === undefined ? "file ends early" : check.ok ? "length changed" : check.reason;
-      throw new StoreError(
-        `Corrupt data file ${file.path} at byte ${entry.offset}: ${reason}; move it aside or run with repair to truncate`,
-      );
+      read === bytes.length ? checkRecordAt(bytes, 0, bytes.length, checksum) : undefined;
+    if (check?.ok && check.header.recordBytes === entry.recordBytes) {
+      return { bytes, header: check.header };
     }
-    return record;
+    const reason =
+      check === undefined
+        ? "the file ends early"
+        : check.ok
+          ? "the record length changed"
+          : check.reason;
+    throw new StoreError(
+      `Corrupt data file ${file.path} at byte ${entry.offset}: ${reason}; move it aside or run with repair to truncate`,
+    );
   }
 
   // ---- housekeeping ------------------------------------------------------------------------
