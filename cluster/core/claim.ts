@@ -43,19 +43,7 @@ export function claim(nodes: NodeId[], partitionCount: number, targetN: number):
   validateNodes(nodes);
   validatePartitionCount(partitionCount);
   validateTargetN(targetN);
-  const search = newSearch(nodes.length, partitionCount, Math.min(targetN, nodes.length));
-  const floor = Math.floor(partitionCount / nodes.length);
-  const spacingPossible = search.extra === 0 || (floor + 1) * search.spacing <= partitionCount;
-  if (!spacingPossible || !placeSpaced(search, 0)) {
-    search.owners.fill(-1);
-    search.counts.fill(0);
-    search.lastUsed.fill(-1);
-    search.atCeiling = 0;
-    placeFewestViolations(search);
-  }
-  const owners = search.owners.map((index) => nodes[index]!);
-  assertBalanced(owners, nodes);
-  return owners;
+  return claimNear(nodes, new Array<NodeId | undefined>(partitionCount).fill(undefined), targetN);
 }
 
 /** Every window of `targetN` consecutive partitions (cyclically) that repeats a node. */
@@ -81,20 +69,31 @@ export function claimViolations(
  * target. Each move goes to the node furthest below its target and takes, from a node with
  * surplus, the partition whose move breaks the fewest windows of `targetN` (or repairs some).
  *
- * Moves alone cannot always keep the spacing (2 nodes -> 3 with N = 3: alternating a b a b
- * cannot become a b c a b c by moving only a third). Then rebalance re-stripes: it takes a
- * fresh claim, rotated and relabelled to keep as many partitions where they are as it can.
- * Safety first: distinct replicas are worth the extra handoff. */
+ * Moves alone cannot always keep the spacing. 2 nodes -> 3 with N = 3: alternating a b a b
+ * cannot become a b c a b c by moving only a third. A leave is the usual case: in
+ * "a b c d e f a b c ..." the partition c leaves behind sits between a, b and d, e, so only f
+ * may take it, and f cannot take them all. Then rebalance claims again, preferring at every
+ * partition its current owner where spacing and balance allow: more moves, fewer than a claim
+ * from scratch, and every window of N still on distinct nodes. Safety first: distinct
+ * replicas are worth the extra handoff. It returns whichever of the two has fewer violations,
+ * then fewer moves. */
 export function rebalance(currentOwners: NodeId[], nodes: NodeId[], targetN: number): NodeId[] {
   validatePartitionCount(currentOwners.length);
   validateNodes(nodes);
   validateTargetN(targetN);
   const spacing = Math.min(targetN, nodes.length);
   const moved = moveSurplus(currentOwners, nodes, spacing);
-  const movedViolations = claimViolations(moved, spacing).length;
-  if (movedViolations === 0) return moved;
-  const restriped = closestRestripe(claim(nodes, currentOwners.length, targetN), currentOwners);
-  return claimViolations(restriped, spacing).length < movedViolations ? restriped : moved;
+  if (claimViolations(moved, spacing).length === 0) return moved;
+  const reclaimed = claimNear(nodes, currentOwners, targetN);
+  const cost = (owners: NodeId[]) => [
+    claimViolations(owners, spacing).length,
+    owners.filter((owner, index) => owner !== currentOwners[index]).length,
+  ];
+  const [movedCost, reclaimedCost] = [cost(moved), cost(reclaimed)];
+  const reclaimedBetter =
+    reclaimedCost[0]! < movedCost[0]! ||
+    (reclaimedCost[0] === movedCost[0] && reclaimedCost[1]! < movedCost[1]!);
+  return reclaimedBetter ? reclaimed : moved;
 }
 
 export function validatePartitionCount(partitionCount: number): void {
@@ -140,6 +139,26 @@ export function validateNodes(nodes: NodeId[]): void {
 
 // ---- The search, on node indexes (-1: not claimed yet). ----
 
+/** The claim, preferring at each partition the node in `preferred` (when rebalancing: the
+ * current owner) whenever spacing and balance allow it. */
+function claimNear(nodes: NodeId[], preferred: Array<NodeId | undefined>, targetN: number) {
+  const partitionCount = preferred.length;
+  const search = newSearch(nodes.length, partitionCount, Math.min(targetN, nodes.length));
+  search.preferred = preferred.map((node) => (node === undefined ? -1 : nodes.indexOf(node)));
+  const spacingPossible =
+    search.extra === 0 || (search.floor + 1) * search.spacing <= partitionCount;
+  if (!spacingPossible || !placeSpaced(search, 0)) {
+    search.owners.fill(-1);
+    search.counts.fill(0);
+    search.lastUsed.fill(-1);
+    search.atCeiling = 0;
+    placeFewestViolations(search);
+  }
+  const owners = search.owners.map((index) => nodes[index]!);
+  assertBalanced(owners, nodes);
+  return owners;
+}
+
 interface Search {
   partitionCount: number;
   spacing: number;
@@ -148,6 +167,8 @@ interface Search {
   /** Q mod S: how many nodes own one more. */
   extra: number;
   owners: number[];
+  /** The node to keep at each partition if allowed, -1 for none. */
+  preferred: number[];
   counts: number[];
   lastUsed: number[];
   atCeiling: number;
@@ -161,6 +182,7 @@ function newSearch(nodeCount: number, partitionCount: number, spacing: number): 
     floor: Math.floor(partitionCount / nodeCount),
     extra: partitionCount % nodeCount,
     owners: new Array<number>(partitionCount).fill(-1),
+    preferred: new Array<number>(partitionCount).fill(-1),
     counts: new Array<number>(nodeCount).fill(0),
     lastUsed: new Array<number>(nodeCount).fill(-1),
     atCeiling: 0,
@@ -200,6 +222,7 @@ function candidates(search: Search, position: number): number[] {
   });
   const key = (node: number) => [
     conflicts(search, position, node),
+    search.preferred[position] === node ? 0 : 1,
     search.counts[node]!,
     search.lastUsed[node]!,
     node,
@@ -289,50 +312,6 @@ function targets(owners: NodeId[], nodes: NodeId[]): Map<NodeId, number> {
   const floor = Math.floor(owners.length / nodes.length);
   const extra = owners.length % nodes.length;
   return new Map(byOwned.map(({ node }, rank) => [node, floor + (rank < extra ? 1 : 0)]));
-}
-
-/** The rotation and renaming of `pattern` (a claim) that leaves the most partitions with their
- * current owner. Both keep balance and spacing, because the ring is a circle and claim does not
- * care about names. Rotations past S rarely help: a claim repeats about every S partitions. */
-function closestRestripe(pattern: NodeId[], currentOwners: NodeId[]): NodeId[] {
-  const nodeCount = new Set(pattern).size;
-  let best = pattern;
-  let bestKept = -1;
-  for (let rotation = 0; rotation < Math.min(nodeCount, pattern.length); rotation += 1) {
-    const rotated = pattern.map((_, index) => pattern[(index + rotation) % pattern.length]!);
-    const renamed = renameToMatch(rotated, currentOwners);
-    const kept = renamed.filter((owner, index) => owner === currentOwners[index]).length;
-    if (kept > bestKept) [best, bestKept] = [renamed, kept];
-  }
-  return best;
-}
-
-/** Renames the nodes of `pattern` (a bijection onto the same names) so that as many partitions
- * as possible keep their current owner: greedily, the pairs that agree most often first. */
-function renameToMatch(pattern: NodeId[], currentOwners: NodeId[]): NodeId[] {
-  const names = [...new Set(pattern)];
-  const agreements = new Map<string, { from: NodeId; to: NodeId; count: number }>();
-  pattern.forEach((from, index) => {
-    const to = currentOwners[index]!;
-    const pair = JSON.stringify([from, to]);
-    const entry = agreements.get(pair) ?? { from, to, count: 0 };
-    entry.count += 1;
-    agreements.set(pair, entry);
-  });
-  const order = (node: NodeId) => names.indexOf(node);
-  const pairs = [...agreements.values()].sort(
-    (a, b) => b.count - a.count || order(a.from) - order(b.from) || order(a.to) - order(b.to),
-  );
-  const renaming = new Map<NodeId, NodeId>();
-  const taken = new Set<NodeId>();
-  for (const { from, to } of pairs) {
-    if (!names.includes(to) || renaming.has(from) || taken.has(to)) continue;
-    renaming.set(from, to);
-    taken.add(to);
-  }
-  const free = names.filter((name) => !taken.has(name));
-  for (const name of names) if (!renaming.has(name)) renaming.set(name, free.shift()!);
-  return pattern.map((node) => renaming.get(node)!);
 }
 
 // ---- Helpers on owner arrays. ----
