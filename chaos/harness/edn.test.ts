@@ -96,6 +96,10 @@ describe("writeEdn", () => {
     );
   });
 
+  it("writes integers beyond 2^53 so that they read back as numbers", () => {
+    expect(readEdn(writeEdn(-9007199254740992))).toBe(-9007199254740992);
+  });
+
   it("escapes strings", () => {
     expect(writeEdn('say "hi"\n')).toBe('"say \\"hi\\"\\n"');
   });

@@ -383,6 +383,9 @@ export function writeEdn(value: EdnValue): string {
       return value ? "true" : "false";
     case "number":
       if (!Number.isFinite(value)) throw new RangeError(`Expected a finite number, got ${value}`);
+      // An integer beyond 2^53 written plainly would read back as a bigint: mark it a float.
+      if (Number.isInteger(value) && !Number.isSafeInteger(value) && !String(value).includes("e"))
+        return `${value}.0`;
       return String(value);
     case "bigint":
       return `${value}N`;
