@@ -97,6 +97,8 @@ function checkRegisterLinearizable(
   return {
     ...result,
     valid: false,
+    /** The search's own verdict on the reads that returned one value (stale reads show here). */
+    singleValueReadsValid: result.valid,
     reason: `${siblingReads.length} read(s) returned several siblings (first: ${JSON.stringify(siblingReads[0]!.value)} at operation ${siblingReads[0]!.index}): one register never holds two values`,
     siblingReadCount: siblingReads.length,
     siblingReads: siblingReads.slice(0, 20),
