@@ -65,6 +65,34 @@ describe("SimulatedDisk", () => {
     expect(() => disk.crash({ survivingUnsyncedWrites: -1 })).toThrow(/non-negative integer/);
   });
 
+  it("a torn write is truncated on the next open, with one warning, and loses nothing synced", () => {
+    const disk = new SimulatedDisk({ name: "n2" });
+    const store = disk.open({ syncPolicy: { kind: "never" } });
+    store.put("a", "1");
+    store.sync();
+    store.put("b", "2");
+    store.put("c", "3");
+    disk.crash({ survivingUnsyncedWrites: 1, tornWrite: true });
+    const warnings: string[] = [];
+    const reopened = disk.open({ onWarning: (line) => warnings.push(line) });
+    expect(reopened.keys()).toEqual(["a", "b"]);
+    expect(warnings).toEqual([
+      "Truncated torn tail of simulated disk n2 (one half-written record)",
+    ]);
+    reopened.close();
+    disk.open({ onWarning: (line) => warnings.push(line) });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("a crash with nothing unsynced tears nothing", () => {
+    const disk = new SimulatedDisk();
+    disk.open().put("a", "1");
+    disk.crash({ tornWrite: true });
+    const warnings: string[] = [];
+    expect(disk.open({ onWarning: (line) => warnings.push(line) }).get("a")).toBe("1");
+    expect(warnings).toEqual([]);
+  });
+
   it("the store a crash interrupted refuses further use", () => {
     const disk = new SimulatedDisk({ name: "n3" });
     const store = disk.open();

@@ -14,7 +14,8 @@
 // crash() models the worst a crash can do (a power loss, where the page cache is lost too); a
 // process crash on a real machine keeps what reached the kernel. `survivingUnsyncedWrites` lets a
 // seeded fault schedule model the kernel having flushed some of them: a prefix survives, in
-// order, because a log is written front to back.
+// order, because a log is written front to back; `tornWrite` leaves the next one half written,
+// which the next open truncates with a warning, as the real store truncates a torn tail.
 //
 // Sizes and input checks come from record.ts, so stats() and errors match the real Bitcask store
 // byte for byte and one behaviour suite (store.test.ts) runs against both.
@@ -50,11 +51,16 @@ export interface SimulatedOpenOptions {
   syncPolicy?: SyncPolicy;
   /** Virtual milliseconds; required by the `interval` policy. */
   now?: () => number;
+  /** One line per recovery action (a torn write truncated), as in the real store. */
+  onWarning?: (message: string) => void;
 }
 
 export interface SimulatedCrashOptions {
   /** How many of the oldest unsynced writes the kernel had flushed anyway. Default 0. */
   survivingUnsyncedWrites?: number;
+  /** The write after the surviving ones was half done: the next open finds a torn tail,
+   * truncates it and says so through onWarning, as the real store does. */
+  tornWrite?: boolean;
 }
 
 export class SimulatedDisk {
@@ -64,6 +70,8 @@ export class SimulatedDisk {
   /** Records written but not synced, in write order: what a power loss takes. */
   private unsynced: LoggedRecord[] = [];
   private current: SimulatedDiskStore | undefined;
+  /** A crash left half a record at the end of the log (it holds no data: its CRC fails). */
+  private tornTail = false;
 
   constructor(options: SimulatedDiskOptions = {}) {
     this.name = options.name ?? "disk";
@@ -77,6 +85,12 @@ export class SimulatedDisk {
     }
     const syncPolicy = options.syncPolicy ?? { kind: "always" };
     checkSimulatedSyncPolicy(syncPolicy, options.now);
+    if (this.tornTail) {
+      this.tornTail = false;
+      options.onWarning?.(
+        `Truncated torn tail of simulated disk ${this.name} (one half-written record)`,
+      );
+    }
     const store = new SimulatedDiskStore(this, syncPolicy, options.now ?? (() => 0), [
       ...this.durable,
       ...this.unsynced,
@@ -95,6 +109,7 @@ export class SimulatedDisk {
       );
     }
     this.durable.push(...this.unsynced.slice(0, surviving));
+    this.tornTail = (options.tornWrite ?? false) && this.unsynced.length > surviving;
     this.unsynced = [];
     this.current?.markCrashed();
     this.current = undefined;
