@@ -1,0 +1,401 @@
+// The docker backend (lesson 5, "systems that never stop"): a cluster of S node containers
+// driven through dockerode, with the process faults a learner throws at it: kill -9 (SIGKILL),
+// pause and unpause (the cgroup freezer: a node that stops answering without dying), restart,
+// and the logs to see what the node saw. Same shape as the local cluster of
+// cluster/runtime/real/cluster.ts (nodes, node(id), kill, restart, stop), so a test names its
+// backend and nothing else changes.
+//
+// Every container runs on the host network and the node listens on 127.0.0.1 only: traffic
+// stays on loopback, no container address is ever used. Node i's folder (its config.json, its
+// store) is a bind mount of `<dataDir>/ni` at /data, so a killed container's data survives for
+// the restart, as a disk would. Containers run as the calling user, so the folder stays theirs.
+//
+//   const cluster = await startDockerCluster({ nodes: 3, image: "neverstop:local" });
+//   await cluster.kill("n2");             // docker kill -s KILL
+//   await cluster.restart("n2");          // docker start, then wait for /health
+//   await cluster.stop();                 // remove the containers (and a temporary dataDir)
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type Dockerode from "dockerode";
+import type { ClusterConfig, NodeId } from "../../../cluster/core/types.ts";
+import {
+  basePortDefault,
+  fetchHealth,
+  fixedPorts,
+  portIsFree,
+} from "../../../cluster/runtime/real/cluster.ts";
+import type { SyncPolicyName } from "../../../cluster/runtime/real/node-config.ts";
+import type { PeerAddress } from "../../../cluster/runtime/real/transport.ts";
+import { clusterConfigFor, nodeCountMax, nodeIds, nodeProcessConfig } from "./compose-topology.ts";
+import {
+  connectDocker,
+  DockerUnavailableError,
+  imageExists,
+  nodeImageTagDefault,
+  oneLine,
+  requireEngine,
+  statusOf,
+} from "./engine.ts";
+
+export { basePortDefault };
+
+/** A container's node may take this long to answer /health (vfs, 2 busy cores). */
+const startTimeoutMsDefault = 60_000;
+const healthPollMs = 200;
+/** `docker stop` waits this long after SIGTERM before SIGKILL. */
+const stopGraceSeconds = 5;
+const logLinesMax = 10_000;
+const randomPortLow = 20_000;
+const randomPortHigh = 32_000;
+/** Labels that find a run's containers again (`docker ps --filter label=...`). */
+export const clusterLabel = "org.neverstop.cluster";
+export const nodeLabel = "org.neverstop.node";
+
+export interface DockerClusterOptions {
+  /** How many nodes (1..16). Default 3. */
+  nodes?: number;
+  /** Fixed ports as the local cluster's: HTTP basePort + i, peers basePort + 1000 + i.
+   * Omitted: free ports chosen at random from 20000..31999. */
+  basePort?: number;
+  /** The node image. Default neverstop:local (see the Dockerfile). */
+  image?: string;
+  /** Where node folders go (`<dataDir>/n1`). Omitted: a temporary folder stop() removes. */
+  dataDir?: string;
+  sync?: SyncPolicyName;
+  defaults?: Partial<ClusterConfig["defaults"]>;
+  /** How node `from` reaches node `to` (a Toxiproxy proxy's address when one sits on the link). */
+  peerAddress?: (from: NodeId, to: NodeId, peerPort: number) => PeerAddress;
+  /** How long each node may take to answer /health. Default 60 s. */
+  startTimeoutMs?: number;
+  /** Container names are `<namePrefix>-<run>-<node>`. Default "neverstop". */
+  namePrefix?: string;
+  docker?: Dockerode;
+}
+
+export interface DockerNode {
+  id: NodeId;
+  httpUrl: string;
+  httpPort: number;
+  peerPort: number;
+  dataDir: string;
+  containerName: string;
+  containerId: string;
+}
+
+export interface DockerCluster {
+  config: ClusterConfig;
+  dataDir: string;
+  image: string;
+  /** The value of the `org.neverstop.cluster` label on every container of this cluster. */
+  runId: string;
+  nodes: DockerNode[];
+  node(id: NodeId): DockerNode;
+  /** Sends a signal (default SIGKILL); for SIGKILL and SIGTERM, resolves once it has exited. */
+  kill(id: NodeId, signal?: NodeJS.Signals): Promise<void>;
+  /** Freezes every process of the node's container (it stops answering, it does not die). */
+  pause(id: NodeId): Promise<void>;
+  unpause(id: NodeId): Promise<void>;
+  /** Starts the node again (stopping it first if it runs) and waits for its /health. */
+  restart(id: NodeId): Promise<void>;
+  /** The last `tailLines` lines of the node's stdout and stderr. */
+  logs(id: NodeId, tailLines?: number): Promise<string>;
+  /** Whether the node's container is running, paused or exited. */
+  state(id: NodeId): Promise<"running" | "paused" | "exited" | "missing">;
+  /** Removes every container (and a temporary data folder). */
+  stop(): Promise<void>;
+}
+
+/** A cluster that could not start, or a fault Docker refused: one line for the user. */
+export class DockerClusterError extends Error {
+  override name = "DockerClusterError";
+}
+
+/** Starts S node containers on the host network and waits until each answers /health. */
+export async function startDockerCluster(
+  options: DockerClusterOptions = {},
+): Promise<DockerCluster> {
+  const nodeCount = options.nodes ?? 3;
+  if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > nodeCountMax) {
+    throw new DockerClusterError(
+      `Expected \`--nodes\` to be an integer from 1 to ${nodeCountMax}, got ${nodeCount}`,
+    );
+  }
+  const docker = options.docker ?? connectDocker();
+  await requireEngine(docker);
+  const image = options.image ?? nodeImageTagDefault;
+  if (!(await imageExists(docker, image))) {
+    throw new DockerClusterError(
+      `the image ${image} does not exist; build it: npx neverstop docker-base && npx neverstop docker-image --tag ${image}`,
+    );
+  }
+  const temporary = options.dataDir === undefined;
+  const dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), "neverstop-docker-")));
+  const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+  const ids = nodeIds(nodeCount);
+  const ports =
+    options.basePort === undefined
+      ? await randomFreePorts(nodeCount)
+      : fixedPorts(nodeCount, options.basePort);
+  const config = clusterConfigFor(nodeCount, options.defaults);
+  const prefix = options.namePrefix ?? "neverstop";
+  const nodes: DockerNode[] = ids.map((id, index) => {
+    const { httpPort, peerPort } = ports[index]!;
+    const nodeDir = join(dataDir, id);
+    mkdirSync(nodeDir, { recursive: true });
+    const peers: Record<NodeId, PeerAddress> = {};
+    ids.forEach((peer, peerIndex) => {
+      const port = ports[peerIndex]!.peerPort;
+      peers[peer] = options.peerAddress?.(id, peer, port) ?? { host: "127.0.0.1", port };
+    });
+    const nodeConfig = nodeProcessConfig({
+      nodeId: id,
+      cluster: config,
+      httpPort,
+      peerPort,
+      peers,
+      dataDir: "/data",
+      ...(options.sync === undefined ? {} : { sync: options.sync }),
+    });
+    writeFileSync(join(nodeDir, "config.json"), JSON.stringify(nodeConfig, null, 2) + "\n");
+    return {
+      id,
+      httpUrl: `http://127.0.0.1:${httpPort}`,
+      httpPort,
+      peerPort,
+      dataDir: nodeDir,
+      containerName: `${prefix}-${runId}-${id}`,
+      containerId: "",
+    };
+  });
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const nodeOf = (id: NodeId): DockerNode => {
+    const found = byId.get(id);
+    if (found === undefined)
+      throw new Error(`Expected a node id among ${ids.join(", ")}, got ${id}`);
+    return found;
+  };
+  const containerOf = (id: NodeId) => docker.getContainer(nodeOf(id).containerId);
+  const startTimeoutMs = options.startTimeoutMs ?? startTimeoutMsDefault;
+
+  const cluster: DockerCluster = {
+    config,
+    dataDir,
+    image,
+    runId,
+    nodes,
+    node: nodeOf,
+    async kill(id, signal = "SIGKILL") {
+      const container = containerOf(id);
+      if ((await cluster.state(id)) === "paused") await container.unpause();
+      try {
+        await container.kill({ signal });
+      } catch (error) {
+        if (statusOf(error) !== 409) throw dockerError(`cannot kill ${id}`, error); // 409: not running
+      }
+      if (signal === "SIGKILL" || signal === "SIGTERM" || signal === "SIGINT") {
+        await container.wait({ condition: "not-running" });
+      }
+    },
+    async pause(id) {
+      if ((await cluster.state(id)) !== "running") return;
+      await containerOf(id)
+        .pause()
+        .catch((error: unknown) => {
+          throw dockerError(`cannot pause ${id}`, error);
+        });
+    },
+    async unpause(id) {
+      if ((await cluster.state(id)) !== "paused") return;
+      await containerOf(id)
+        .unpause()
+        .catch((error: unknown) => {
+          throw dockerError(`cannot unpause ${id}`, error);
+        });
+    },
+    async restart(id) {
+      const container = containerOf(id);
+      const state = await cluster.state(id);
+      if (state === "paused") await container.unpause();
+      if (state === "running" || state === "paused") await container.stop({ t: stopGraceSeconds });
+      await container.start();
+      await waitForHealth(docker, nodeOf(id), startTimeoutMs);
+    },
+    async logs(id, tailLines = 200) {
+      const tail = Math.max(1, Math.min(logLinesMax, Math.floor(tailLines)));
+      const output = await containerOf(id).logs({
+        stdout: true,
+        stderr: true,
+        tail,
+        follow: false,
+      });
+      return demultiplex(Buffer.isBuffer(output) ? output : Buffer.from(String(output)));
+    },
+    async state(id) {
+      try {
+        const details = await containerOf(id).inspect();
+        if (details.State.Paused) return "paused";
+        return details.State.Running ? "running" : "exited";
+      } catch (error) {
+        if (statusOf(error) === 404) return "missing";
+        throw dockerError(`cannot inspect ${id}`, error);
+      }
+    },
+    async stop() {
+      await removeContainers(docker, nodes);
+      if (temporary) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    for (const node of nodes)
+      node.containerId = await createNodeContainer(docker, node, image, runId);
+    await Promise.all(
+      nodes.map(async (node) => {
+        await docker.getContainer(node.containerId).start();
+        await waitForHealth(docker, node, startTimeoutMs);
+      }),
+    );
+  } catch (error) {
+    await cluster.stop();
+    if (error instanceof DockerClusterError || error instanceof DockerUnavailableError) {
+      throw error;
+    }
+    throw dockerError("cannot start the docker cluster", error);
+  }
+  return cluster;
+}
+
+async function createNodeContainer(
+  docker: Dockerode,
+  node: DockerNode,
+  image: string,
+  runId: string,
+): Promise<string> {
+  const user =
+    typeof process.getuid === "function" && typeof process.getgid === "function"
+      ? `${process.getuid()}:${process.getgid()}`
+      : undefined;
+  const container = await docker.createContainer({
+    name: node.containerName,
+    Image: image,
+    Cmd: ["cluster/runtime/real/node-main.ts", "--config", "/data/config.json"],
+    ...(user === undefined ? {} : { User: user }),
+    Labels: { [clusterLabel]: runId, [nodeLabel]: node.id },
+    HostConfig: {
+      // Loopback only: the host's network namespace, never a bridge and its private addresses.
+      NetworkMode: "host",
+      Binds: [`${node.dataDir}:/data`],
+      RestartPolicy: { Name: "no" },
+    },
+  });
+  return container.id;
+}
+
+/** Waits until the node answers /health, or explains in one line why its container stopped. */
+async function waitForHealth(
+  docker: Dockerode,
+  node: DockerNode,
+  timeoutMs: number,
+): Promise<void> {
+  const container = docker.getContainer(node.containerId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const health = await fetchHealth(node.httpUrl, 1_000);
+    if (health !== undefined && health["node"] === node.id) return;
+    const details = await container.inspect();
+    if (!details.State.Running) {
+      const logs = demultiplex(
+        (await container.logs({ stdout: true, stderr: true, tail: 20, follow: false })) as Buffer,
+      );
+      const lines = logs.split("\n").filter((line) => line.trim() !== "");
+      const reason = lines.findLast((line) => line.startsWith("neverstop node")) ?? lines.at(-1);
+      throw new DockerClusterError(
+        `container ${node.containerName} (${node.id}) exited with status ${details.State.ExitCode} during start${
+          reason === undefined ? "" : `: ${reason}`
+        }`,
+      );
+    }
+    if (Date.now() > deadline) {
+      throw new DockerClusterError(
+        `node ${node.id} in container ${node.containerName} did not answer ${node.httpUrl}/health within ${timeoutMs} ms`,
+      );
+    }
+    await new Promise((resolveWait) => setTimeout(resolveWait, healthPollMs));
+  }
+}
+
+/** Removes containers by force (a paused one included), with their anonymous volumes. */
+async function removeContainers(docker: Dockerode, nodes: DockerNode[]): Promise<void> {
+  await Promise.all(
+    nodes
+      .filter((node) => node.containerId !== "")
+      .map(async (node) => {
+        try {
+          await docker.getContainer(node.containerId).remove({ force: true, v: true });
+        } catch (error) {
+          if (statusOf(error) !== 404) throw dockerError(`cannot remove ${node.id}`, error);
+        }
+      }),
+  );
+}
+
+/**
+ * Removes every container that carries the cluster label (all runs, or one run): what a test
+ * killed before its cleanup could run left behind.
+ */
+export async function removeDockerClusters(docker: Dockerode, runId?: string): Promise<number> {
+  const label = runId === undefined ? clusterLabel : `${clusterLabel}=${runId}`;
+  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+  await Promise.all(
+    containers.map((each) =>
+      docker
+        .getContainer(each.Id)
+        .remove({ force: true, v: true })
+        .catch(() => {}),
+    ),
+  );
+  return containers.length;
+}
+
+/**
+ * Docker's log stream without a terminal multiplexes stdout and stderr in frames: one byte of
+ * stream, three zero bytes, a four-byte big-endian length, then the payload.
+ */
+export function demultiplex(buffer: Buffer): string {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  const looksFramed = buffer.length >= 8 && buffer[0]! <= 2 && buffer.readUIntBE(1, 3) === 0;
+  if (!looksFramed) return buffer.toString("utf8");
+  while (offset + 8 <= buffer.length) {
+    const length = buffer.readUInt32BE(offset + 4);
+    chunks.push(buffer.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function dockerError(what: string, error: unknown): DockerClusterError {
+  return new DockerClusterError(`${what}: ${oneLine(error)}`, { cause: error });
+}
+
+async function randomFreePorts(
+  nodeCount: number,
+): Promise<{ httpPort: number; peerPort: number }[]> {
+  const chosen = new Set<number>();
+  const pick = async (): Promise<number> => {
+    for (let tries = 0; tries < 200; tries++) {
+      const port = randomPortLow + Math.floor(Math.random() * (randomPortHigh - randomPortLow));
+      if (chosen.has(port) || !(await portIsFree(port))) continue;
+      chosen.add(port);
+      return port;
+    }
+    throw new DockerClusterError("Could not find a free port on 127.0.0.1 in 20000..31999");
+  };
+  const ports: { httpPort: number; peerPort: number }[] = [];
+  for (let index = 0; index < nodeCount; index++) {
+    ports.push({ httpPort: await pick(), peerPort: await pick() });
+  }
+  return ports;
+}
