@@ -73,7 +73,7 @@ export function checkCounter(
     errorCount: 0,
     errors: [],
   };
-  const bounds = readBounds(adds, reads, initial);
+  const bounds = readBounds(adds, reads, initial, history.length);
   for (const [position, read] of reads.entries()) {
     const value = read.completion!.value;
     if (!Number.isSafeInteger(value)) {
@@ -116,60 +116,45 @@ function deltaOf(pair: PairedOperation): number {
 }
 
 /**
- * The bounds of every read in one sweep over history positions, so a long history costs
- * O(n log n) rather than O(reads x adds). Certain sums are taken just before a read's invoke,
- * possible sums just before its completion.
+ * The bounds of every read from prefix sums over history positions, so a long history costs O(n)
+ * rather than O(reads x adds): `before.certainPositive[p]` is the sum of positive deltas of ok adds
+ * that completed before position p, `before.possiblePositive[p]` the sum of positive deltas of
+ * unfailed adds invoked before p, and likewise for negative deltas. Certain sums are taken at a
+ * read's invoke, possible sums at its completion.
  */
 function readBounds(
   adds: readonly PairedOperation[],
   reads: readonly PairedOperation[],
   initial: number,
+  historyLength: number,
 ): { lowerBound: number; upperBound: number }[] {
-  type Event = { position: number; apply: () => void };
-  const sums = { certainPositive: 0, certainNegative: 0, possiblePositive: 0, possibleNegative: 0 };
-  const events: Event[] = [];
+  const before = {
+    certainPositive: new Float64Array(historyLength + 1),
+    certainNegative: new Float64Array(historyLength + 1),
+    possiblePositive: new Float64Array(historyLength + 1),
+    possibleNegative: new Float64Array(historyLength + 1),
+  };
+  // First the delta landing at each position (stored one past it), then running sums.
   for (const add of adds) {
     const delta = deltaOf(add);
-    events.push({
-      position: add.invokePosition,
-      apply: () => {
-        if (delta > 0) sums.possiblePositive += delta;
-        else sums.possibleNegative += delta;
-      },
-    });
-    if (add.outcome === "ok") {
-      events.push({
-        position: add.completionPosition,
-        apply: () => {
-          if (delta > 0) sums.certainPositive += delta;
-          else sums.certainNegative += delta;
-        },
-      });
+    const sign = delta > 0 ? "Positive" : "Negative";
+    before[`possible${sign}`][add.invokePosition + 1]! += delta;
+    if (add.outcome === "ok") before[`certain${sign}`][add.completionPosition + 1]! += delta;
+  }
+  for (const sums of Object.values(before)) {
+    for (let position = 1; position <= historyLength; position += 1) {
+      sums[position]! += sums[position - 1]!;
     }
   }
-  const snapshots = reads.map(() => ({ certainPositive: 0, certainNegative: 0, possible: [0, 0] }));
-  for (const [readNumber, read] of reads.entries()) {
-    events.push({
-      position: read.invokePosition,
-      apply: () => {
-        snapshots[readNumber]!.certainPositive = sums.certainPositive;
-        snapshots[readNumber]!.certainNegative = sums.certainNegative;
-      },
-    });
-    events.push({
-      position: read.completionPosition,
-      apply: () => {
-        snapshots[readNumber]!.possible = [sums.possiblePositive, sums.possibleNegative];
-      },
-    });
-  }
-  // Positions are unique per history record, so the order of events is total.
-  events.sort((a, b) => a.position - b.position);
-  for (const event of events) event.apply();
-  return snapshots.map((snapshot) => {
-    const [possiblePositive, possibleNegative] = snapshot.possible as [number, number];
-    const lowerBound = initial + snapshot.certainPositive + possibleNegative;
-    const upperBound = initial + snapshot.certainNegative + possiblePositive;
+  return reads.map((read) => {
+    const lowerBound =
+      initial +
+      before.certainPositive[read.invokePosition]! +
+      before.possibleNegative[read.completionPosition]!;
+    const upperBound =
+      initial +
+      before.certainNegative[read.invokePosition]! +
+      before.possiblePositive[read.completionPosition]!;
     if (!Number.isSafeInteger(lowerBound) || !Number.isSafeInteger(upperBound)) {
       throw new Error("Expected the counter's bounds to stay within safe integers");
     }

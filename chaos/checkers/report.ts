@@ -197,7 +197,7 @@ function countFields(result: CheckerSummary): [string, string][] {
     if (fields.length >= countFieldsMax) break;
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
     if (field.endsWith("Ns")) fields.push([field.slice(0, -2), formatDuration(value)]);
-    else if (field.endsWith("Fraction") || field === "minimumAvailability") {
+    else if (field.includes("Fraction") || field === "minimumAvailability") {
       fields.push([field, `${(value * 100).toFixed(3)}%`]);
     } else fields.push([field, String(value)]);
   }

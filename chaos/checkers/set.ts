@@ -56,12 +56,20 @@ export interface SetCheckResult {
   staleReads: StaleRead[];
 }
 
+/** An ok read and the elements it returned. */
+interface Read {
+  pair: PairedOperation;
+  elements: readonly number[];
+}
+
 /** What the history says about one element's adds. */
 interface ElementFate {
   /** The earliest completion position of an ok add of this element, or Infinity. */
   acknowledgedAt: number;
   /** Whether some add may have happened without an acknowledgement (info, or never completed). */
   indeterminate: boolean;
+  /** The last read that counted this element: a duplicate within one read counts once. */
+  countedByRead: number;
 }
 
 /**
@@ -92,11 +100,11 @@ export function checkSet(
   const allowStale = options.allowStale ?? true;
   const pairs = pairOperations(history);
   const fates = new Map<number, ElementFate>();
-  const reads: { pair: PairedOperation; elements: Set<number> }[] = [];
+  const reads: Read[] = [];
   for (const pair of pairs) {
     if (pair.f === "add") recordAdd(fates, pair);
     else if (pair.f === "read" && pair.outcome === "ok") {
-      reads.push({ pair, elements: new Set(readElements(pair)) });
+      reads.push({ pair, elements: readElements(pair) });
     }
   }
   // The final read is the one that completed last (history order is real-time order).
@@ -108,9 +116,8 @@ export function checkSet(
     return result;
   }
   result.finalReadIndex = finalRead.pair.invoke.index;
-  classifyFinalRead(result, fates, finalRead);
-  collectUnexpected(result, fates, reads);
-  collectStaleReads(result, fates, reads.slice(0, -1));
+  classifyFinalRead(result, fates, finalRead.pair, new Set(finalRead.elements));
+  scanReads(result, fates, reads);
   const stale = result.staleReadCount > 0 && !allowStale;
   result.valid = result.lostCount === 0 && result.unexpectedCount === 0 && !stale;
   result.reason = result.valid
@@ -127,7 +134,11 @@ function recordAdd(fates: Map<number, ElementFate>, pair: PairedOperation): void
       `Expected add ${pair.invoke.index} to add an integer element, got ${JSON.stringify(element)}`,
     );
   }
-  const fate = fates.get(element as number) ?? { acknowledgedAt: Infinity, indeterminate: false };
+  const fate = fates.get(element as number) ?? {
+    acknowledgedAt: Infinity,
+    indeterminate: false,
+    countedByRead: -1,
+  };
   if (pair.outcome === "ok") {
     fate.acknowledgedAt = Math.min(fate.acknowledgedAt, pair.completionPosition);
   }
@@ -173,15 +184,16 @@ function emptyResult(fates: Map<number, ElementFate>): SetCheckResult {
 function classifyFinalRead(
   result: SetCheckResult,
   fates: Map<number, ElementFate>,
-  finalRead: { pair: PairedOperation; elements: Set<number> },
+  finalRead: PairedOperation,
+  finalElements: Set<number>,
 ): void {
   const buckets = { ok: [] as number[], lost: [] as number[], recovered: [] as number[] };
   const neverRead: number[] = [];
   for (const [element, fate] of [...fates].sort((a, b) => a[0] - b[0])) {
-    const present = finalRead.elements.has(element);
+    const present = finalElements.has(element);
     if (fate.acknowledgedAt !== Infinity) {
       if (present) buckets.ok.push(element);
-      else if (fate.acknowledgedAt < finalRead.pair.invokePosition) buckets.lost.push(element);
+      else if (fate.acknowledgedAt < finalRead.invokePosition) buckets.lost.push(element);
       else neverRead.push(element);
     } else if (fate.indeterminate && present) {
       buckets.recovered.push(element);
@@ -197,22 +209,54 @@ function classifyFinalRead(
   result.neverRead = examples(neverRead);
 }
 
-function collectUnexpected(
+/**
+ * One pass over every read's elements. It finds unexpected elements (in any read), and stale
+ * intermediate reads: a read is stale when it holds fewer of the elements acknowledged before its
+ * invoke than there are. Counting instead of comparing sets keeps the cost at one lookup per
+ * element read; the missing elements are listed only for the stale reads shown as examples.
+ */
+function scanReads(
   result: SetCheckResult,
   fates: Map<number, ElementFate>,
-  reads: readonly { elements: Set<number> }[],
+  reads: readonly Read[],
 ): void {
   const unexpected = new Set<number>();
   const failedButPresent = new Set<number>();
-  for (const read of reads) {
+  const acknowledged = [...fates]
+    .filter(([, fate]) => fate.acknowledgedAt !== Infinity)
+    .sort((a, b) => a[1].acknowledgedAt - b[1].acknowledgedAt);
+  const acknowledgedAt = acknowledged.map(([, fate]) => fate.acknowledgedAt);
+  for (const [readNumber, read] of reads.entries()) {
+    const invokePosition = read.pair.invokePosition;
+    let present = 0;
     for (const element of read.elements) {
       const fate = fates.get(element);
       if (fate === undefined) unexpected.add(element);
       else if (fate.acknowledgedAt === Infinity && !fate.indeterminate) {
         unexpected.add(element);
         failedButPresent.add(element);
+      } else if (fate.acknowledgedAt < invokePosition && fate.countedByRead !== readNumber) {
+        fate.countedByRead = readNumber;
+        present += 1;
       }
     }
+    const isFinal = readNumber === reads.length - 1;
+    const expected = countBelow(acknowledgedAt, invokePosition);
+    if (isFinal || present === expected) continue;
+    result.staleReadCount += 1;
+    if (result.staleReads.length >= 20) continue;
+    const elements = new Set(read.elements);
+    const missing = acknowledged
+      .slice(0, expected)
+      .map(([element]) => element)
+      .filter((element) => !elements.has(element));
+    result.staleReads.push({
+      invokeIndex: read.pair.invoke.index,
+      completionIndex: read.pair.completion!.index,
+      process: read.pair.process,
+      missingCount: missing.length,
+      missing: examples(missing.sort((a, b) => a - b)),
+    });
   }
   const byValue = (a: number, b: number): number => a - b;
   result.unexpectedCount = unexpected.size;
@@ -221,32 +265,14 @@ function collectUnexpected(
   result.failedButPresent = examples([...failedButPresent].sort(byValue));
 }
 
-function collectStaleReads(
-  result: SetCheckResult,
-  fates: Map<number, ElementFate>,
-  intermediateReads: readonly { pair: PairedOperation; elements: Set<number> }[],
-): void {
-  // Acknowledged elements in the order of their acknowledgement, so that each read only looks at
-  // the prefix acknowledged before it began.
-  const acknowledged = [...fates]
-    .filter(([, fate]) => fate.acknowledgedAt !== Infinity)
-    .sort((a, b) => a[1].acknowledgedAt - b[1].acknowledgedAt);
-  for (const read of intermediateReads) {
-    const missing: number[] = [];
-    for (const [element, fate] of acknowledged) {
-      if (fate.acknowledgedAt >= read.pair.invokePosition) break;
-      if (!read.elements.has(element)) missing.push(element);
-    }
-    if (missing.length === 0) continue;
-    result.staleReadCount += 1;
-    if (result.staleReads.length < 20) {
-      result.staleReads.push({
-        invokeIndex: read.pair.invoke.index,
-        completionIndex: read.pair.completion!.index,
-        process: read.pair.process,
-        missingCount: missing.length,
-        missing: examples(missing.sort((a, b) => a - b)),
-      });
-    }
+/** How many of the ascending `values` are below `limit` (binary search). */
+function countBelow(values: readonly number[], limit: number): number {
+  let low = 0;
+  let high = values.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle]! < limit) low = middle + 1;
+    else high = middle;
   }
+  return low;
 }
