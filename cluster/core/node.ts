@@ -27,6 +27,7 @@ import type {
 } from "./types.ts";
 import { validateClientRequest, validateClusterConfig } from "./validate.ts";
 import {
+  contextTag,
   decodeContext,
   encodeContext,
   isDeleted,
@@ -262,7 +263,7 @@ export class DynamoNode {
       mode: this.config.bucketModes[request.bucket] ?? "causal",
       value: request.op === "put" ? request.value : null,
       tombstone: request.op === "delete",
-      context: request.context === undefined ? {} : (decodeContext(request.context) ?? {}),
+      context: request.context === undefined ? {} : (decodeContext(request.context)?.clock ?? {}),
       timestamp: this.env.now(),
     });
   }
@@ -291,7 +292,10 @@ export class DynamoNode {
     const acknowledged = fsm.acknowledged.size;
     const stillPossible = n - acknowledged - fsm.failed.size;
     if (!fsm.replied && acknowledged >= fsm.w) {
-      this.replyPut(fsm, { status: 204, context: encodeContext(fsm.object!.clock) });
+      this.replyPut(fsm, {
+        status: 204,
+        context: encodeContext(fsm.object!.clock, contextTag(fsm.request.bucket, fsm.request.key)),
+      });
     } else if (!fsm.replied && acknowledged + stillPossible < fsm.w) {
       this.replyPut(fsm, {
         status: 503,
@@ -361,13 +365,14 @@ export class DynamoNode {
 
   private readResponse(fsm: GetFsm): ClientResponse {
     const merged = this.mergedReplies(fsm);
+    const tag = contextTag(fsm.request.bucket, fsm.request.key);
     if (merged === null || isDeleted(merged)) {
       const detail = `${fsm.request.bucket}/${fsm.request.key} not found`;
       return merged === null
         ? { status: 404, body: { error: "not_found", detail } }
         : {
             status: 404,
-            body: { error: "not_found", detail, context: encodeContext(merged.clock) },
+            body: { error: "not_found", detail, context: encodeContext(merged.clock, tag) },
           };
     }
     const live = merged.siblings.filter((sibling) => !sibling.tombstone);
@@ -375,7 +380,7 @@ export class DynamoNode {
       status: 200,
       body: {
         siblings: live.map((sibling) => sibling.value),
-        context: encodeContext(merged.clock),
+        context: encodeContext(merged.clock, tag),
       },
     };
   }

@@ -3,7 +3,7 @@
 // One message form everywhere: "Expected `w` to be an integer from 1 to `n` (3), got 5".
 
 import type { ClientRequest, ClusterConfig } from "./types.ts";
-import { decodeContext } from "./versions.ts";
+import { contextTag, decodeContext } from "./versions.ts";
 
 export const bucketLengthMax = 128;
 export const keyLengthMax = 512;
@@ -51,13 +51,21 @@ export function validateClientRequest(
     request.op === "get" ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
     request.op !== "get" ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,
     integerIn("timeoutMs", request.timeoutMs, 1, timeoutMsMax),
-    request.op !== "get" &&
-    request.context !== undefined &&
-    decodeContext(request.context) === undefined
-      ? "Expected `context` to be a context returned by a get, got something else"
-      : undefined,
+    request.op !== "get" ? contextProblem(request.bucket, request.key, request.context) : undefined,
   ];
   return problems.find((problem) => problem !== undefined);
+}
+
+function contextProblem(bucket: string, key: string, context: string | undefined) {
+  if (context === undefined) return undefined;
+  const decoded = decodeContext(context);
+  if (decoded === undefined) {
+    return "Expected `context` to be a context returned by a get, got something else";
+  }
+  if (decoded.tag !== contextTag(bucket, key)) {
+    return `Expected \`context\` to come from a get of ${bucket}/${key}, got a context of another key`;
+  }
+  return undefined;
 }
 
 /** Checks a cluster configuration; returns warnings that are legal but worth saying. */

@@ -25,6 +25,7 @@
 // Last-write-wins buckets keep one sibling and pick the highest (timestamp, actor): simple, and
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
+import { sha1Hex } from "./sha1.ts";
 import type { BucketMode, JsonValue } from "./types.ts";
 
 export type VersionVector = Record<string, number>;
@@ -196,14 +197,28 @@ export function assertObject(object: VersionedObject): void {
   }
 }
 
-// The causal context travels to clients as an opaque string: base64url of the clock's JSON.
-// Clients must hand it back unchanged; decodeContext validates whatever comes back.
+// The causal context travels to clients as an opaque string: base64url of JSON holding the
+// clock and a tag of the key it was read from. Clients must hand it back unchanged, to the same
+// key; decodeContext validates whatever comes back. The tag matters: a context read from one key
+// and sent with a write to another would claim to have seen events that key never had, and the
+// write would silently supersede siblings nobody saw.
 
 const base64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 export const contextLengthMax = 8192;
 
-export function encodeContext(clock: VersionVector): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(sortClock(clock)));
+export interface DecodedContext {
+  /** contextTag(bucket, key) of the key the context was read from. */
+  tag: string;
+  clock: VersionVector;
+}
+
+/** A short digest naming a key inside its contexts. */
+export function contextTag(bucket: string, key: string): string {
+  return sha1Hex(`${bucket}/${key}`).slice(0, 12);
+}
+
+export function encodeContext(clock: VersionVector, tag: string): string {
+  const bytes = new TextEncoder().encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
   let text = "";
   for (let index = 0; index < bytes.length; index += 3) {
     const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
@@ -213,14 +228,19 @@ export function encodeContext(clock: VersionVector): string {
     }
   }
   const decoded = decodeContext(text);
-  if (decoded === undefined || !descends(decoded, clock) || !descends(clock, decoded)) {
-    throw new Error("A context must decode to the clock it encodes");
+  if (
+    decoded === undefined ||
+    decoded.tag !== tag ||
+    !descends(decoded.clock, clock) ||
+    !descends(clock, decoded.clock)
+  ) {
+    throw new Error("A context must decode to the clock and key it encodes");
   }
   return text;
 }
 
-/** The clock a context names, or undefined when the context is not one this node issued. */
-export function decodeContext(text: string): VersionVector | undefined {
+/** The clock and key tag a context names, or undefined when this node did not issue it. */
+export function decodeContext(text: string): DecodedContext | undefined {
   if (text.length === 0 || text.length > contextLengthMax || !/^[A-Za-z0-9_-]+$/.test(text)) {
     return undefined;
   }
@@ -244,12 +264,16 @@ export function decodeContext(text: string): VersionVector | undefined {
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return undefined;
+  const { k: tag, c: rawClock } = parsed as { k?: unknown; c?: unknown };
+  if (typeof tag !== "string" || typeof rawClock !== "object" || rawClock === null)
+    return undefined;
+  if (Array.isArray(rawClock)) return undefined;
   const clock: VersionVector = {};
-  for (const [actor, counter] of Object.entries(parsed)) {
+  for (const [actor, counter] of Object.entries(rawClock)) {
     if (typeof counter !== "number" || !Number.isSafeInteger(counter) || counter < 1) {
       return undefined;
     }
     clock[actor] = counter;
   }
-  return clock;
+  return { tag, clock };
 }

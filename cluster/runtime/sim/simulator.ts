@@ -1,0 +1,354 @@
+// The deterministic simulator (lessons 1 and 3, and every lab): the whole cluster in one
+// process under a seeded discrete-event scheduler. Every node is the same cluster/core code the
+// real runtime runs; only the Environment differs: virtual time, a simulated network (network.ts),
+// simulated disks that lose unsynced writes on a crash, and clients whose requests travel the
+// same kind of links. A run is a pure function of (config, workload, fault schedule, seed): run it
+// twice and the histories and message traces are byte-identical (simulator.test.ts proves it).
+//
+// No Node built-ins and no wall clock: this file runs in the browser too.
+
+import { DynamoNode } from "../../core/node.ts";
+import type {
+  ClientRequest,
+  ClientResponse,
+  ClusterConfig,
+  Environment,
+  NodeEvent,
+  NodeId,
+  PeerMessage,
+  TimerPayload,
+} from "../../core/types.ts";
+import { SimulatedDisk } from "../../storage/simulated-disk.ts";
+import type { KeyValueStore, SyncPolicy } from "../../storage/store.ts";
+import { defaultLinkBehaviour, LinkTable, type LinkBehaviour } from "./network.ts";
+import { Random } from "./random.ts";
+import { Scheduler } from "./scheduler.ts";
+
+/** The node a simulation hosts: DynamoNode, or a stand-in a test builds (see the
+ * nondeterminism test), as long as it takes events through `handle`. */
+export interface SimulatedNode {
+  handle(event: NodeEvent): void;
+}
+
+export type NodeFactory = (options: {
+  config: ClusterConfig;
+  nodeId: NodeId;
+  env: Environment;
+}) => SimulatedNode;
+
+export interface SimulationOptions {
+  config: ClusterConfig;
+  seed: number | string;
+  sync?: SyncPolicy;
+  link?: LinkBehaviour;
+  /** Record every send, delivery and drop (the course site draws them). */
+  trace?: boolean;
+  nodeFactory?: NodeFactory;
+}
+
+/** One line of the message trace: [timeMs, event, from, to, message type]. */
+export type TraceEntry = [number, "send" | "deliver" | "drop" | "refuse", string, string, string];
+
+/** What a simulated client hears back: a node's response, or nothing it can interpret. */
+export type ClientOutcome =
+  | { kind: "response"; response: ClientResponse }
+  | { kind: "refused" } // the connection was refused: the request never reached a node
+  | { kind: "timeout" }; // no answer in time: the request may or may not have happened
+
+interface Host {
+  id: NodeId;
+  disk: SimulatedDisk;
+  store: KeyValueStore | undefined;
+  node: SimulatedNode | undefined;
+  /** Bumped on every crash: events addressed to an older incarnation are void. */
+  incarnation: number;
+  up: boolean;
+  paused: boolean;
+  /** Events that arrived while paused, run in order on resume. */
+  held: Array<() => void>;
+  clockOffsetMs: number;
+  /** Extra milliseconds of local time per millisecond of virtual time. */
+  clockDrift: number;
+  random: Random;
+  timers: Map<number, true>;
+}
+
+export const clientEndpoint = "client";
+
+export class Simulation {
+  readonly scheduler = new Scheduler();
+  readonly links: LinkTable;
+  readonly config: ClusterConfig;
+  readonly trace: TraceEntry[] = [];
+  /** Counts of delivered, dropped and refused node-to-node messages. */
+  readonly messageCounts = { sent: 0, delivered: 0, dropped: 0, refused: 0 };
+  private readonly hosts = new Map<NodeId, Host>();
+  private readonly random: Random;
+  private readonly networkRandom: Random;
+  private readonly syncPolicy: SyncPolicy;
+  private readonly tracing: boolean;
+  private readonly nodeFactory: NodeFactory;
+  private timerSequence = 0;
+  private requestSequence = 0;
+  private readonly pendingRequests = new Map<string, (response: ClientResponse) => void>();
+
+  constructor(options: SimulationOptions) {
+    this.config = options.config;
+    this.random = new Random(options.seed);
+    this.networkRandom = this.random.fork("network");
+    this.links = new LinkTable(options.link ?? defaultLinkBehaviour);
+    this.syncPolicy = options.sync ?? { kind: "always" };
+    this.tracing = options.trace ?? false;
+    this.nodeFactory = options.nodeFactory ?? ((nodeOptions) => new DynamoNode(nodeOptions));
+    for (const id of options.config.nodes) {
+      const host: Host = {
+        id,
+        disk: new SimulatedDisk({ name: id }),
+        store: undefined,
+        node: undefined,
+        incarnation: 0,
+        up: false,
+        paused: false,
+        held: [],
+        clockOffsetMs: 0,
+        clockDrift: 0,
+        random: this.random.fork(`node:${id}`),
+        timers: new Map(),
+      };
+      this.hosts.set(id, host);
+      this.boot(host);
+    }
+  }
+
+  /** Virtual time in milliseconds since the start. */
+  get now(): number {
+    return this.scheduler.now;
+  }
+
+  nodeIds(): NodeId[] {
+    return [...this.hosts.keys()];
+  }
+
+  node(id: NodeId): SimulatedNode | undefined {
+    return this.host(id).node;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.host(id).up;
+  }
+
+  run(forMs: number): void {
+    this.scheduler.runUntil(this.scheduler.now + forMs);
+  }
+
+  runUntil(timeMs: number): void {
+    this.scheduler.runUntil(timeMs);
+  }
+
+  /** Schedules an action (a client's next step, a fault) at a virtual time. */
+  at(timeMs: number, action: () => void): void {
+    this.scheduler.at(timeMs, action);
+  }
+
+  after(delayMs: number, action: () => void): void {
+    this.scheduler.after(delayMs, action);
+  }
+
+  // --- faults -----------------------------------------------------------------------------
+
+  /** kill -9: the process is gone, unsynced writes with it, timers and in-flight work void. */
+  crash(id: NodeId): void {
+    const host = this.host(id);
+    if (!host.up) return;
+    host.up = false;
+    host.paused = false;
+    host.held = [];
+    host.incarnation += 1;
+    host.timers.clear();
+    host.node = undefined;
+    host.store = undefined;
+    host.disk.crash();
+  }
+
+  restart(id: NodeId): void {
+    const host = this.host(id);
+    if (host.up) return;
+    this.boot(host);
+  }
+
+  /** SIGSTOP: the node keeps its state but handles nothing until resumed. */
+  pause(id: NodeId): void {
+    const host = this.host(id);
+    if (host.up) host.paused = true;
+  }
+
+  resume(id: NodeId): void {
+    const host = this.host(id);
+    if (!host.paused) return;
+    host.paused = false;
+    const held = host.held;
+    host.held = [];
+    for (const action of held) this.scheduler.after(0, action);
+  }
+
+  /** Shifts a node's clock (lww buckets feel it; quorum logic does not read clocks). */
+  skewClock(id: NodeId, offsetMs: number, drift = 0): void {
+    const host = this.host(id);
+    host.clockOffsetMs = offsetMs;
+    host.clockDrift = drift;
+  }
+
+  // --- clients ----------------------------------------------------------------------------
+
+  /**
+   * Sends a client request to `nodeId` over the `client->nodeId` link. `done` is called exactly
+   * once: with the node's response, "refused" (link refused or node down), or "timeout" after
+   * `clientTimeoutMs` of virtual time with no answer.
+   */
+  request(
+    nodeId: NodeId,
+    request: ClientRequest,
+    clientTimeoutMs: number,
+    done: (outcome: ClientOutcome) => void,
+  ): void {
+    let finished = false;
+    const requestId = `r${(this.requestSequence += 1)}`;
+    const finish = (outcome: ClientOutcome) => {
+      if (finished) return;
+      finished = true;
+      this.pendingRequests.delete(requestId);
+      done(outcome);
+    };
+    this.scheduler.after(clientTimeoutMs, () => finish({ kind: "timeout" }));
+    const host = this.host(nodeId);
+    const cut = this.links.cutOf(clientEndpoint, nodeId);
+    if (cut === "refuse" || (cut === undefined && !host.up)) {
+      this.scheduler.after(0.1, () => finish({ kind: "refused" }));
+      return;
+    }
+    if (
+      cut === "drop" ||
+      this.networkRandom.chance(this.links.behaviour(clientEndpoint, nodeId).lossRate)
+    ) {
+      return;
+    }
+    const replyLink = { from: nodeId, to: clientEndpoint };
+    this.pendingRequests.set(requestId, (response) => {
+      // The reply travels back over the node->client direction of the link.
+      if (this.links.cutOf(replyLink.from, replyLink.to) !== undefined) return;
+      const delay = this.links.sampleLatency(replyLink.from, replyLink.to, this.networkRandom);
+      const copy = JSON.parse(JSON.stringify(response)) as ClientResponse;
+      this.scheduler.after(delay, () => finish({ kind: "response", response: copy }));
+    });
+    const incarnation = host.incarnation;
+    const delay = this.links.sampleLatency(clientEndpoint, nodeId, this.networkRandom);
+    const copy = JSON.parse(JSON.stringify(request)) as ClientRequest;
+    this.scheduler.after(delay, () =>
+      this.deliverToNode(host, incarnation, { type: "client", requestId, request: copy }),
+    );
+  }
+
+  // --- internals --------------------------------------------------------------------------
+
+  private host(id: NodeId): Host {
+    const host = this.hosts.get(id);
+    if (host === undefined)
+      throw new RangeError(`Unknown node ${id}; nodes are ${this.nodeIds().join(", ")}`);
+    return host;
+  }
+
+  private boot(host: Host): void {
+    host.up = true;
+    host.paused = false;
+    host.store = host.disk.open({ syncPolicy: this.syncPolicy, now: () => this.localClock(host) });
+    const env = this.environment(host, host.incarnation, host.store);
+    host.node = this.nodeFactory({ config: this.config, nodeId: host.id, env });
+  }
+
+  private localClock(host: Host): number {
+    return this.scheduler.now * (1 + host.clockDrift) + host.clockOffsetMs;
+  }
+
+  /** Runs an event on a node if it is the same incarnation and up; holds it while paused. */
+  private deliverToNode(host: Host, incarnation: number, event: NodeEvent): void {
+    if (host.incarnation !== incarnation || !host.up) return;
+    if (host.paused) {
+      host.held.push(() => this.deliverToNode(host, incarnation, event));
+      return;
+    }
+    host.node!.handle(event);
+  }
+
+  private environment(host: Host, incarnation: number, store: KeyValueStore): Environment {
+    return {
+      now: () => this.localClock(host),
+      random: () => host.random.next(),
+      send: (to, message) => this.transmit(host, to, message),
+      setTimer: (afterMs, timer: TimerPayload) => {
+        const id = (this.timerSequence += 1);
+        host.timers.set(id, true);
+        this.scheduler.after(afterMs, () => {
+          if (!host.timers.delete(id)) return; // cancelled, or the node crashed
+          this.deliverToNode(host, incarnation, { type: "timer", timer });
+        });
+        return id;
+      },
+      cancelTimer: (id) => {
+        host.timers.delete(id);
+      },
+      reply: (requestId, response) => {
+        const deliver = this.pendingRequests.get(requestId);
+        if (deliver === undefined) return;
+        this.pendingRequests.delete(requestId);
+        deliver(response);
+      },
+      store,
+      log: () => {},
+    };
+  }
+
+  private transmit(fromHost: Host, to: NodeId, message: PeerMessage): void {
+    const from = fromHost.id;
+    const target = this.host(to);
+    const cut = this.links.cutOf(from, to);
+    this.messageCounts.sent += 1;
+    if (this.tracing) this.trace.push([this.scheduler.now, "send", from, to, message.type]);
+    const senderIncarnation = fromHost.incarnation;
+    if (cut === "refuse" || (cut === undefined && !target.up)) {
+      // Like a refused TCP connection: the sender hears about it almost at once.
+      this.messageCounts.refused += 1;
+      if (this.tracing) this.trace.push([this.scheduler.now, "refuse", from, to, message.type]);
+      this.scheduler.after(0.1, () =>
+        this.deliverToNode(fromHost, senderIncarnation, { type: "send-failed", to, message }),
+      );
+      return;
+    }
+    const behaviour = this.links.behaviour(from, to);
+    if (cut === "drop" || this.networkRandom.chance(behaviour.lossRate)) {
+      this.messageCounts.dropped += 1;
+      if (this.tracing) this.trace.push([this.scheduler.now, "drop", from, to, message.type]);
+      return;
+    }
+    const copies = this.networkRandom.chance(behaviour.duplicateRate) ? 2 : 1;
+    const text = JSON.stringify(message);
+    for (let copy = 0; copy < copies; copy += 1) {
+      const delay = this.links.sampleLatency(from, to, this.networkRandom);
+      const incarnation = target.incarnation;
+      this.scheduler.after(delay, () => {
+        // A link cut while the message was in flight loses it, as a reset connection would.
+        if (this.links.cutOf(from, to) !== undefined || target.incarnation !== incarnation) {
+          this.messageCounts.dropped += 1;
+          if (this.tracing) this.trace.push([this.scheduler.now, "drop", from, to, message.type]);
+          return;
+        }
+        this.messageCounts.delivered += 1;
+        if (this.tracing) this.trace.push([this.scheduler.now, "deliver", from, to, message.type]);
+        this.deliverToNode(target, incarnation, {
+          type: "peer",
+          from,
+          message: JSON.parse(text) as PeerMessage,
+        });
+      });
+    }
+  }
+}
