@@ -380,17 +380,7 @@ export function parseJepsenLog(text: string): ParsedHistory {
     }
     if (!fText.startsWith(":") || fText.length === 1)
       throw new HistoryFormatError(line, `expected an op name such as :read, got \`${fText}\``);
-    let value: unknown;
-    try {
-      const forms = readEdnForms(fields.slice(6).join(" "));
-      if (forms.length !== 1)
-        throw new EdnSyntaxError(1, `expected one value, found ${forms.length}`);
-      value = plainValue(forms[0]!.value);
-    } catch (error) {
-      if (error instanceof EdnSyntaxError)
-        throw new HistoryFormatError(line, `bad value: ${error.reason}`);
-      throw error;
-    }
+    const value = logValue(fields, line);
     operations.push({
       index: operations.length,
       time: operations.length,
@@ -402,4 +392,22 @@ export function parseJepsenLog(text: string): ParsedHistory {
     lines.push(line);
   }
   return { format: "jepsen-log", operations, lines };
+}
+
+/** The value of a log line: the common shapes directly, anything else through the EDN reader. */
+function logValue(fields: string[], line: number): unknown {
+  const text = fields.length === 7 ? fields[6]! : fields.slice(6).join(" ");
+  if (text === "nil") return null;
+  if (/^-?\d{1,15}$/.test(text)) return Number(text);
+  if (/^:[A-Za-z][\w.-]*$/.test(text)) return text.slice(1);
+  try {
+    const forms = readEdnForms(text);
+    if (forms.length !== 1)
+      throw new EdnSyntaxError(1, `expected one value, found ${forms.length}`);
+    return plainValue(forms[0]!.value);
+  } catch (error) {
+    if (error instanceof EdnSyntaxError)
+      throw new HistoryFormatError(line, `bad value: ${error.reason}`);
+    throw error;
+  }
 }
