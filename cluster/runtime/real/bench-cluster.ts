@@ -18,6 +18,7 @@ const clients = Number(process.env["BENCH_CLIENTS"] ?? 32);
 const phaseMs = Number(process.env["BENCH_PHASE_MS"] ?? 8_000);
 const warmupMs = 2_000;
 const keysPerClient = 50;
+const sync = (process.env["BENCH_SYNC"] ?? "interval") as "always" | "interval" | "never";
 
 interface Sample {
   op: "put" | "get" | "echo";
@@ -152,7 +153,7 @@ async function startEcho(): Promise<{ port: number; stop(): void }> {
 async function main(): Promise<void> {
   const cluster = await startLocalCluster({
     nodes: 3,
-    sync: "interval",
+    sync,
     defaults: { n: 3, r: 2, w: 2 },
   });
   const echo = await startEcho();
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
         n: 3,
         r: 2,
         w: 2,
-        sync: "interval",
+        sync,
         clients,
         phaseMs,
         mix: "50% put / 50% get",

@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { DynamoNode } from "../../core/node.ts";
-import { hashKey, partitionOf } from "../../core/ring.ts";
+import { hashKey, partitionOf, preferenceList } from "../../core/ring.ts";
 import type { ClientRequest, NodeEvent } from "../../core/types.ts";
 import { validateClientRequest } from "../../core/validate.ts";
 import { BitcaskStore } from "../../storage/bitcask.ts";
@@ -171,13 +171,16 @@ function clientBackend(
         };
       }
       const hash = hashKey(bucket, key);
+      const list = preferenceList(node.ring, hash, n);
       return {
         bucket,
         key,
-        hash: hexOf(hash),
-        partition: partitionOf(node.ring, hash),
+        hash: hash.toString(16).padStart(40, "0"),
+        partition: partitionOf(hash, node.ring.partitionCount),
         n,
-        preferenceList: node.preferenceListOf(bucket, key, n),
+        preferenceList: list.primaries.map((entry) => entry.node),
+        primaries: list.primaries,
+        fallbacks: list.fallbacks,
       };
     },
     inspect: (bucket, key) => node.inspect(bucket, key),
@@ -197,12 +200,6 @@ function clientBackend(
       environment.skewMs = value;
     },
   };
-}
-
-function hexOf(hash: unknown): string {
-  if (typeof hash === "bigint") return hash.toString(16).padStart(40, "0");
-  if (hash instanceof Uint8Array) return Buffer.from(hash).toString("hex");
-  return String(hash);
 }
 
 function createLogger(config: NodeProcessConfig): pino.Logger {
