@@ -194,6 +194,23 @@ describe("08a: rebalance", () => {
     }
   });
 
+  it("replaces a node (one leaves, one joins at once): balanced and spaced", () => {
+    const before = claim(names(6), 128, 3);
+    const members = ["n1", "n2", "n4", "n5", "n6", "n7"];
+    const after = rebalance(before, members, 3);
+    expectBalanced(after, members);
+    expect(claimViolations(after, 3)).toEqual([]);
+    expect(after).not.toContain("n3");
+  });
+
+  it("rejects owners that are not node names, and bad members", () => {
+    expect(() => rebalance(["a", 5 as unknown as string, ...names(6)], names(3), 3)).toThrow(
+      "Expected every owner in `currentOwners` to be a node name, got 5",
+    );
+    expect(() => rebalance(names(12), names(3), 3)).toThrow("got 12");
+    expect(() => rebalance(claim(names(3), 8, 3), [], 3)).toThrow("got 0 nodes");
+  });
+
   it("moves nothing when the members do not change", () => {
     const before = claim(names(5), 64, 3);
     expect(rebalance(before, names(5), 3)).toEqual(before);
