@@ -109,3 +109,10 @@ test("the replay command gives back exactly the same options", () => {
   });
   expect(resolveRunOptions(parseReplay(replayCommand(options)))).toEqual(options);
 });
+
+test("a run without checkers replays as `neverstop sim`", () => {
+  const options = resolveRunOptions({ workload: "counter", seed: 5, checkers: [] });
+  expect(replayCommand(options)).toMatch(
+    /^npx neverstop sim --workload counter --seed 5 --time 30s /,
+  );
+});

@@ -216,9 +216,13 @@ export function syncPolicy(name: SyncPolicyName): SyncPolicy {
 export function replayCommand(options: RunOptions): string {
   const { cluster, client, nemesis } = options;
   const defaults = defaultRunOptions(options.workload);
+  // A run with no checkers is what `neverstop sim` makes; it replays the same way.
+  const simOnly = options.checkers.length === 0 && options.backend === "sim";
   const parts = [
-    `npx neverstop test ${options.workload}`,
-    `--backend ${options.backend}`,
+    simOnly
+      ? `npx neverstop sim --workload ${options.workload}`
+      : `npx neverstop test ${options.workload}`,
+    ...(simOnly ? [] : [`--backend ${options.backend}`]),
     `--seed ${options.seed}`,
     `--time ${formatDuration(options.timeMs)}`,
     `--nodes ${cluster.nodes} --n ${cluster.n} --r ${cluster.r} --w ${cluster.w}`,
@@ -238,7 +242,7 @@ export function replayCommand(options: RunOptions): string {
   if (client.keyCount !== defaults.client.keyCount) parts.push(`--keys ${client.keyCount}`);
   if (cluster.partitionCount !== defaults.cluster.partitionCount)
     parts.push(`--partitions ${cluster.partitionCount}`);
-  if (options.checkers.join(",") !== defaults.checkers.join(","))
+  if (!simOnly && options.checkers.join(",") !== defaults.checkers.join(","))
     parts.push(`--checkers ${options.checkers.join(",")}`);
   if (options.name !== defaults.name) parts.push(`--name ${options.name}`);
   return parts.join(" ");
