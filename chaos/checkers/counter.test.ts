@@ -32,6 +32,20 @@ describe("checkCounter", () => {
     });
   });
 
+  it("gives the bounds of the worked example of the doc comment", () => {
+    const history = (value: number): ReturnType<typeof buildHistory> =>
+      buildHistory([
+        ...add(0, 5, "ok"),
+        ...add(0, -2, "info"),
+        [1, "invoke", "add", 3],
+        ...read(2, value),
+        [1, "ok", "add", 3],
+      ]);
+    expect(checkCounter(history(4)).valid).toBe(true);
+    expect(checkCounter(history(2)).errors[0]).toMatchObject({ lowerBound: 3, upperBound: 8 });
+    expect(checkCounter(history(9)).valid).toBe(false);
+  });
+
   it("reports a read below the acknowledged adds, with its bounds", () => {
     const history = buildHistory([...add(0, 2, "ok"), ...add(0, 3, "ok"), ...read(1, 4)]);
     const result = checkCounter(history);

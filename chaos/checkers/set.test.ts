@@ -31,6 +31,23 @@ describe("checkSet", () => {
     expect(result.ok).toEqual([1, 2]);
   });
 
+  it("classifies the worked example of the doc comment", () => {
+    const history = buildHistory([
+      ...add(0, 1, "ok"),
+      ...add(0, 2, "ok"),
+      ...add(1, 3, "info"),
+      ...read(2, [1, 3, 9]),
+    ]);
+    const result = checkSet(history);
+    expect(result.valid).toBe(false);
+    expect([result.ok, result.lost, result.recovered, result.unexpected]).toEqual([
+      [1],
+      [2],
+      [3],
+      [9],
+    ]);
+  });
+
   it("finds a lost write", () => {
     const result = checkSet(
       buildHistory([...add(0, 1, "ok"), ...add(0, 2, "ok"), ...read(1, [1])]),
