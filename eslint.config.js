@@ -47,7 +47,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ["cluster/core/**/*.ts", "cluster/runtime/sim/**/*.ts", "chaos/checkers/**/*.ts"],
+    files: [
+      "cluster/core/**/*.ts",
+      "cluster/runtime/sim/**/*.ts",
+      "cluster/storage/simulated-disk.ts",
+      "cluster/storage/record.ts",
+      "cluster/storage/crc32.ts",
+      "cluster/storage/store.ts",
+      "chaos/checkers/**/*.ts",
+      "chaos/nemesis/partitions.ts",
+    ],
     ignores: ["**/*.test.ts", "**/bench-*.ts", "**/*.node.ts"],
     rules: { "no-restricted-imports": ["error", noNodeImports] },
   },

@@ -87,6 +87,8 @@ interface GetFsm {
 
 type Fsm = PutFsm | GetFsm;
 
+const preferenceCacheSizeMax = 10_000;
+
 /** Store keys join bucket and key with a byte neither may contain (validate.ts refuses it). */
 export function storageKey(bucket: string, key: string): string {
   return `${bucket}\u0000${key}`;
@@ -103,6 +105,8 @@ export class DynamoNode {
   /** Messages a node sends to itself, handled after the current event (never re-entrantly). */
   private readonly selfQueue: PeerMessage[] = [];
   private fsmSequence = 0;
+  /** Preference lists by (n, bucket, key): hashing is the hot path of every request. */
+  private readonly preferenceCache = new Map<string, NodeId[]>();
   private readonly counters: NodeStats;
 
   constructor(options: { config: ClusterConfig; nodeId: NodeId; env: Environment }) {
@@ -156,7 +160,14 @@ export class DynamoNode {
 
   /** The preference list of a key: the first N distinct owners clockwise from its hash. */
   preferenceListOf(bucket: string, key: string, n: number): NodeId[] {
-    return preferenceList(this.ring, hashKey(bucket, key), n).primaries.map((entry) => entry.node);
+    const cacheKey = `${n}\u0000${bucket}\u0000${key}`;
+    let list = this.preferenceCache.get(cacheKey);
+    if (list === undefined) {
+      if (this.preferenceCache.size >= preferenceCacheSizeMax) this.preferenceCache.clear();
+      list = preferenceList(this.ring, hashKey(bucket, key), n).primaries.map((entry) => entry.node);
+      this.preferenceCache.set(cacheKey, list);
+    }
+    return list;
   }
 
   private dispatch(event: NodeEvent): void {
