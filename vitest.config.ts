@@ -3,7 +3,12 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["cluster/**/*.test.ts", "chaos/**/*.test.ts", "labs/**/*.test.ts", "site/**/*.test.ts"],
+    include: [
+      "cluster/**/*.test.ts",
+      "chaos/**/*.test.ts",
+      "labs/**/*.test.ts",
+      "site/**/*.test.ts",
+    ],
     exclude: ["node_modules/**", "chaos/suite/**/*.long.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

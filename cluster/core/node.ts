@@ -164,7 +164,9 @@ export class DynamoNode {
     let list = this.preferenceCache.get(cacheKey);
     if (list === undefined) {
       if (this.preferenceCache.size >= preferenceCacheSizeMax) this.preferenceCache.clear();
-      list = preferenceList(this.ring, hashKey(bucket, key), n).primaries.map((entry) => entry.node);
+      list = preferenceList(this.ring, hashKey(bucket, key), n).primaries.map(
+        (entry) => entry.node,
+      );
       this.preferenceCache.set(cacheKey, list);
     }
     return list;
