@@ -186,3 +186,34 @@ describe("safety over many seeds", () => {
     }
   });
 });
+
+describe("observability", () => {
+  it("takes snapshots that show a crash, a cut link and where the keys went", () => {
+    const config = clusterConfig(5);
+    const sim = new Simulation({ config, seed: 7, trace: true });
+    sim.request("n1", putRequest("k", 1, 3), 2_000, () => {});
+    sim.run(100);
+    sim.crash("n2");
+    sim.links.cut("n3", "n4");
+    const snapshot = sim.snapshot();
+    expect(snapshot.cutLinks).toEqual(["n3->n4"]);
+    expect(snapshot.nodes.find((node) => node.id === "n2")?.up).toBe(false);
+    const holders = snapshot.nodes.filter((node) => node.keyCount === 1).map((node) => node.id);
+    const reference = new DynamoNode({
+      config,
+      nodeId: "n1",
+      env: { ...({} as never), random: () => 0, log: () => {} },
+    });
+    const expected = reference.preferenceListOf("b", "k", 3);
+    expect(holders.sort()).toEqual(expected.filter((node) => node !== "n2").sort());
+    // Partitions are reported by the nodes that are up: everything but the crashed n2's share.
+    const owned = snapshot.nodes.flatMap((node) => node.partitions ?? []);
+    const ownedByCrashed = reference.ring.owners.filter((owner) => owner === "n2").length;
+    expect(owned.length).toBe(64 - ownedByCrashed);
+    // The trace tells the same story: the put was sent to and delivered at two other replicas.
+    const delivered = sim.trace.filter(
+      (entry) => entry[1] === "deliver" && entry[4] === "replicate",
+    );
+    expect(delivered.length).toBeGreaterThanOrEqual(1);
+  });
+});

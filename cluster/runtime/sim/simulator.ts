@@ -75,6 +75,21 @@ interface Host {
 
 export const clientEndpoint = "client";
 
+export interface SimulationSnapshot {
+  timeMs: number;
+  cutLinks: string[];
+  nodes: Array<{
+    id: NodeId;
+    up: boolean;
+    paused: boolean;
+    clockMs: number;
+    keyCount: number;
+    unsyncedWrites: number;
+    partitions?: number[];
+    stats?: ReturnType<DynamoNode["stats"]>;
+  }>;
+}
+
 export class Simulation {
   readonly scheduler = new Scheduler();
   readonly links: LinkTable;
@@ -152,6 +167,36 @@ export class Simulation {
 
   after(delayMs: number, action: () => void): void {
     this.scheduler.after(delayMs, action);
+  }
+
+  /**
+   * A compact picture of every node at this instant, for the course site's ring and node views:
+   * liveness, local clock, ring ownership, stored keys and (for DynamoNode) its counters.
+   */
+  snapshot(): SimulationSnapshot {
+    return {
+      timeMs: this.scheduler.now,
+      cutLinks: this.links.cutLinks(),
+      nodes: [...this.hosts.values()].map((host) => {
+        const node = host.node;
+        return {
+          id: host.id,
+          up: host.up,
+          paused: host.paused,
+          clockMs: this.localClock(host),
+          keyCount: host.store?.stats().keyCount ?? 0,
+          unsyncedWrites: host.disk.unsyncedWriteCount(),
+          ...(node instanceof DynamoNode
+            ? {
+                partitions: node.ring.owners.flatMap((owner, index) =>
+                  owner === host.id ? [index] : [],
+                ),
+                stats: node.stats(),
+              }
+            : {}),
+        };
+      }),
+    };
   }
 
   // --- faults -----------------------------------------------------------------------------
