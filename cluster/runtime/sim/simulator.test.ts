@@ -3,7 +3,7 @@
 // printed with the command that replays it.
 import { describe, expect, it } from "vitest";
 import { DynamoNode } from "../../core/node.ts";
-import type { ClientRequest } from "../../core/types.ts";
+import type { ClientRequest, Environment } from "../../core/types.ts";
 import { partition, randomShape } from "../../../chaos/nemesis/partitions.ts";
 import { Random } from "./random.ts";
 import { Simulation, type NodeFactory } from "./simulator.ts";
@@ -202,7 +202,7 @@ describe("observability", () => {
     const reference = new DynamoNode({
       config,
       nodeId: "n1",
-      env: { ...({} as never), random: () => 0, log: () => {} },
+      env: { random: () => 0, log: () => {} } as unknown as Environment,
     });
     const expected = reference.preferenceListOf("b", "k", 3);
     expect(holders.sort()).toEqual(expected.filter((node) => node !== "n2").sort());
