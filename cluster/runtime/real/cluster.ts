@@ -10,7 +10,15 @@
 // 32768..60999, so outgoing connections never take them first).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -51,6 +59,8 @@ export interface LocalClusterOptions {
   httpLimits?: Partial<HttpLimits>;
   /** Let the node processes outlive this one (their output goes to `<node>/process.log`). */
   detach?: boolean;
+  /** Open stores that have a corrupt record by truncating there (acknowledged data is lost). */
+  repairStores?: boolean;
   /** How long each node may take to answer /health. Default 30 s (a busy 2-core machine). */
   startTimeoutMs?: number;
 }
@@ -151,6 +161,7 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
       sync: options.sync ?? "always",
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.httpLimits === undefined ? {} : { httpLimits: options.httpLimits }),
+      ...(options.repairStores === true ? { repairStore: true } : {}),
     };
     const configPath = join(nodeDir, "config.json");
     writeFileSync(configPath, JSON.stringify(nodeConfig, null, 2) + "\n");
@@ -264,13 +275,21 @@ async function launch(member: Member, detach: boolean, startTimeoutMs: number): 
   }
 }
 
+/** The node's own one-line reason for exiting: from its stderr, or from process.log when it
+ * was started detached. */
 function lastLine(member: Member, node: LocalNode): string {
-  const fromStderr = member.stderrTail.findLast((line) => line.startsWith("neverstop node"));
-  if (fromStderr !== undefined) return fromStderr;
-  const any = member.stderrTail.at(-1);
-  return `node ${node.id} exited during start${any === undefined ? "" : `: ${any}`}${
-    member.child === undefined ? "" : ` (see ${join(node.dataDir, "node.log")})`
-  }`;
+  let lines = member.stderrTail;
+  if (lines.length === 0) {
+    try {
+      lines = readFileSync(join(node.dataDir, "process.log"), "utf8").split("\n").slice(-50);
+    } catch {
+      lines = [];
+    }
+  }
+  const reason = lines.findLast((line) => line.startsWith(`neverstop node ${node.id}:`));
+  if (reason !== undefined) return reason.replace(/^neverstop /, "");
+  const any = lines.findLast((line) => line.trim() !== "" && !line.startsWith("    at "));
+  return `node ${node.id} exited during start${any === undefined ? "" : `: ${any}`} (see ${join(node.dataDir, "node.log")})`;
 }
 
 /** GET /health, or undefined when the node does not answer in time. */

@@ -86,6 +86,11 @@ export function registerClusterCommands(program: Command): void {
       "return at once and leave the nodes running (stop them with `neverstop down`)",
       false,
     )
+    .option(
+      "--repair",
+      "truncate a corrupt data file at the damage instead of refusing to start (loses data)",
+      false,
+    )
     .action(async (options: UpOptions, command: Command) => {
       await up(options, command.getOptionValueSource("dataDir") === "default");
     });
@@ -116,6 +121,7 @@ interface UpOptions {
   sync: "always" | "interval" | "never";
   dataDir: string;
   detach: boolean;
+  repair: boolean;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -162,6 +168,7 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
       dataDir,
       sync: options.sync,
       detach: options.detach,
+      repairStores: options.repair,
     });
   } catch (error) {
     if (error instanceof ClusterStartError) throw new CliError(error.message);

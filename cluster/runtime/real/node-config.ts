@@ -26,6 +26,8 @@ export interface NodeProcessConfig {
   syncIntervalMs?: number;
   /** Write logs to stderr instead of `<dataDir>/node.log`. */
   logToStderr?: boolean;
+  /** Truncate the store at a corrupt record instead of refusing to start (`up --repair`). */
+  repairStore?: boolean;
   /** Overrides of the HTTP layer's limits (tests use short slow-client timeouts). */
   httpLimits?: Partial<HttpLimits>;
 }

@@ -48,6 +48,7 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
     store = BitcaskStore.open({
       folder: join(config.dataDir, "data"),
       syncPolicy: syncPolicyOf(config),
+      repair: config.repairStore === true,
       onWarning: (message) => logger.warn({ event: "store-recovery", message }),
     });
   } catch (error) {
@@ -202,10 +203,12 @@ function clientBackend(
   };
 }
 
+/** Synchronous writes: the node logs notable events only (not every request), and a line
+ * written before `kill -9` should be on disk for the post-mortem. */
 function createLogger(config: NodeProcessConfig): pino.Logger {
   const destination = config.logToStderr
     ? pino.destination({ dest: 2, sync: true })
-    : pino.destination({ dest: join(config.dataDir, "node.log"), mkdir: true, sync: false });
+    : pino.destination({ dest: join(config.dataDir, "node.log"), mkdir: true, sync: true });
   return pino(
     { base: { node: config.nodeId }, timestamp: pino.stdTimeFunctions.isoTime },
     destination,
