@@ -102,6 +102,7 @@ test("bad input is one line and exit 3", async () => {
   const duration = await neverstop("test", "set", "--time", "soon");
   expect(duration.exitCode).toBe(3);
   expect(duration.stderr).toMatch(/^neverstop: Expected `--time` to be a duration/);
-  const backend = await neverstop("test", "set", "--backend", "local", "--time", "1s");
+  const backend = await neverstop("test", "set", "--backend", "local", "--faults", "partition");
   expect(backend.exitCode).toBe(3);
+  expect(backend.stderr).toMatch(/^neverstop: backend local: partitions need Toxiproxy/);
 });

@@ -21,6 +21,7 @@ import {
   faultValue,
   planFaults,
   SimulationFaultBackend,
+  type FaultBackend,
   type Fault,
   type ScheduledFault,
 } from "./faults.ts";
@@ -97,55 +98,39 @@ export function describeFault(fault: Fault): string {
   }
 }
 
-/** Wires the schedule, the clients and the final reads into one simulation. */
-export class SimulatedRun {
-  readonly simulation: Simulation;
+/**
+ * The part of a run every backend shares: the fault schedule, the clients, the final reads and
+ * the result. It acts only through the port (time, requests) and the fault backend, so the
+ * simulator and real processes drive the very same code.
+ */
+export class RunDriver {
   readonly recorder: HistoryRecorder;
   readonly schedule: ScheduledFault[];
-  private readonly port: KvPort;
+  activeFault: Fault | undefined;
+  /** Every final read has completed: the run may end. */
+  finalOperationsDone = false;
   private readonly workload: WorkloadInstance;
-  private activeFault: Fault | undefined;
-  private finished = false;
-  private finalOperationsDone = false;
 
-  constructor(readonly options: RunOptions) {
-    const config = clusterConfig(options);
-    this.simulation = new Simulation({
-      config,
-      seed: options.seed,
-      sync: syncPolicy(options.cluster.sync),
-      trace: options.trace,
-    });
-    this.port = simulationPort(this.simulation);
-    this.recorder = new HistoryRecorder(() => this.port.now());
+  constructor(
+    readonly options: RunOptions,
+    private readonly port: KvPort,
+    private readonly backend: FaultBackend,
+    /** Runs just before the final reads (the simulator heals every link there). */
+    private readonly beforeFinal: () => void = () => {},
+  ) {
+    this.recorder = new HistoryRecorder(() => port.now());
     const root = new Random(`harness:${options.seed}`);
-    this.schedule = planFaults(options.nemesis, options.timeMs, config.nodes, root.fork("nemesis"));
+    this.schedule = planFaults(options.nemesis, options.timeMs, port.nodes, root.fork("nemesis"));
     const workload = workloads[options.workload]!;
     this.workload = workload.create({ keyCount: options.client.keyCount });
-    this.scheduleFaults(new SimulationFaultBackend(this.simulation));
+    this.scheduleFaults();
     this.startClients(root.fork("workload"), root.fork("clients"), workload.bucket);
   }
 
-  /**
-   * Runs about `sliceMs` more of virtual time; false once the run is over. The simulation always
-   * stops on a fixed grid of `gridMs` and looks for the end there, so where it ends (and so the
-   * trace and the message counts) does not depend on how callers slice it.
-   */
-  advance(sliceMs: number): boolean {
-    const endMs = this.options.timeMs + quietMs + finalPhaseMaxMs;
-    const targetMs = this.simulation.now + sliceMs;
-    while (!this.finished && this.simulation.now < targetMs) {
-      const nextGridMs = (Math.floor(this.simulation.now / gridMs) + 1) * gridMs;
-      this.simulation.runUntil(Math.min(endMs, nextGridMs));
-      if (this.finalOperationsDone || this.simulation.now >= endMs) this.finished = true;
-    }
-    return !this.finished;
-  }
-
-  progress(): ProgressSnapshot {
+  progress(elapsedMs: number): ProgressSnapshot {
     const { counts } = this.recorder;
     return {
-      elapsedMs: Math.min(this.simulation.now, this.options.timeMs),
+      elapsedMs: Math.min(elapsedMs, this.options.timeMs),
       totalMs: this.options.timeMs,
       invoked: counts.invoke,
       ok: counts.ok,
@@ -156,62 +141,79 @@ export class SimulatedRun {
   }
 
   /** Runs the checkers on the history and gathers everything a report needs. */
-  result(wallMs: number): RunResult {
-    const history = this.recorder.operations;
+  result(run: {
+    messages: RunSummary["messages"];
+    trace: TraceEntry[];
+    simulatedMs: number;
+    wallMs: number;
+  }): RunResult {
+    const { options, recorder } = this;
+    const history = recorder.operations;
     const results: Record<string, CheckerResult> = {};
-    for (const name of this.options.checkers) {
+    for (const name of options.checkers) {
       results[name] = runChecker(name, history, {
-        linearizableTimeoutMs: this.options.linearizableTimeoutMs,
+        linearizableTimeoutMs: options.linearizableTimeoutMs,
       });
     }
-    const trace = this.simulation.trace;
     const summary: RunSummary = {
-      test: this.options.name,
-      workload: this.options.workload,
-      backend: this.options.backend,
-      seed: this.options.seed,
+      test: options.name,
+      workload: options.workload,
+      backend: options.backend,
+      seed: options.seed,
       verdict: overallVerdict(results),
       checkers: Object.fromEntries(
         Object.entries(results).map(([name, result]) => [name, result.valid]),
       ),
-      operationCount: this.recorder.counts.invoke,
-      ok: this.recorder.counts.ok,
-      fail: this.recorder.counts.fail,
-      info: this.recorder.counts.info,
+      operationCount: recorder.counts.invoke,
+      ok: recorder.counts.ok,
+      fail: recorder.counts.fail,
+      info: recorder.counts.info,
       faultCount: this.schedule.length,
-      messages: { ...this.simulation.messageCounts },
-      simulatedMs: this.simulation.now,
-      wallMs,
+      messages: run.messages,
+      simulatedMs: run.simulatedMs,
+      wallMs: run.wallMs,
       failureReasons: Object.fromEntries(
-        [...this.recorder.reasons].sort((a, b) => b[1] - a[1]).slice(0, 10),
+        [...recorder.reasons].sort((a, b) => b[1] - a[1]).slice(0, 10),
       ),
-      replayCommand: replayCommand(this.options),
+      replayCommand: replayCommand(options),
     };
     return {
-      options: this.options,
+      options,
       summary,
       history,
-      trace: trace.length > traceEntryCountMax ? trace.slice(0, traceEntryCountMax) : trace,
-      traceTruncated: trace.length > traceEntryCountMax,
+      trace:
+        run.trace.length > traceEntryCountMax ? run.trace.slice(0, traceEntryCountMax) : run.trace,
+      traceTruncated: run.trace.length > traceEntryCountMax,
       schedule: this.schedule,
       results,
     };
   }
 
-  private scheduleFaults(backend: SimulationFaultBackend): void {
+  /** Each fault: a nemesis invoke, the backend's start, an info once it is in force; the
+   * same for its stop. A backend that answers at once (the simulator) records both at once. */
+  private scheduleFaults(): void {
+    const then = (f: string, maybePromise: void | Promise<void>, action: () => void): void => {
+      if (!(maybePromise instanceof Promise)) return action();
+      // A fault a real backend could not apply is recorded, not thrown: the run goes on.
+      const failed = (error: unknown) => this.recorder.nemesis("info", f, { error: String(error) });
+      void maybePromise.then(action, failed);
+    };
     for (const { startMs, stopMs, fault } of this.schedule) {
       const f = fault.name;
-      this.simulation.at(startMs, () => {
-        this.recorder.nemesis("invoke", `start-${f}`, faultValue(fault));
-        backend.start(fault);
+      const value = faultValue(fault);
+      this.port.after(startMs, () => {
+        this.recorder.nemesis("invoke", `start-${f}`, value);
         this.activeFault = fault;
-        this.recorder.nemesis("info", `start-${f}`, faultValue(fault));
+        then(`start-${f}`, this.backend.start(fault), () =>
+          this.recorder.nemesis("info", `start-${f}`, value),
+        );
       });
-      this.simulation.at(stopMs, () => {
-        this.recorder.nemesis("invoke", `stop-${f}`, faultValue(fault));
-        backend.stop(fault);
-        this.activeFault = undefined;
-        this.recorder.nemesis("info", `stop-${f}`, faultValue(fault));
+      this.port.after(stopMs, () => {
+        this.recorder.nemesis("invoke", `stop-${f}`, value);
+        then(`stop-${f}`, this.backend.stop(fault), () => {
+          this.activeFault = undefined;
+          this.recorder.nemesis("info", `stop-${f}`, value);
+        });
       });
     }
   }
@@ -225,13 +227,12 @@ export class SimulatedRun {
         retry: retryPolicy(strategy),
         random: clientRandom.fork(label),
       });
-    const recorder = this.recorder;
     let clientsIdle = false;
     let quietReached = false;
     const clients = startClients({
       port: this.port,
       workload: this.workload,
-      recorder,
+      recorder: this.recorder,
       clientFor: (slot) => makeClient(`client:${slot}`),
       concurrency: client.concurrency,
       ratePerSecond: client.ratePerSecond,
@@ -243,7 +244,7 @@ export class SimulatedRun {
         if (quietReached) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
       },
     });
-    this.simulation.at(timeMs + quietMs, () => {
+    this.port.after(timeMs + quietMs, () => {
       quietReached = true;
       if (clientsIdle) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
     });
@@ -254,28 +255,74 @@ export class SimulatedRun {
     firstProcess: number,
     makeClient: (label: string, strategy: "retry-on-definite-failure") => KvClient,
   ): void {
-    this.simulation.links.heal();
-    const finals = this.workload.finalOperations(this.simulation.config.nodes);
+    this.beforeFinal();
+    const finals = this.workload.finalOperations(this.port.nodes);
     let remaining = finals.length;
     if (remaining === 0) this.finalOperationsDone = true;
     finals.forEach(({ operation, node }, index) => {
-      const process = firstProcess + index;
       const context = {
         workload: this.workload,
         recorder: this.recorder,
         n: this.options.cluster.n,
       };
-      performRecorded(
-        context,
-        makeClient(`final:${index}`, "retry-on-definite-failure"),
-        node,
-        process,
-        operation,
-        () => {
-          remaining -= 1;
-          if (remaining === 0) this.finalOperationsDone = true;
-        },
-      );
+      const client = makeClient(`final:${index}`, "retry-on-definite-failure");
+      performRecorded(context, client, node, firstProcess + index, operation, () => {
+        remaining -= 1;
+        if (remaining === 0) this.finalOperationsDone = true;
+      });
+    });
+  }
+}
+
+/** A run on the deterministic simulator, advanced in slices of virtual time. */
+export class SimulatedRun {
+  readonly simulation: Simulation;
+  readonly driver: RunDriver;
+  private finished = false;
+
+  constructor(readonly options: RunOptions) {
+    this.simulation = new Simulation({
+      config: clusterConfig(options),
+      seed: options.seed,
+      sync: syncPolicy(options.cluster.sync),
+      trace: options.trace,
+    });
+    const simulation = this.simulation;
+    this.driver = new RunDriver(
+      options,
+      simulationPort(simulation),
+      new SimulationFaultBackend(simulation),
+      () => simulation.links.heal(),
+    );
+  }
+
+  /**
+   * Runs about `sliceMs` more of virtual time; false once the run is over. The simulation always
+   * stops on a fixed grid of `gridMs` and looks for the end there, so where it ends (and so the
+   * trace and the message counts) does not depend on how callers slice it.
+   */
+  advance(sliceMs: number): boolean {
+    const endMs = this.options.timeMs + quietMs + finalPhaseMaxMs;
+    const targetMs = this.simulation.now + sliceMs;
+    while (!this.finished && this.simulation.now < targetMs) {
+      const nextGridMs = (Math.floor(this.simulation.now / gridMs) + 1) * gridMs;
+      this.simulation.runUntil(Math.min(endMs, nextGridMs));
+      if (this.driver.finalOperationsDone || this.simulation.now >= endMs) this.finished = true;
+    }
+    return !this.finished;
+  }
+
+  progress(): ProgressSnapshot {
+    return this.driver.progress(this.simulation.now);
+  }
+
+  result(wallMs: number): RunResult {
+    const simulation = this.simulation;
+    return this.driver.result({
+      messages: { ...simulation.messageCounts },
+      trace: simulation.trace,
+      simulatedMs: simulation.now,
+      wallMs,
     });
   }
 }
