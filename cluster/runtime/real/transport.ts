@@ -80,6 +80,7 @@ export class Transport {
   private readonly limits: TransportLimits;
   private readonly outbound = new Map<NodeId, Outbound>();
   private readonly inbound = new Set<net.Socket>();
+  private readonly corked = new WeakSet<net.Socket>();
   private server: net.Server | undefined;
   private closed = false;
 
@@ -223,6 +224,16 @@ export class Transport {
     } catch (error) {
       this.fail(outbound.peer, message, `${error instanceof Error ? error.message : error}`);
       return;
+    }
+    // Frames sent to one peer while handling one event (or one batch of inbound frames) leave
+    // in one write: cork now, uncork once the current work is done.
+    if (!this.corked.has(socket)) {
+      this.corked.add(socket);
+      socket.cork();
+      process.nextTick(() => {
+        this.corked.delete(socket);
+        socket.uncork();
+      });
     }
     socket.write(frame);
   }
