@@ -10,7 +10,12 @@ let cluster: LocalCluster;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 beforeAll(async () => {
-  cluster = await startLocalCluster({ nodes: 3, sync: "always", defaults: { timeoutMs: 3_000 } });
+  cluster = await startLocalCluster({
+    nodes: 3,
+    sync: "always",
+    defaults: { timeoutMs: 3_000 },
+    bucketModes: { clocks: "lww" },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -78,6 +83,28 @@ describe("a real three-node cluster", () => {
       return local.status === 200 ? local : undefined;
     });
     expect(await readRepairs()).toBeGreaterThan(repairsBefore);
+  });
+
+  it("skews one node's clock on request, and a last-write-wins bucket then loses a later write", async () => {
+    const clock = (id: string, body?: string) =>
+      httpCall(port(id), {
+        method: body === undefined ? "GET" : "PUT",
+        path: "/admin/clock",
+        body,
+        agent,
+      });
+    expect((await clock("n1", '{"skewMs":"soon"}')).status).toBe(400);
+    expect((await clock("n1", '{"skewMs":99999999999}')).status).toBe(400);
+    const skewed = await clock("n1", '{"skewMs":-60000}');
+    expect(JSON.parse(skewed.body)).toEqual({ node: "n1", skewMs: -60_000 });
+    expect(JSON.parse((await clock("n2")).body)).toEqual({ node: "n2", skewMs: 0 });
+    expect((await put("n2", "clocks", "x", "first", "w=3")).status).toBe(204);
+    // Later in real time, but stamped a minute earlier by n1's clock: last write wins drops it.
+    expect((await put("n1", "clocks", "x", "second", "w=3")).status).toBe(204);
+    expect((await get("n3", "clocks", "x", "r=3")).json?.siblings).toEqual(["first"]);
+    expect((await clock("n1", '{"skewMs":0}')).status).toBe(200);
+    expect((await put("n1", "clocks", "x", "third", "w=3")).status).toBe(204);
+    expect((await get("n3", "clocks", "x", "r=3")).json?.siblings).toEqual(["third"]);
   });
 
   it("loses none of 1,000 keys written at W=2 when a node is killed with -9", async () => {
