@@ -44,7 +44,8 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker-compose >/dev/nul
   fi
 fi
 
-if ! pgrep -x dockerd >/dev/null 2>&1; then
+# An engine that is still starting (its pid file names a live process) is waited for, not doubled.
+if ! { [ -f /var/run/docker.pid ] && kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; }; then
   # setsid: the engine outlives this script and the shell that ran it.
   setsid dockerd --bridge=none --iptables=false --ip-masq=false --storage-driver=vfs \
     >"$log_file" 2>&1 </dev/null &

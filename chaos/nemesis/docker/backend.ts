@@ -52,6 +52,7 @@ const randomPortHigh = 32_000;
 /** Labels that find a run's containers again (`docker ps --filter label=...`). */
 export const clusterLabel = "org.neverstop.cluster";
 export const nodeLabel = "org.neverstop.node";
+export const prefixLabel = "org.neverstop.prefix";
 
 export interface DockerClusterOptions {
   /** How many nodes (1..16). Default 3. */
@@ -101,6 +102,8 @@ export interface DockerCluster {
   restart(id: NodeId): Promise<void>;
   /** The last `tailLines` lines of the node's stdout and stderr. */
   logs(id: NodeId, tailLines?: number): Promise<string>;
+  /** Removes the node's container for good (a node lost with its machine; its folder stays). */
+  remove(id: NodeId): Promise<void>;
   /** Whether the node's container is running, paused or exited. */
   state(id: NodeId): Promise<"running" | "paused" | "exited" | "missing">;
   /** Removes every container (and a temporary data folder). */
@@ -242,6 +245,9 @@ export async function startDockerCluster(
         throw dockerError(`cannot inspect ${id}`, error);
       }
     },
+    async remove(id) {
+      await removeContainers(docker, [nodeOf(id)]);
+    },
     async stop() {
       await removeContainers(docker, nodes);
       if (temporary) rmSync(dataDir, { recursive: true, force: true });
@@ -249,8 +255,9 @@ export async function startDockerCluster(
   };
 
   try {
-    for (const node of nodes)
-      node.containerId = await createNodeContainer(docker, node, image, runId);
+    for (const node of nodes) {
+      node.containerId = await createNodeContainer(docker, node, image, { runId, prefix });
+    }
     await Promise.all(
       nodes.map(async (node) => {
         await docker.getContainer(node.containerId).start();
@@ -271,7 +278,7 @@ async function createNodeContainer(
   docker: Dockerode,
   node: DockerNode,
   image: string,
-  runId: string,
+  labels: { runId: string; prefix: string },
 ): Promise<string> {
   const user =
     typeof process.getuid === "function" && typeof process.getgid === "function"
@@ -282,7 +289,7 @@ async function createNodeContainer(
     Image: image,
     Cmd: ["cluster/runtime/real/node-main.ts", "--config", "/data/config.json"],
     ...(user === undefined ? {} : { User: user }),
-    Labels: { [clusterLabel]: runId, [nodeLabel]: node.id },
+    Labels: { [clusterLabel]: labels.runId, [prefixLabel]: labels.prefix, [nodeLabel]: node.id },
     HostConfig: {
       // Loopback only: the host's network namespace, never a bridge and its private addresses.
       NetworkMode: "host",
@@ -342,21 +349,30 @@ async function removeContainers(docker: Dockerode, nodes: DockerNode[]): Promise
 }
 
 /**
- * Removes every container that carries the cluster label (all runs, or one run): what a test
- * killed before its cleanup could run left behind.
+ * Removes the containers of clusters started with `namePrefix` more than `olderThanMs` ago: what
+ * a test killed before its cleanup could run left behind. Younger ones may belong to a run going
+ * on right now, and other prefixes to someone's `neverstop up --backend docker`.
  */
-export async function removeDockerClusters(docker: Dockerode, runId?: string): Promise<number> {
-  const label = runId === undefined ? clusterLabel : `${clusterLabel}=${runId}`;
-  const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
+export async function removeStaleDockerClusters(
+  docker: Dockerode,
+  namePrefix: string,
+  olderThanMs: number,
+): Promise<number> {
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${prefixLabel}=${namePrefix}`] },
+  });
+  const stale = containers.filter((each) => each.Created * 1000 < Date.now() - olderThanMs);
   await Promise.all(
-    containers.map((each) =>
-      docker
-        .getContainer(each.Id)
-        .remove({ force: true, v: true })
-        .catch(() => {}),
+    stale.map(
+      (each) =>
+        docker
+          .getContainer(each.Id)
+          .remove({ force: true, v: true })
+          .catch(() => {}), // removed meanwhile by its own run
     ),
   );
-  return containers.length;
+  return stale.length;
 }
 
 /**

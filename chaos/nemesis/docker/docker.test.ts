@@ -9,7 +9,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
-import { removeDockerClusters, startDockerCluster, type DockerCluster } from "./backend.ts";
+import { removeStaleDockerClusters, startDockerCluster, type DockerCluster } from "./backend.ts";
 import { connectDocker, whyNoDockerCli, whyNoEngine } from "./engine.ts";
 import { ensureTestImage } from "./test-image.ts";
 
@@ -20,6 +20,7 @@ if (skipReason !== undefined) console.log(`docker tests skipped: ${skipReason}`)
 const buildTimeoutMs = 20 * 60_000;
 const clusterTestTimeoutMs = 5 * 60_000;
 const keyCount = 20;
+const namePrefix = "neverstop-test";
 const requestTimeoutMs = 10_000;
 
 async function put(url: string, key: string, value: string): Promise<number> {
@@ -49,7 +50,8 @@ describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in c
   let cluster: DockerCluster | undefined;
 
   beforeAll(async () => {
-    await removeDockerClusters(docker); // containers a crashed earlier run left behind
+    // Containers a crashed earlier run left behind (a run lasts well under an hour).
+    await removeStaleDockerClusters(docker, namePrefix, 60 * 60_000);
     const started = Date.now();
     const image = await ensureTestImage(docker);
     console.log(
@@ -59,7 +61,7 @@ describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in c
     cluster = await startDockerCluster({
       nodes: 3,
       image: image.tag,
-      namePrefix: "neverstop-test",
+      namePrefix,
     });
     console.log(
       `docker cluster of 3 containers answered /health in ${Date.now() - clusterStarted} ms`,
@@ -134,6 +136,18 @@ describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in c
         .find((entry) => entry["event"] === "node-started");
       expect(started?.["httpPort"]).toBe(n1.httpPort);
       expect(started?.["node"]).toBe("n1");
+    },
+    clusterTestTimeoutMs,
+  );
+
+  it(
+    "remove deletes one node's container for good and the others keep serving W=2",
+    async () => {
+      const running = cluster!;
+      await running.remove("n3");
+      expect(await running.state("n3")).toBe("missing");
+      expect(await put(running.node("n1").httpUrl, "after-remove", "gone-n3")).toBe(204);
+      expect((await get(running.node("n2").httpUrl, "after-remove")).siblings).toEqual(["gone-n3"]);
     },
     clusterTestTimeoutMs,
   );
