@@ -1,10 +1,13 @@
 // The `neverstop` command line (every lesson starts here): cluster lifecycle (up, down, status),
-// the history checker and the embedded Toxiproxy server. bin/neverstop.js loads this file
-// through tsx. Usage errors exit with status 1 (commander's default); commands that define their
-// own statuses (such as `check`: 0 valid, 1 invalid, 2 unknown, 3 bad input) set them.
+// checked and simulated runs, the history checker, the embedded Toxiproxy server and the Docker
+// helpers. bin/neverstop.js loads this file through tsx. Usage errors exit with status 1
+// (commander's default); commands that define their own statuses (such as `check`: 0 valid,
+// 1 invalid, 2 unknown, 3 bad input) set them.
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
+import { registerCheckCommand } from "../chaos/checkers/check-command.ts";
+import { registerToxiproxyCommand } from "../chaos/toxiproxy/command.ts";
 import { CliError, registerClusterCommands } from "../cluster/runtime/real/commands.ts";
 
 const packageJson = JSON.parse(
@@ -21,49 +24,52 @@ const program = new Command()
   .showHelpAfterError("(run `neverstop --help` for usage)");
 
 registerClusterCommands(program);
+registerCheckCommand(program);
+registerToxiproxyCommand(program);
 await registerOptional(
-  "check",
-  "../chaos/checkers/check-command.ts",
-  "registerCheckCommand",
-  "judge a recorded history",
+  ["sim", "test"],
+  "../chaos/harness/commands.ts",
+  "registerHarnessCommands",
+  "simulated and checked runs",
 );
 await registerOptional(
-  "toxiproxy",
-  "../chaos/toxiproxy/command.ts",
-  "registerToxiproxyCommand",
-  "run the embedded Toxiproxy server",
+  ["docker-base", "docker-image"],
+  "../chaos/nemesis/docker/docker-base.ts",
+  "registerDockerCommands",
+  "Docker images for workshops",
 );
 
-/** Commands other parts of neverstop provide: registered when their module exists, otherwise a
- * placeholder that says so (the rest of the command line keeps working meanwhile). */
+/** Commands whose module may fail to load on some machines (or while it is being written): a
+ * failure there must not take `up`, `down` and `status` with it. Each of its commands becomes a
+ * placeholder that says, in one line, why it is unavailable. */
 async function registerOptional(
-  name: string,
+  names: string[],
   path: string,
   exportName: string,
   description: string,
 ): Promise<void> {
-  const url = new URL(path, import.meta.url);
-  let module: Record<string, unknown>;
+  let reason: string;
   try {
-    module = (await import(url.href)) as Record<string, unknown>;
+    const module = (await import(new URL(path, import.meta.url).href)) as Record<string, unknown>;
+    const register = module[exportName];
+    if (typeof register === "function") {
+      (register as (program: Command) => void)(program);
+      return;
+    }
+    reason = `${path} does not export ${exportName}`;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const missing =
-      code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(path.slice(3));
-    if (!missing) throw error;
+    reason = (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+  }
+  for (const name of names) {
     program
       .command(name)
-      .description(`${description} (not available yet)`)
+      .description(`${description} (not available: ${reason})`)
       .allowUnknownOption()
       .argument("[arguments...]")
       .action(() => {
-        throw new CliError(`\`neverstop ${name}\` is not available yet in this version`);
+        throw new CliError(`\`neverstop ${name}\` is not available: ${reason}`);
       });
-    return;
   }
-  const register = module[exportName];
-  if (typeof register !== "function") throw new Error(`${path} does not export ${exportName}`);
-  (register as (program: Command) => void)(program);
 }
 
 try {

@@ -315,7 +315,10 @@ export function assertLoopback(host: string, what: string): void {
   }
 }
 
-const requiredFields: Record<PeerMessage["type"], Record<string, "string" | "object" | "any">> = {
+type FieldKind = "string" | "number" | "object" | "array" | "any";
+
+/** The fields each message type must carry, and their JSON kinds. */
+const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
   "coordinate-put": { id: "string", bucket: "string", key: "string", context: "object" },
   "coordinate-put-ok": { id: "string", object: "object" },
   replicate: { id: "string", bucket: "string", key: "string", object: "object" },
@@ -324,7 +327,28 @@ const requiredFields: Record<PeerMessage["type"], Record<string, "string" | "obj
   "read-reply": { id: "string", object: "any" },
   repair: { bucket: "string", key: "string", object: "object" },
   reap: { bucket: "string", key: "string", clock: "object" },
+  ping: {},
+  pong: {},
+  handoff: { id: "string", bucket: "string", key: "string", object: "object" },
+  "handoff-ok": { id: "string" },
+  "aae-root": { partition: "number", root: "string" },
+  "aae-segments": { partition: "number", segments: "array" },
+  "aae-keys": { partition: "number", segment: "number", keys: "object" },
+  "aae-want": { storageKeys: "array" },
 };
+
+function hasKind(value: unknown, kind: FieldKind): boolean {
+  switch (kind) {
+    case "any":
+      return value !== undefined;
+    case "array":
+      return Array.isArray(value);
+    case "object":
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+    default:
+      return typeof value === kind;
+  }
+}
 
 /** A shallow check of a peer message's shape, so that a garbled or foreign frame closes the
  * connection instead of reaching the node's logic. Returns what is wrong, or undefined. */
@@ -338,12 +362,7 @@ export function peerMessageProblem(value: unknown): string | undefined {
     return `unknown peer message type ${JSON.stringify(type)}`;
   }
   for (const [field, kind] of Object.entries(requiredFields[type as PeerMessage["type"]])) {
-    const fieldValue = record[field];
-    if (
-      kind === "any" ? fieldValue === undefined : typeof fieldValue !== kind || fieldValue === null
-    ) {
-      return `peer message ${type} needs a ${kind} field ${field}`;
-    }
+    if (!hasKind(record[field], kind)) return `peer message ${type} needs ${kind} field ${field}`;
   }
   return undefined;
 }
