@@ -5,6 +5,7 @@
 //
 //   node bin/run-ts.js chaos/nemesis/docker/container-node.ts --node n2 [--nodes 5]
 //     [--data-dir /data] [--sync always|interval|never] [--direct]
+//     [--node-base-port 18080] [--link-proxy-base-port 20000]
 //
 // --direct makes the node dial its peers' own ports instead of the `n2->nX` Toxiproxy proxies.
 // Bad flags are one line on stderr and exit status 1.
@@ -23,6 +24,8 @@ function configFromFlags(argv: string[]): string {
       "data-dir": { type: "string", default: "/data" },
       sync: { type: "string", default: "always" },
       direct: { type: "boolean", default: false },
+      "node-base-port": { type: "string", default: String(composeLayout.nodeBasePort) },
+      "link-proxy-base-port": { type: "string", default: String(composeLayout.linkProxyBasePort) },
     },
     strict: true,
   });
@@ -32,7 +35,12 @@ function configFromFlags(argv: string[]): string {
   if (!["always", "interval", "never"].includes(sync)) {
     throw new Error(`Expected --sync to be always, interval or never, got ${values.sync}`);
   }
-  const layout = { ...composeLayout, nodeCount };
+  const layout = {
+    ...composeLayout,
+    nodeCount,
+    nodeBasePort: Number(values["node-base-port"]),
+    linkProxyBasePort: Number(values["link-proxy-base-port"]),
+  };
   const config = composeNodeConfig(layout, values.node, values["data-dir"], values.direct, sync);
   return JSON.stringify(config);
 }

@@ -5,6 +5,7 @@
 //
 //   node bin/run-ts.js chaos/nemesis/docker/toxiproxy-populate.ts [--api http://127.0.0.1:8474]
 //     [--nodes 5] [--client-host 127.0.0.1|0.0.0.0]
+//     [--node-base-port 18080] [--link-proxy-base-port 20000] [--client-base-port 8080]
 
 import { parseArgs } from "node:util";
 import { composeLayout, composeProxies } from "./compose-topology.ts";
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
       api: { type: "string", default: "http://127.0.0.1:8474" },
       nodes: { type: "string", default: String(composeLayout.nodeCount) },
       "client-host": { type: "string", default: "127.0.0.1" },
+      "node-base-port": { type: "string", default: String(composeLayout.nodeBasePort) },
+      "link-proxy-base-port": { type: "string", default: String(composeLayout.linkProxyBasePort) },
+      "client-base-port": { type: "string", default: String(composeLayout.clientBasePort) },
     },
     strict: true,
   });
@@ -32,7 +36,13 @@ async function main(): Promise<void> {
   if (clientHost !== "127.0.0.1" && clientHost !== "0.0.0.0") {
     throw new Error(`Expected --client-host to be 127.0.0.1 or 0.0.0.0, got ${clientHost}`);
   }
-  const proxies = composeProxies({ ...composeLayout, nodeCount: Number(values.nodes) }, clientHost);
+  const layout = {
+    nodeCount: Number(values.nodes),
+    nodeBasePort: Number(values["node-base-port"]),
+    linkProxyBasePort: Number(values["link-proxy-base-port"]),
+    clientBasePort: Number(values["client-base-port"]),
+  };
+  const proxies = composeProxies(layout, clientHost);
   const deadline = Date.now() + apiWaitMaxMs;
   for (;;) {
     try {
