@@ -14,7 +14,10 @@
 // keeps listening until all N answer or time runs out, then repairs stale replicas (read
 // repair) and, when every replica holds the same tombstone, reaps it.
 
-import { createRing, hashKey, preferenceList, type Ring } from "./ring.ts";
+import { AntiEntropy } from "./anti-entropy.ts";
+import { FailureDetector, type PeerView } from "./failure-detector.ts";
+import { HintedHandoff, hintPrefix } from "./hinted-handoff.ts";
+import { createRing, hashKey, partitionOf, preferenceList, type Ring } from "./ring.ts";
 import type {
   ClientRequest,
   ClientResponse,
@@ -24,6 +27,7 @@ import type {
   NodeId,
   PeerMessage,
   TimerId,
+  Timing,
 } from "./types.ts";
 import { validateClientRequest, validateClusterConfig } from "./validate.ts";
 import {
@@ -47,9 +51,48 @@ export interface NodeStats {
   replicaWrites: number;
   tombstonesReaped: number;
   fsmActive: number;
+  /** Sloppy quorum: writes this node accepted on behalf of an unreachable primary. */
+  hintsPending: number;
+  hintsStored: number;
+  handoffsSent: number;
+  handoffsCompleted: number;
+  antiEntropyExchanges: number;
+  antiEntropyKeysRepaired: number;
+  /** Milliseconds a replica pair took to agree again, last and worst (anti-entropy). */
+  convergenceMsLast: number;
+  convergenceMsMax: number;
+  overloadRejections: number;
+  heartbeatRounds: number;
+  peersDown: number;
 }
 
-export type Outcome = "ok" | "not_found" | "bad_request" | "unavailable" | "timeout";
+export type Outcome = "ok" | "not_found" | "bad_request" | "unavailable" | "timeout" | "overload";
+
+export const defaultTiming: Timing = {
+  heartbeatIntervalMs: 500,
+  suspicionMs: 2_000,
+  handoffIntervalMs: 1_000,
+  handoffBatchMax: 50,
+  antiEntropyIntervalMs: 1_000,
+  requestsInFlightMax: 2_000,
+  hintCountMax: 100_000,
+};
+
+export interface Alarm {
+  name: "node-down" | "hints-growing" | "overload" | "replicas-diverged";
+  detail: string;
+  /** Local clock (ms) when it fired. */
+  sinceMs: number;
+}
+
+/** Thresholds for alarms (lesson 10, "monitoring for five nines"). */
+export const alarmThresholds = { hintsPending: 1_000, divergedMs: 30_000 };
+
+/** One target of a write: a primary, or a fallback standing in for one (sloppy quorum). */
+interface WriteTarget {
+  node: NodeId;
+  hintFor?: NodeId;
+}
 
 interface PutFsm {
   kind: "put";
@@ -58,7 +101,11 @@ interface PutFsm {
   request: Extract<ClientRequest, { op: "put" | "delete" }>;
   storageKey: string;
   w: number;
+  /** Acknowledgements that must come from primaries (PW); 0 = sloppy quorum. */
+  pw: number;
   preferenceList: NodeId[];
+  /** Where the version goes: the primaries, with fallbacks for those believed down. */
+  targets: WriteTarget[];
   /** Replicas that may mint the version, in the order they are tried. */
   candidates: NodeId[];
   attempt: number;
@@ -108,6 +155,12 @@ export class DynamoNode {
   /** Preference lists by (n, bucket, key): hashing is the hot path of every request. */
   private readonly preferenceCache = new Map<string, NodeId[]>();
   private readonly counters: NodeStats;
+  private readonly timing: Timing;
+  private readonly detector: FailureDetector;
+  private readonly hints: HintedHandoff;
+  private readonly antiEntropy: AntiEntropy;
+  private readonly activeAlarms = new Map<Alarm["name"], Alarm>();
+  private overloadRejectionsSeen = 0;
 
   constructor(options: { config: ClusterConfig; nodeId: NodeId; env: Environment }) {
     const { config, nodeId, env } = options;
@@ -128,6 +181,7 @@ export class DynamoNode {
       bad_request: 0,
       unavailable: 0,
       timeout: 0,
+      overload: 0,
     });
     this.counters = {
       requests: { get: outcomes(), put: outcomes(), delete: outcomes() },
@@ -138,7 +192,51 @@ export class DynamoNode {
       replicaWrites: 0,
       tombstonesReaped: 0,
       fsmActive: 0,
+      hintsPending: 0,
+      hintsStored: 0,
+      handoffsSent: 0,
+      handoffsCompleted: 0,
+      antiEntropyExchanges: 0,
+      antiEntropyKeysRepaired: 0,
+      convergenceMsLast: 0,
+      convergenceMsMax: 0,
+      overloadRejections: 0,
+      heartbeatRounds: 0,
+      peersDown: 0,
     };
+    this.timing = { ...defaultTiming, ...config.timing };
+    const peers = config.nodes.filter((node) => node !== nodeId);
+    this.detector = new FailureDetector(peers, this.timing.suspicionMs, env.now());
+    this.hints = new HintedHandoff(env.store, this.timing.hintCountMax);
+    const n = Math.min(config.defaults.n, config.nodes.length);
+    const replicasOfPartition = this.ring.owners.map((_, partition) =>
+      preferenceList(
+        this.ring,
+        partitionStart(partition, this.ring.partitionCount),
+        n,
+      ).primaries.map((entry) => entry.node),
+    );
+    this.antiEntropy = new AntiEntropy(replicasOfPartition, nodeId);
+    for (const key of env.store.keys()) {
+      if (!key.startsWith(hintPrefix)) this.noteStored(key, env.store.get(key));
+    }
+    // Background work starts at a random offset, so nodes do not beat in step.
+    const jitter = (intervalMs: number) => Math.floor(env.random() * intervalMs) + 1;
+    env.setTimer(jitter(this.timing.heartbeatIntervalMs), { kind: "heartbeat" });
+    env.setTimer(jitter(this.timing.handoffIntervalMs), { kind: "handoff" });
+    if (this.timing.antiEntropyIntervalMs > 0) {
+      env.setTimer(jitter(this.timing.antiEntropyIntervalMs), { kind: "anti-entropy" });
+    }
+  }
+
+  /** This node's opinion of every peer (GET /members). */
+  members(): PeerView[] {
+    return this.detector.view(this.env.now());
+  }
+
+  /** Alarms in force (GET /alarms), oldest first. */
+  alarms(): Alarm[] {
+    return [...this.activeAlarms.values()].sort((a, b) => a.sinceMs - b.sinceMs);
   }
 
   /** The one entry point: the runtime calls it for every event, one at a time. */
@@ -150,7 +248,17 @@ export class DynamoNode {
   }
 
   stats(): NodeStats {
-    return { ...this.counters, fsmActive: this.fsms.size };
+    return {
+      ...this.counters,
+      fsmActive: this.fsms.size,
+      hintsPending: this.hints.count(),
+      handoffsCompleted: this.hints.handedOff,
+      antiEntropyExchanges: this.antiEntropy.exchanges,
+      antiEntropyKeysRepaired: this.antiEntropy.keysRepaired,
+      convergenceMsLast: this.antiEntropy.convergenceMsLast,
+      convergenceMsMax: this.antiEntropy.convergenceMsMax,
+      peersDown: this.detector.view(this.env.now()).filter((peer) => !peer.up).length,
+    };
   }
 
   /** This node's own replica of a key (for debugging and convergence checks). */
@@ -177,8 +285,10 @@ export class DynamoNode {
       case "client":
         return this.onClientRequest(event.requestId, event.request);
       case "peer":
+        if (event.from !== this.nodeId) this.detector.heard(event.from, this.env.now());
         return this.onPeerMessage(event.from, event.message);
       case "send-failed":
+        this.detector.sendFailed(event.to, this.env.now());
         return this.onSendFailed(event.to, event.message);
       case "timer":
         return this.onTimer(event.timer);
@@ -192,6 +302,21 @@ export class DynamoNode {
     if (problem !== undefined) {
       this.count(request.op, "bad_request");
       this.env.reply(requestId, { status: 400, body: { error: "bad_request", detail: problem } });
+      return;
+    }
+    if (this.fsms.size >= this.timing.requestsInFlightMax) {
+      // Back pressure: refuse at once, and say when to come back, instead of queuing without
+      // limit until every request times out (lesson 9).
+      this.count(request.op, "overload");
+      this.counters.overloadRejections += 1;
+      this.env.reply(requestId, {
+        status: 503,
+        body: {
+          error: "overload",
+          detail: `This node already coordinates ${this.fsms.size} requests (the limit); retry later`,
+          retryAfterMs: 100 + Math.floor(this.env.random() * 400),
+        },
+      });
       return;
     }
     const n = request.n ?? this.config.defaults.n;
@@ -225,10 +350,10 @@ export class DynamoNode {
       request,
       storageKey: storageKey(request.bucket, request.key),
       w: request.w ?? this.config.defaults.w,
+      pw: request.pw ?? 0,
       preferenceList: list,
-      candidates: list.includes(this.nodeId)
-        ? [this.nodeId, ...list.filter((node) => node !== this.nodeId)]
-        : list,
+      targets: this.writeTargets(request.bucket, request.key, list, request.pw ?? 0),
+      candidates: this.mintingCandidates(list),
       attempt: -1,
       coordinateTimer: undefined,
       requestTimer,
@@ -240,6 +365,38 @@ export class DynamoNode {
     };
     this.fsms.set(id, fsm);
     this.tryNextCoordinator(fsm);
+  }
+
+  /**
+   * Sloppy quorum: each primary believed down is replaced by the next healthy fallback on the
+   * ring, which keeps the write with a hint. With PW = N there is nothing to gain (only
+   * primaries count), so the targets stay the primaries.
+   */
+  private writeTargets(
+    bucket: string,
+    key: string,
+    primaries: NodeId[],
+    pw: number,
+  ): WriteTarget[] {
+    const isUp = (node: NodeId) => node === this.nodeId || this.detector.isUp(node, this.env.now());
+    if (primaries.every(isUp) || pw >= primaries.length) return primaries.map((node) => ({ node }));
+    const fallbacks = preferenceList(this.ring, hashKey(bucket, key), primaries.length).fallbacks;
+    const spare = fallbacks.filter(isUp);
+    return primaries.map((node) => {
+      if (isUp(node)) return { node };
+      const fallback = spare.shift();
+      return fallback === undefined ? { node } : { node: fallback, hintFor: node };
+    });
+  }
+
+  /** Primaries that may mint a version: this node first if it is one, then those believed up. */
+  private mintingCandidates(primaries: NodeId[]): NodeId[] {
+    const ordered = primaries.includes(this.nodeId)
+      ? [this.nodeId, ...primaries.filter((node) => node !== this.nodeId)]
+      : primaries;
+    const now = this.env.now();
+    const up = ordered.filter((node) => node === this.nodeId || this.detector.isUp(node, now));
+    return [...up, ...ordered.filter((node) => !up.includes(node))];
   }
 
   private tryNextCoordinator(fsm: PutFsm): void {
@@ -287,24 +444,43 @@ export class DynamoNode {
     fsm.coordinateTimer = undefined;
     fsm.object = object;
     fsm.acknowledged.add(from);
-    for (const replica of fsm.preferenceList) {
-      if (replica === from) continue;
-      this.sendTo(replica, {
+    // The minter was believed down when targets were chosen: it is a target again.
+    fsm.targets = fsm.targets.map((target) => (target.hintFor === from ? { node: from } : target));
+    for (const target of fsm.targets) {
+      if (target.node === from) continue;
+      this.sendTo(target.node, {
         type: "replicate",
         id: fsm.id,
         bucket: fsm.request.bucket,
         key: fsm.request.key,
         object,
+        ...(target.hintFor === undefined ? {} : { hintFor: target.hintFor }),
       });
     }
     this.progressPut(fsm);
   }
 
   private progressPut(fsm: PutFsm): void {
-    const n = fsm.preferenceList.length;
+    const n = fsm.targets.length;
     const acknowledged = fsm.acknowledged.size;
     const stillPossible = n - acknowledged - fsm.failed.size;
-    if (!fsm.replied && acknowledged >= fsm.w) {
+    const isPrimary = (target: WriteTarget) => target.hintFor === undefined;
+    const primaryAcks = fsm.targets.filter(
+      (t) => isPrimary(t) && fsm.acknowledged.has(t.node),
+    ).length;
+    const primariesPending = fsm.targets.filter(
+      (t) => isPrimary(t) && !fsm.acknowledged.has(t.node) && !fsm.failed.has(t.node),
+    ).length;
+    if (!fsm.replied && primaryAcks + primariesPending < fsm.pw) {
+      this.replyPut(fsm, {
+        status: 503,
+        body: {
+          error: "unavailable",
+          detail: `Only ${primaryAcks + primariesPending} primaries are reachable; PW=${fsm.pw} needs ${fsm.pw}`,
+          indeterminate: true,
+        },
+      });
+    } else if (!fsm.replied && acknowledged >= fsm.w && primaryAcks >= fsm.pw) {
       this.replyPut(fsm, {
         status: 204,
         context: encodeContext(fsm.object!.clock, contextTag(fsm.request.bucket, fsm.request.key)),
@@ -321,7 +497,13 @@ export class DynamoNode {
     }
     if (stillPossible === 0) {
       // Every replica answered. A tombstone that every replica holds can be reaped.
-      if (fsm.request.op === "delete" && acknowledged === n && fsm.object !== undefined) {
+      const allPrimaries = fsm.targets.every(isPrimary);
+      if (
+        fsm.request.op === "delete" &&
+        allPrimaries &&
+        acknowledged === n &&
+        fsm.object !== undefined
+      ) {
         for (const replica of fsm.preferenceList) {
           this.sendTo(replica, {
             type: "reap",
@@ -443,6 +625,9 @@ export class DynamoNode {
   }
 
   private onTimer(timer: Extract<NodeEvent, { type: "timer" }>["timer"]): void {
+    if (timer.kind === "heartbeat") return this.onHeartbeat();
+    if (timer.kind === "handoff") return this.onHandoffRound();
+    if (timer.kind === "anti-entropy") return this.onAntiEntropyRound();
     const fsm = this.fsms.get(timer.fsmId);
     if (fsm === undefined) return;
     if (timer.kind === "coordinate-timeout") {
@@ -515,10 +700,59 @@ export class DynamoNode {
         return;
       }
       case "replicate": {
-        this.applyVersion(storageKey(message.bucket, message.key), message.object);
+        const key = storageKey(message.bucket, message.key);
+        if (message.hintFor !== undefined && message.hintFor !== this.nodeId) {
+          if (!this.hints.keep(message.hintFor, key, message.object)) return; // too many hints
+          this.counters.hintsStored += 1;
+        } else {
+          this.applyVersion(key, message.object);
+        }
         this.sendTo(from, { type: "replicate-ok", id: message.id });
         return;
       }
+      case "handoff": {
+        this.applyVersion(storageKey(message.bucket, message.key), message.object);
+        this.sendTo(from, { type: "handoff-ok", id: message.id });
+        return;
+      }
+      case "handoff-ok":
+        this.hints.acknowledged(message.id);
+        return;
+      case "ping":
+        this.sendTo(from, { type: "pong" });
+        return;
+      case "pong":
+        return;
+      case "aae-root": {
+        const segments = this.antiEntropy.onRoot(message.partition, message.root) ?? [];
+        this.sendTo(from, { type: "aae-segments", partition: message.partition, segments });
+        return;
+      }
+      case "aae-segments": {
+        const equal = message.segments.length === 0;
+        this.antiEntropy.noteComparison(message.partition, from, equal, this.env.now());
+        if (equal) return;
+        for (const { segment, keys } of this.antiEntropy.onSegments(
+          message.partition,
+          message.segments,
+        )) {
+          this.sendTo(from, { type: "aae-keys", partition: message.partition, segment, keys });
+        }
+        return;
+      }
+      case "aae-keys": {
+        const { repair, want } = this.antiEntropy.onKeys(
+          message.partition,
+          message.segment,
+          message.keys,
+        );
+        this.sendRepairs(from, repair);
+        if (want.length > 0) this.sendTo(from, { type: "aae-want", storageKeys: want });
+        return;
+      }
+      case "aae-want":
+        this.sendRepairs(from, message.storageKeys.slice(0, 10_000));
+        return;
       case "repair": {
         if (this.applyVersion(storageKey(message.bucket, message.key), message.object)) {
           this.counters.repairsApplied += 1;
@@ -536,6 +770,7 @@ export class DynamoNode {
         const tombstoneOnly = local !== null && isDeleted(local);
         if (tombstoneOnly && sameVersion(local, { ...local, clock: message.clock })) {
           this.env.store.delete(key);
+          this.noteStored(key, undefined);
           this.counters.tombstonesReaped += 1;
         }
         return;
@@ -547,7 +782,7 @@ export class DynamoNode {
       }
       case "replicate-ok": {
         const fsm = this.fsms.get(message.id);
-        if (fsm?.kind === "put" && fsm.preferenceList.includes(from)) {
+        if (fsm?.kind === "put" && fsm.targets.some((target) => target.node === from)) {
           fsm.acknowledged.add(from);
           fsm.failed.delete(from);
           this.progressPut(fsm);
@@ -580,7 +815,130 @@ export class DynamoNode {
   }
 
   private save(key: string, object: VersionedObject): void {
-    this.env.store.put(key, JSON.stringify(object));
+    const text = JSON.stringify(object);
+    this.env.store.put(key, text);
+    this.noteStored(key, text);
+  }
+
+  /** Keeps the anti-entropy tree of the key's partition up to date (O(1) per write). */
+  private noteStored(key: string, text: string | undefined): void {
+    const separator = key.indexOf("\u0000");
+    const partition = partitionOf(
+      hashKey(key.slice(0, separator), key.slice(separator + 1)),
+      this.ring.partitionCount,
+    );
+    this.antiEntropy.tree(partition).set(key, text);
+  }
+
+  private sendRepairs(to: NodeId, keys: string[]): void {
+    for (const key of keys) {
+      const object = this.load(key);
+      if (object === null) continue;
+      const separator = key.indexOf("\u0000");
+      this.sendTo(to, {
+        type: "repair",
+        bucket: key.slice(0, separator),
+        key: key.slice(separator + 1),
+        object,
+      });
+    }
+  }
+
+  // --- background work: heartbeats, handoff, anti-entropy, alarms -----------------------
+
+  /** Background work yields to foreground load: skip a round when half the budget is in use. */
+  private busy(): boolean {
+    return this.fsms.size > this.timing.requestsInFlightMax / 2;
+  }
+
+  private onHeartbeat(): void {
+    this.counters.heartbeatRounds += 1;
+    for (const peer of this.config.nodes)
+      if (peer !== this.nodeId) this.sendTo(peer, { type: "ping" });
+    this.updateAlarms();
+    this.env.setTimer(this.timing.heartbeatIntervalMs, { kind: "heartbeat" });
+  }
+
+  private onHandoffRound(): void {
+    this.hints.expireInFlight();
+    const now = this.env.now();
+    if (!this.busy()) {
+      for (const primary of this.hints.primaries()) {
+        if (!this.detector.isUp(primary, now)) continue;
+        for (const item of this.hints.batch(primary, this.timing.handoffBatchMax)) {
+          const separator = item.storageKey.indexOf("\u0000");
+          this.counters.handoffsSent += 1;
+          this.sendTo(primary, {
+            type: "handoff",
+            id: item.id,
+            bucket: item.storageKey.slice(0, separator),
+            key: item.storageKey.slice(separator + 1),
+            object: item.object,
+          });
+        }
+      }
+    }
+    this.env.setTimer(this.timing.handoffIntervalMs, { kind: "handoff" });
+  }
+
+  private onAntiEntropyRound(): void {
+    const now = this.env.now();
+    if (!this.busy()) {
+      const exchange = this.antiEntropy.next((peer) => this.detector.isUp(peer, now));
+      if (exchange !== undefined) {
+        this.sendTo(exchange.peer, {
+          type: "aae-root",
+          partition: exchange.partition,
+          root: exchange.root,
+        });
+      }
+    }
+    this.env.setTimer(this.timing.antiEntropyIntervalMs, { kind: "anti-entropy" });
+  }
+
+  private updateAlarms(): void {
+    const now = this.env.now();
+    const down = this.detector
+      .view(now)
+      .filter((peer) => !peer.up)
+      .map((peer) => peer.node);
+    const rejections = this.counters.overloadRejections - this.overloadRejectionsSeen;
+    this.overloadRejectionsSeen = this.counters.overloadRejections;
+    const hintsPending = this.hints.count();
+    const divergedMs = this.antiEntropy.divergedForMs(now);
+    this.setAlarm(
+      "node-down",
+      down.length > 0,
+      `unreachable from ${this.nodeId}: ${down.join(", ")}`,
+    );
+    this.setAlarm(
+      "hints-growing",
+      hintsPending > alarmThresholds.hintsPending,
+      `${hintsPending} hints waiting for their primaries`,
+    );
+    this.setAlarm(
+      "overload",
+      rejections > 0,
+      `${rejections} requests refused since the last check`,
+    );
+    this.setAlarm(
+      "replicas-diverged",
+      divergedMs > alarmThresholds.divergedMs,
+      `a replica pair has disagreed for ${Math.round(divergedMs)} ms`,
+    );
+  }
+
+  private setAlarm(name: Alarm["name"], active: boolean, detail: string): void {
+    const current = this.activeAlarms.get(name);
+    if (!active) {
+      if (current !== undefined) this.env.log("alarm-cleared", { alarm: name });
+      this.activeAlarms.delete(name);
+    } else if (current === undefined) {
+      this.activeAlarms.set(name, { name, detail, sinceMs: this.env.now() });
+      this.env.log("alarm-raised", { alarm: name, detail });
+    } else {
+      current.detail = detail;
+    }
   }
 
   private sendTo(to: NodeId, message: PeerMessage): void {
@@ -595,7 +953,12 @@ export class DynamoNode {
 
 function outcomeOf(response: ClientResponse): Outcome {
   if (response.status === 200 || response.status === 204) return "ok";
-  return response.body.error === "overload" ? "unavailable" : response.body.error;
+  return response.body.error;
+}
+
+/** The first hash of a partition: where its replicas' preference list starts. */
+function partitionStart(partition: number, partitionCount: number): bigint {
+  return (BigInt(partition) << 160n) / BigInt(partitionCount);
 }
 
 export { validateClientRequest } from "./validate.ts";

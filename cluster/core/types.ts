@@ -27,6 +27,25 @@ export interface ClusterConfig {
   defaults: { n: number; r: number; w: number; timeoutMs: number };
   /** Buckets whose mode is not the default `causal`. */
   bucketModes: Record<string, BucketMode>;
+  /** The never-stop mechanisms' clocks and bounds; defaults in node.ts (`defaultTiming`). */
+  timing?: Partial<Timing> | undefined;
+}
+
+export interface Timing {
+  /** How often a node pings every peer (failure detection). */
+  heartbeatIntervalMs: number;
+  /** Silence after which a peer is considered down. */
+  suspicionMs: number;
+  /** How often hints are offered back to their primaries. */
+  handoffIntervalMs: number;
+  /** Hints handed off per primary per round. */
+  handoffBatchMax: number;
+  /** How often a node runs one anti-entropy exchange (0 turns anti-entropy off). */
+  antiEntropyIntervalMs: number;
+  /** Requests a node coordinates at once; past it, new ones are refused with `overload`. */
+  requestsInFlightMax: number;
+  /** Hints a fallback keeps at most; past it, it refuses to stand in (the write may fail). */
+  hintCountMax: number;
 }
 
 /** A client operation, already parsed from HTTP (or issued by a simulated client). */
@@ -48,6 +67,9 @@ export type ClientRequest =
       context?: string | undefined;
       n?: number | undefined;
       w?: number | undefined;
+      /** Primary write quorum (Riak's PW): acknowledgements that must come from primaries, not
+       * fallbacks. 0 (the default) is Dynamo's sloppy quorum. */
+      pw?: number | undefined;
       timeoutMs?: number | undefined;
     }
   | {
@@ -57,6 +79,7 @@ export type ClientRequest =
       context?: string | undefined;
       n?: number | undefined;
       w?: number | undefined;
+      pw?: number | undefined;
       timeoutMs?: number | undefined;
     };
 
@@ -89,6 +112,8 @@ export type ClientResponse =
         indeterminate?: boolean;
         /** For a 404 of a deleted key: the context that supersedes the tombstone. */
         context?: string;
+        /** With `overload`: when to try again (the HTTP layer sends it as Retry-After). */
+        retryAfterMs?: number;
       };
     };
 
@@ -106,18 +131,36 @@ export type PeerMessage =
       timestamp: number;
     }
   | { type: "coordinate-put-ok"; id: string; object: VersionedObject }
-  | { type: "replicate"; id: string; bucket: string; key: string; object: VersionedObject }
+  | {
+      type: "replicate";
+      id: string;
+      bucket: string;
+      key: string;
+      object: VersionedObject;
+      /** Set when the receiver stands in for an unreachable primary (sloppy quorum). */
+      hintFor?: NodeId;
+    }
   | { type: "replicate-ok"; id: string }
   | { type: "read"; id: string; bucket: string; key: string }
   | { type: "read-reply"; id: string; object: VersionedObject | null }
   | { type: "repair"; bucket: string; key: string; object: VersionedObject }
-  | { type: "reap"; bucket: string; key: string; clock: VersionVector };
+  | { type: "reap"; bucket: string; key: string; clock: VersionVector }
+  | { type: "ping" }
+  | { type: "pong" }
+  | { type: "handoff"; id: string; bucket: string; key: string; object: VersionedObject }
+  | { type: "handoff-ok"; id: string }
+  | { type: "aae-root"; partition: number; root: string }
+  | { type: "aae-segments"; partition: number; segments: string[] }
+  | { type: "aae-keys"; partition: number; segment: number; keys: Record<string, string> }
+  | { type: "aae-want"; storageKeys: string[] };
 
 /** Timers the node asks for; the runtime hands the same value back when it fires. */
 export type TimerPayload =
   | { kind: "request-timeout"; fsmId: string }
   | { kind: "coordinate-timeout"; fsmId: string; attempt: number }
-  | { kind: "repair-window"; fsmId: string };
+  | { kind: "heartbeat" }
+  | { kind: "handoff" }
+  | { kind: "anti-entropy" };
 
 export type NodeEvent =
   | { type: "client"; requestId: string; request: ClientRequest }

@@ -3,7 +3,7 @@
 // printed with the command that replays it.
 import { describe, expect, it } from "vitest";
 import { DynamoNode } from "../../core/node.ts";
-import type { ClientRequest, Environment } from "../../core/types.ts";
+import type { ClientRequest } from "../../core/types.ts";
 import { partition, randomShape } from "../../../chaos/nemesis/partitions.ts";
 import { Random } from "./random.ts";
 import { Simulation, type NodeFactory } from "./simulator.ts";
@@ -199,11 +199,7 @@ describe("observability", () => {
     expect(snapshot.cutLinks).toEqual(["n3->n4"]);
     expect(snapshot.nodes.find((node) => node.id === "n2")?.up).toBe(false);
     const holders = snapshot.nodes.filter((node) => node.keyCount === 1).map((node) => node.id);
-    const reference = new DynamoNode({
-      config,
-      nodeId: "n1",
-      env: { random: () => 0, log: () => {} } as unknown as Environment,
-    });
+    const reference = sim.node("n1") as DynamoNode;
     const expected = reference.preferenceListOf("b", "k", 3);
     expect(holders.sort()).toEqual(expected.filter((node) => node !== "n2").sort());
     // Partitions are reported by the nodes that are up: everything but the crashed n2's share.
