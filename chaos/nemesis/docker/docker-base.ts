@@ -170,7 +170,20 @@ export async function buildBaseImage(options: BaseImageOptions = {}): Promise<Ba
   try {
     const staged = stageRootFilesystem(folder, nodeBinary);
     log(`staged ${staged.fileCount} files (${megabytes(staged.sizeBytes)}) from ${nodeBinary}`);
+    const previous = await docker
+      .getImage(tag)
+      .inspect()
+      .then((image) => image.Id)
+      .catch(() => undefined);
     const imageId = await importFolder(docker, folder, tag);
+    if (previous !== undefined && previous !== imageId) {
+      // The replaced base weighs ~100 MB on vfs; the engine refuses while images built on it
+      // remain, and then it stays.
+      await docker
+        .getImage(previous)
+        .remove()
+        .catch(() => {});
+    }
     return { tag, imageId, ...staged };
   } finally {
     rmSync(folder, { recursive: true, force: true });
