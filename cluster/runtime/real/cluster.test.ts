@@ -15,6 +15,9 @@ beforeAll(async () => {
     sync: "always",
     defaults: { timeoutMs: 3_000 },
     bucketModes: { clocks: "lww" },
+    // Hinted handoff and anti-entropy would heal the restarted replica on their own; switched
+    // off (or slowed) here so the read-repair test sees read repair alone.
+    timing: { antiEntropyIntervalMs: 0, handoffIntervalMs: 3_600_000 },
   });
 }, 60_000);
 
@@ -105,6 +108,49 @@ describe("a real three-node cluster", () => {
     expect((await clock("n1", '{"skewMs":0}')).status).toBe(200);
     expect((await put("n1", "clocks", "x", "third", "w=3")).status).toBe(204);
     expect((await get("n3", "clocks", "x", "r=3")).json?.siblings).toEqual(["third"]);
+  });
+
+  it("shows the ring, a key's placement, its peers and its metrics", async () => {
+    const json = async (id: string, path: string) => {
+      const answer = await httpCall(port(id), { path, agent });
+      expect(answer.status, path).toBe(200);
+      return JSON.parse(answer.body) as Record<string, unknown>;
+    };
+    const ring = await json("n2", "/ring");
+    expect(ring["node"]).toBe("n2");
+    expect(ring["owners"]).toHaveLength(64);
+    expect(ring["ownership"]).toEqual({
+      n1: expect.any(Number),
+      n2: expect.any(Number),
+      n3: expect.any(Number),
+    });
+    const placement = await json("n1", "/ring/keys/siblings/cart");
+    expect([...(placement["preferenceList"] as string[])].sort()).toEqual(["n1", "n2", "n3"]);
+    expect(placement["hash"]).toMatch(/^[0-9a-f]{40}$/);
+    expect(placement["partition"]).toBe(
+      parseInt((placement["hash"] as string).slice(0, 2), 16) >> 2,
+    );
+    const members = await json("n1", "/members");
+    expect((members["members"] as { node: string }[]).map((peer) => peer.node).sort()).toEqual([
+      "n2",
+      "n3",
+    ]);
+    expect(await json("n1", "/alarms")).toMatchObject({ node: "n1", alarms: expect.any(Array) });
+    const health = await json("n3", "/health");
+    expect(health).toMatchObject({ status: "ok", node: "n3", pid: cluster.node("n3").pid });
+    const metrics = (await httpCall(port("n1"), { path: "/metrics", agent })).body;
+    const putsOk = metricValue(metrics, "neverstop_requests_total", {
+      operation: "put",
+      outcome: "ok",
+    });
+    expect(putsOk).toBeGreaterThan(0);
+    expect(
+      metricValue(metrics, "neverstop_request_duration_seconds_count", {
+        operation: "put",
+        outcome: "ok",
+      }),
+    ).toBe(putsOk);
+    expect(metricValue(metrics, "neverstop_store_keys")).toBeGreaterThan(0);
   });
 
   it("loses none of 1,000 keys written at W=2 when a node is killed with -9", async () => {

@@ -23,7 +23,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { BucketMode, ClusterConfig, NodeId } from "../../core/types.ts";
+import type { BucketMode, ClusterConfig, NodeId, Timing } from "../../core/types.ts";
 import type { HttpLimits } from "./http.ts";
 import type { NodeProcessConfig, SyncPolicyName } from "./node-config.ts";
 import type { PeerAddress } from "./transport.ts";
@@ -53,6 +53,9 @@ export interface LocalClusterOptions {
   partitionCount?: number;
   defaults?: Partial<ClusterConfig["defaults"]>;
   bucketModes?: Record<string, BucketMode>;
+  /** Heartbeat, handoff and anti-entropy clocks (tests turn background repair off to watch
+   * read repair alone). */
+  timing?: Partial<Timing>;
   /** How node `from` reaches node `to`: the default dials the peer port directly; the chaos
    * topology returns the address of the `from->to` Toxiproxy proxy instead. */
   peerAddress?: (from: NodeId, to: NodeId, peerPort: number) => PeerAddress;
@@ -141,6 +144,7 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
       ...options.defaults,
     },
     bucketModes: options.bucketModes ?? {},
+    ...(options.timing === undefined ? {} : { timing: options.timing }),
   };
   const members = ids.map((id, index): Member => {
     const { httpPort, peerPort } = ports[index]!;

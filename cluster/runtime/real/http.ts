@@ -7,7 +7,7 @@
 //   PUT    /kv/:bucket/:key     body = the value as JSON; X-Neverstop-Context; ?n&w&timeout_ms
 //   GET    /kv/:bucket/:key     ?n&r&timeout_ms -> { siblings, context } (+ X-Neverstop-Context)
 //   DELETE /kv/:bucket/:key     X-Neverstop-Context; ?n&w&timeout_ms -> 204
-//   GET    /ring, /ring/keys/:bucket/:key, /health, /metrics
+//   GET    /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms
 //   GET    /debug/kv/:bucket/:key (this node's own replica), /debug/store (store counters)
 //   GET|PUT /admin/clock        { "skewMs": 30000 }: the clock nemesis (loopback only)
 //
@@ -76,6 +76,10 @@ export interface ClientBackend {
   keyPlacement(bucket: string, key: string, replicaCount: number | undefined): unknown;
   inspect(bucket: string, key: string): unknown;
   health(): Record<string, unknown>;
+  /** This node's view of every peer (failure detector). */
+  members(): unknown;
+  /** Alarms in force. */
+  alarms(): unknown;
   storeStats(): StoreStats;
   getSkewMs(): number;
   setSkewMs(value: number): void;
@@ -273,6 +277,14 @@ export class HttpApi {
       });
       return;
     }
+    if ((first === "members" || first === "alarms") && segments.length === 1) {
+      allowMethods(method, ["GET"]);
+      onlyParameters(query, []);
+      const backend = this.options.backend;
+      const body = first === "members" ? backend.members() : backend.alarms();
+      this.send(response, 200, { node: backend.nodeId, [first]: body });
+      return;
+    }
     if (first === "metrics" && segments.length === 1) {
       allowMethods(method, ["GET"]);
       const text = await this.options.metrics.text();
@@ -308,7 +320,7 @@ export class HttpApi {
     throw new HttpError(
       404,
       "not_found",
-      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /debug/kv/:bucket/:key, /debug/store, /admin/clock`,
+      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms, /debug/kv/:bucket/:key, /debug/store, /admin/clock`,
     );
   }
 

@@ -185,6 +185,8 @@ function clientBackend(
       };
     },
     inspect: (bucket, key) => node.inspect(bucket, key),
+    members: () => node.members(),
+    alarms: () => node.alarms(),
     health: () => ({
       node: config.nodeId,
       pid: process.pid,
