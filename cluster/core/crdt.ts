@@ -110,6 +110,7 @@ export type CrdtValue = number | string[];
 /** The counter after `actor` adds `delta` (negative deltas count in `n`). */
 export function counterIncrement(state: PnCounter | null, actor: string, delta: number): PnCounter {
   assertActor(actor);
+  if (state !== null) assertCounter(state);
   const current = state ?? { p: {}, n: {} };
   const problem = incrementProblem(current, delta);
   if (problem !== undefined) throw new RangeError(problem);
@@ -247,8 +248,12 @@ function addElement(working: WorkingSet, actor: string, element: string): void {
   // all, so a replica merging this state learns they are superseded (seen here, held nowhere).
   working.entries.set(element, [[actor, counter]]);
   // A deferred remove covers only dots its client saw, never a new one, unless its context was
-  // forged; applying it keeps the invariant "no held dot is covered by a deferred remove".
-  applyDeferred(working);
+  // forged; applying it anyway keeps the invariant "no held dot is covered by a deferred remove".
+  for (const { context, elements } of working.deferred.values()) {
+    if (elements.has(element) && covers(context, [actor, counter])) {
+      working.entries.delete(element);
+    }
+  }
 }
 
 function removeElement(
@@ -261,8 +266,7 @@ function removeElement(
     (context === undefined ? undefined : clockProblem("context", context, contextActorCountMax));
   if (problem !== undefined) throw new RangeError(problem);
   const dots = working.entries.get(element) ?? [];
-  const survivors =
-    context === undefined ? [] : dots.filter((dot) => !covers(context, dot));
+  const survivors = context === undefined ? [] : dots.filter((dot) => !covers(context, dot));
   if (survivors.length > 0) working.entries.set(element, survivors);
   else working.entries.delete(element);
   if (context !== undefined && !descends(Object.fromEntries(working.clock), context)) {
@@ -283,7 +287,10 @@ function deferRemove(working: WorkingSet, context: VersionVector, element: strin
   const key = contextKey(context);
   const deferred = working.deferred.get(key);
   if (deferred === undefined) {
-    working.deferred.set(key, { context: sortedRecord(Object.entries(context)), elements: new Set([element]) });
+    working.deferred.set(key, {
+      context: sortedRecord(Object.entries(context)),
+      elements: new Set([element]),
+    });
   } else {
     deferred.elements.add(element);
   }
@@ -294,9 +301,7 @@ function applyDeferred(working: WorkingSet): void {
   const clock = Object.fromEntries(working.clock);
   for (const [key, { context, elements }] of working.deferred) {
     for (const element of elements) {
-      const survivors = (working.entries.get(element) ?? []).filter(
-        (dot) => !covers(context, dot),
-      );
+      const survivors = (working.entries.get(element) ?? []).filter((dot) => !covers(context, dot));
       if (survivors.length > 0) working.entries.set(element, survivors);
       else working.entries.delete(element);
     }
@@ -366,7 +371,7 @@ export function crdtMerge(a: CrdtState | null, b: CrdtState | null): CrdtState |
   // One key holds one type for its whole life; two types for one key can only come from
   // concurrent first updates of different types, which the node prevents by keeping each type
   // under its own keys. There is no meaningful join of a counter and a set.
-  throw new Error(`Cannot merge a ${a.type} with an ${b.type}: a key holds one data type`);
+  throw new Error(`Cannot merge ${named(a.type)} with ${named(b.type)}: a key holds one data type`);
 }
 
 export function crdtValue(state: CrdtState): CrdtValue {
@@ -389,12 +394,15 @@ export function crdtOperationProblem(
     return `Expected \`type\` to be "pn-counter" or "or-set", got ${shown(type)}`;
   }
   if (state !== null && state.type !== type) {
-    return `Expected a ${state.type} operation for a key that holds a ${state.type}, got a ${type} operation`;
+    return `Expected ${named(state.type)} operation for a key that holds ${named(state.type)}, got ${named(type)} operation`;
   }
-  const allowed = type === "pn-counter" ? ["type", "increment"] : ["type", "add", "remove", "context"];
+  const allowed =
+    type === "pn-counter" ? ["type", "increment"] : ["type", "add", "remove", "context"];
   const unknown = Object.keys(operation).find((field) => !allowed.includes(field));
   if (unknown !== undefined) {
-    return `Expected only ${allowed.map((field) => `\`${field}\``).join(", ")} in a ${type} operation, got \`${unknown}\``;
+    const fields = allowed.map((field) => `\`${field}\``);
+    const listed = `${fields.slice(0, -1).join(", ")} and ${fields.at(-1)!}`;
+    return `Expected only ${listed} in ${named(type)} operation, got \`${unknown}\``;
   }
   if (type === "pn-counter") {
     return incrementProblem(
@@ -453,7 +461,9 @@ function setOperationProblem(
   if (both !== undefined) {
     return `Expected each element in at most one of \`add\` and \`remove\`, got ${shown(both)} in both`;
   }
-  return state === null ? undefined : setLimitProblem(state, adds, removes, context as VersionVector | undefined);
+  return state === null
+    ? undefined
+    : setLimitProblem(state, adds, removes, context as VersionVector | undefined);
 }
 
 /** The limits that depend on the state: its size after the operation, and deferred removes. */
@@ -467,7 +477,10 @@ function setLimitProblem(
   for (const element of adds) if (own(state.entries, element) === undefined) size += 1;
   for (const element of removes) {
     const dots = own(state.entries, element);
-    if (dots !== undefined && (context === undefined || dots.every((dot) => covers(context, dot)))) {
+    if (
+      dots !== undefined &&
+      (context === undefined || dots.every((dot) => covers(context, dot)))
+    ) {
       size -= 1;
     }
   }
@@ -479,7 +492,9 @@ function setLimitProblem(
     removes.size > 0 &&
     context !== undefined &&
     !descends(state.clock, context) &&
-    !(state.deferred ?? []).some((deferred) => contextKey(deferred.context) === contextKey(context)) &&
+    !(state.deferred ?? []).some(
+      (deferred) => contextKey(deferred.context) === contextKey(context),
+    ) &&
     deferredCount >= deferredRemoveCountMax
   ) {
     return `Expected at most ${deferredRemoveCountMax} removes waiting for their context, got one more: merge with the replica the context was read from first`;
@@ -520,7 +535,8 @@ function assertActor(actor: string): void {
 }
 
 function counterProblem(value: unknown): string | undefined {
-  if (!isPlainRecord(value)) return `Expected a pn-counter state to be an object, got ${shown(value)}`;
+  if (!isPlainRecord(value))
+    return `Expected a pn-counter state to be an object, got ${shown(value)}`;
   return clockProblem("p", value["p"], Infinity) ?? clockProblem("n", value["n"], Infinity);
 }
 
@@ -532,7 +548,8 @@ function orSetProblem(value: unknown): string | undefined {
   if (problem !== undefined) return problem;
   if (!isPlainRecord(entries)) return `Expected \`entries\` to be an object, got ${shown(entries)}`;
   for (const [element, dots] of Object.entries(entries)) {
-    const dotsProblem = elementProblem("element", element) ?? heldDotsProblem(element, dots, clock as VersionVector);
+    const dotsProblem =
+      elementProblem("element", element) ?? heldDotsProblem(element, dots, clock as VersionVector);
     if (dotsProblem !== undefined) return dotsProblem;
   }
   return deferredProblem(value, clock as VersionVector, entries as Record<string, Dot[]>);
@@ -559,7 +576,8 @@ function heldDotsProblem(element: string, dots: unknown, clock: VersionVector) {
     }
     // An add replaces the dots its replica has seen, and a replica has seen all its actor's
     // earlier dots, so two dots of one actor on one element mean two replicas share an actor.
-    if (actors.has(dot[0])) return `Element ${shown(element)} holds two dots of actor ${shown(dot[0])}`;
+    if (actors.has(dot[0]))
+      return `Element ${shown(element)} holds two dots of actor ${shown(dot[0])}`;
     actors.add(dot[0]);
   }
   return undefined;
@@ -576,7 +594,8 @@ function deferredProblem(
     return `Expected \`deferred\` to be absent or a non-empty array, got ${shown(deferred)}`;
   }
   for (const remove of deferred as unknown[]) {
-    if (!isPlainRecord(remove)) return `Expected a deferred remove to be an object, got ${shown(remove)}`;
+    if (!isPlainRecord(remove))
+      return `Expected a deferred remove to be an object, got ${shown(remove)}`;
     const { context, elements } = remove;
     const problem = clockProblem("context", context, Infinity);
     if (problem !== undefined) return problem;
@@ -589,7 +608,9 @@ function deferredProblem(
     for (const element of elements as unknown[]) {
       const elementIssue = elementProblem("element", element);
       if (elementIssue !== undefined) return elementIssue;
-      const covered = (own(entries, element as string) ?? []).find((dot) => covers(context as VersionVector, dot));
+      const covered = (own(entries, element as string) ?? []).find((dot) =>
+        covers(context as VersionVector, dot),
+      );
       if (covered !== undefined) {
         return `Dot ${shown(covered)} of ${shown(element)} is held although a deferred remove covers it`;
       }
@@ -599,7 +620,8 @@ function deferredProblem(
 }
 
 function clockProblem(name: string, value: unknown, actorCountMax: number): string | undefined {
-  if (!isPlainRecord(value)) return `Expected \`${name}\` to be an object of actor counters, got ${shown(value)}`;
+  if (!isPlainRecord(value))
+    return `Expected \`${name}\` to be an object of actor counters, got ${shown(value)}`;
   const pairs = Object.entries(value);
   if (pairs.length > actorCountMax) {
     return `Expected \`${name}\` to name at most ${actorCountMax} actors, got ${pairs.length}`;
@@ -623,7 +645,8 @@ function actorProblem(name: string, actor: unknown): string | undefined {
 
 function elementsProblem(name: "add" | "remove", value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  if (!Array.isArray(value)) return `Expected \`${name}\` to be an array of strings, got ${shown(value)}`;
+  if (!Array.isArray(value))
+    return `Expected \`${name}\` to be an array of strings, got ${shown(value)}`;
   if (value.length > operationElementCountMax) {
     return `Expected \`${name}\` to hold at most ${operationElementCountMax} elements, got ${value.length}`;
   }
@@ -668,6 +691,10 @@ function joinClocks(a: VersionVector, b: VersionVector): VersionVector {
 
 function sortedRecord<T>(pairs: Iterable<[string, T]>): Record<string, T> {
   return Object.fromEntries([...pairs].sort(([a], [b]) => compareText(a, b)));
+}
+
+function named(type: CrdtType): string {
+  return type === "or-set" ? "an or-set" : "a pn-counter";
 }
 
 function compareText(a: string, b: string): number {

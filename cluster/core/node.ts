@@ -343,6 +343,24 @@ export class DynamoNode {
       }
       return;
     }
+    const pw = request.pw ?? 0;
+    const primariesUp = list.filter(
+      (node) => node === this.nodeId || this.detector.isUp(node, this.env.now()),
+    ).length;
+    if (primariesUp < pw) {
+      // Riak's pw_val_unsatisfied: refuse before writing anything, so the client knows the
+      // write did not happen (a definite failure, not an indeterminate one).
+      this.env.cancelTimer(requestTimer);
+      this.count(request.op, "unavailable");
+      this.env.reply(requestId, {
+        status: 503,
+        body: {
+          error: "unavailable",
+          detail: `Only ${primariesUp} of ${list.length} primaries are reachable from ${this.nodeId}; PW=${pw} needs ${pw}`,
+        },
+      });
+      return;
+    }
     const fsm: PutFsm = {
       kind: "put",
       id,

@@ -50,6 +50,9 @@ export function validateClientRequest(
     integerIn("n", request.n, 1, nodeCount, "nodeCount"),
     request.op === "get" ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
     request.op !== "get" ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,
+    request.op !== "get"
+      ? integerIn("pw", request.pw, 0, request.w ?? config.defaults.w, "w")
+      : undefined,
     integerIn("timeoutMs", request.timeoutMs, 1, timeoutMsMax),
     request.op !== "get" ? contextProblem(request.bucket, request.key, request.context) : undefined,
   ];
