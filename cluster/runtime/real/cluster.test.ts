@@ -153,7 +153,29 @@ describe("a real three-node cluster", () => {
     expect(metricValue(metrics, "neverstop_store_keys")).toBeGreaterThan(0);
   });
 
+  it("answers 503, not a timeout, when too few replicas are reachable, and flags the write", async () => {
+    await Promise.all([cluster.kill("n2"), cluster.kill("n3")]);
+    try {
+      // The dead peers refuse connections: the transport reports send-failed and the
+      // coordinator gives up at once instead of waiting for its 3 s timeout (which would be 504).
+      const write = await put("n1", "minority", "k", 1, "w=2");
+      expect(write.status).toBe(503);
+      expect(JSON.parse(write.body)).toMatchObject({ error: "unavailable", indeterminate: true });
+      const read = await get("n1", "minority", "k", "r=2");
+      expect(read.status).toBe(503);
+      expect((await put("n1", "minority", "k", 2, "w=1")).status).toBe(204);
+    } finally {
+      await Promise.all([cluster.restart("n2"), cluster.restart("n3")]);
+    }
+  });
+
   it("loses none of 1,000 keys written at W=2 when a node is killed with -9", async () => {
+    // Every node reaches every other again (links that failed earlier may still be backing off).
+    for (const id of ["n1", "n2", "n3"]) {
+      await eventually(`${id} to reach all replicas`, 15_000, async () =>
+        (await put(id, "durable", "probe", id, "w=3")).status === 204 ? true : undefined,
+      );
+    }
     const keys = Array.from({ length: 1_000 }, (_, index) => `key-${index}`);
     const ids = cluster.nodes.map((node) => node.id);
     const written = await mapConcurrently(keys, 32, async (key, index) => {

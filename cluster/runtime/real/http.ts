@@ -196,6 +196,19 @@ export class HttpApi {
     } else if (answer.status === 204) {
       this.send(pending.response, 204, undefined, { [contextHeader]: answer.context });
     } else {
+      if (answer.status >= 500) {
+        // A failed quorum is a notable event (a node down, a partition): one line each.
+        const { error, detail, indeterminate } = answer.body;
+        this.options.logger.warn({
+          event: "request-failed",
+          requestId,
+          operation: pending.operation,
+          status: answer.status,
+          error,
+          detail,
+          indeterminate,
+        });
+      }
       const headers: Record<string, string> = {};
       if (answer.body.context !== undefined) headers[contextHeader] = answer.body.context;
       if (answer.body.error === "overload") headers["retry-after"] = "1";
