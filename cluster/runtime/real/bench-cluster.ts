@@ -10,7 +10,9 @@
 // Targets (issue 2): cluster ops/s >= 0.25 x echo req/s; p99 < 20 ms at half of peak load.
 
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import http from "node:http";
+import os from "node:os";
 import { startLocalCluster } from "./cluster.ts";
 import { httpCall, keyPath } from "./test-support.ts";
 
@@ -133,7 +135,31 @@ function summarize(samples: Sample[], durationMs: number) {
   };
 }
 
-async function startEcho(): Promise<{ port: number; stop(): void }> {
+/** CPU time (user + system, ms) a process has used so far, from /proc; undefined elsewhere.
+ * Per-operation CPU is what a loaded machine cannot distort: throughput there depends on how
+ * many cores the scheduler hands out, CPU per operation does not. */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuMsOf(pids: (number | undefined)[]): number | undefined {
+  let total = 0;
+  for (const pid of pids) {
+    const value = cpuMs(pid);
+    if (value === undefined) return undefined;
+    total += value;
+  }
+  return total;
+}
+
+async function startEcho(): Promise<{ port: number; pid: number | undefined; stop(): void }> {
   const script = `
     const http = require("node:http");
     const server = http.createServer((request, response) => {
@@ -147,7 +173,7 @@ async function startEcho(): Promise<{ port: number; stop(): void }> {
     child.stdout.setEncoding("utf8").once("data", (text: string) => resolve(Number(text.trim())));
     child.once("exit", () => reject(new Error("the echo server exited")));
   });
-  return { port, stop: () => child.kill("SIGKILL") };
+  return { port, pid: child.pid, stop: () => child.kill("SIGKILL") };
 }
 
 async function main(): Promise<void> {
@@ -167,8 +193,19 @@ async function main(): Promise<void> {
     await httpCall(echo.port, { path: "/" });
     await closedLoop(clusterTarget, warmupMs, agent);
     await closedLoop(echoTarget, warmupMs / 2, agent);
+    const nodePids = cluster.nodes.map((node) => node.pid);
+    const clusterCpuBefore = cpuMsOf(nodePids);
     const peak = summarize(await closedLoop(clusterTarget, phaseMs, agent), phaseMs);
+    const clusterCpuAfter = cpuMsOf(nodePids);
+    const echoCpuBefore = cpuMs(echo.pid);
     const baseline = summarize(await closedLoop(echoTarget, phaseMs, agent), phaseMs);
+    const echoCpuAfter = cpuMs(echo.pid);
+    const perOperation = (before: number | undefined, after: number | undefined, count: number) =>
+      before === undefined || after === undefined
+        ? null
+        : Math.round(((after - before) / count) * 1000) / 1000;
+    const clusterCpuMsPerOp = perOperation(clusterCpuBefore, clusterCpuAfter, peak.requests);
+    const echoCpuMsPerRequest = perOperation(echoCpuBefore, echoCpuAfter, baseline.requests);
     const halfRate = Math.max(1, Math.floor(peak.opsPerSecond / 2));
     const half = summarize(await openLoop(clusterTarget, halfRate, phaseMs, agent), phaseMs);
     const ratio = Math.round((peak.opsPerSecond / baseline.opsPerSecond) * 1000) / 1000;
@@ -192,6 +229,18 @@ async function main(): Promise<void> {
         p99Ms: baseline.p99Ms,
       },
       ratioClusterToEcho: ratio,
+      cpu: {
+        clusterMsPerOp: clusterCpuMsPerOp,
+        echoMsPerRequest: echoCpuMsPerRequest,
+        // The ratio a machine with a core free for every process would show.
+        ratioIfUnloaded:
+          clusterCpuMsPerOp === null || echoCpuMsPerRequest === null
+            ? null
+            : Math.round(
+                ((echoCpuMsPerRequest * cluster.nodes.length) / clusterCpuMsPerOp) * 1000,
+              ) / 1000,
+        loadAverage: os.loadavg()[0],
+      },
       halfLoad: { rateOpsPerSecond: halfRate, ...half },
       targets: {
         ratioAtLeast: 0.25,
