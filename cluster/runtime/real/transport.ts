@@ -21,7 +21,8 @@ export interface PeerAddress {
 export interface TransportOptions {
   nodeId: NodeId;
   /** Every member's address as this node should dial it (a proxy's address when one sits on the
-   * link). The node's own entry is not dialled: messages to self are delivered in memory. */
+   * link). The node's own entry is not dialled: messages to self are delivered in memory. Nodes
+   * that may join later (lesson 8) are listed here too: only listed nodes may say hello. */
   peers: Record<NodeId, PeerAddress>;
   /** Where this node listens for its peers; always 127.0.0.1. */
   listenPort: number;
@@ -328,6 +329,8 @@ const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
   repair: { bucket: "string", key: "string", object: "object" },
   reap: { bucket: "string", key: "string", clock: "object" },
   ping: {},
+  ring: { ring: "object" },
+  "join-request": {},
   pong: {},
   handoff: { id: "string", bucket: "string", key: "string", object: "object" },
   "handoff-ok": { id: "string" },
