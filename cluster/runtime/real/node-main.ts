@@ -155,13 +155,8 @@ function clientBackend(
     ring: () => {
       const ownership: Record<string, number> = {};
       for (const owner of node.ring.owners) ownership[owner] = (ownership[owner] ?? 0) + 1;
-      return {
-        node: config.nodeId,
-        nodes: config.cluster.nodes,
-        partitionCount: node.ring.partitionCount,
-        owners: node.ring.owners,
-        ownership,
-      };
+      // The ring as this node sees it now (its version and members change as nodes join).
+      return { node: config.nodeId, nodes: config.cluster.nodes, ...node.ring, ownership };
     },
     keyPlacement: (bucket, key, replicaCount) => {
       const n = replicaCount ?? config.cluster.defaults.n;
