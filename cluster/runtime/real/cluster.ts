@@ -56,9 +56,10 @@ export interface LocalClusterOptions {
   /** Heartbeat, handoff and anti-entropy clocks (tests turn background repair off to watch
    * read repair alone). */
   timing?: Partial<Timing>;
-  /** How node `from` reaches node `to`: the default dials the peer port directly; the chaos
-   * topology returns the address of the `from->to` Toxiproxy proxy instead. */
-  peerAddress?: (from: NodeId, to: NodeId, peerPort: number) => PeerAddress;
+  /** How node `from` reaches node `to` (never called for a node itself): the default dials the
+   * peer port directly; the chaos topology creates the `from->to` Toxiproxy proxy (upstream
+   * 127.0.0.1:peerPort) and returns its listen address instead. */
+  peerAddress?: (from: NodeId, to: NodeId, peerPort: number) => PeerAddress | Promise<PeerAddress>;
   httpLimits?: Partial<HttpLimits>;
   /** Let the node processes outlive this one (their output goes to `<node>/process.log`). */
   detach?: boolean;
@@ -146,15 +147,25 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
     bucketModes: options.bucketModes ?? {},
     ...(options.timing === undefined ? {} : { timing: options.timing }),
   };
+  // Addresses first (a proxy per link may have to be created for each), then the nodes.
+  const peersOf = new Map<NodeId, Record<NodeId, PeerAddress>>();
+  for (const id of ids) {
+    const peers: Record<NodeId, PeerAddress> = {};
+    for (const [peerIndex, peer] of ids.entries()) {
+      const port = ports[peerIndex]!.peerPort;
+      const direct = { host: "127.0.0.1", port };
+      peers[peer] =
+        peer === id || options.peerAddress === undefined
+          ? direct
+          : await options.peerAddress(id, peer, port);
+    }
+    peersOf.set(id, peers);
+  }
   const members = ids.map((id, index): Member => {
     const { httpPort, peerPort } = ports[index]!;
     const nodeDir = join(dataDir, id);
     mkdirSync(nodeDir, { recursive: true });
-    const peers: Record<NodeId, PeerAddress> = {};
-    ids.forEach((peer, peerIndex) => {
-      const port = ports[peerIndex]!.peerPort;
-      peers[peer] = options.peerAddress?.(id, peer, port) ?? { host: "127.0.0.1", port };
-    });
+    const peers = peersOf.get(id)!;
     const nodeConfig: NodeProcessConfig = {
       nodeId: id,
       cluster: config,
