@@ -18,7 +18,7 @@ import type { NodeId } from "./types.ts";
 export class AntiEntropy {
   private readonly trees = new Map<number, PartitionTree>();
   /** Every (partition, other replica) this node exchanges with, in a fixed order. */
-  readonly pairs: Array<[number, NodeId]>;
+  pairs: Array<[number, NodeId]> = [];
   private nextPair = 0;
   /** When each (partition, peer) was first seen to differ, until seen equal again. */
   private readonly divergedSince = new Map<string, number>();
@@ -27,12 +27,30 @@ export class AntiEntropy {
   convergenceMsLast = 0;
   convergenceMsMax = 0;
 
-  constructor(replicasOfPartition: NodeId[][], nodeId: NodeId) {
+  constructor(
+    replicasOfPartition: NodeId[][],
+    private readonly nodeId: NodeId,
+  ) {
+    this.setReplicas(replicasOfPartition);
+  }
+
+  /** The ring changed: exchange with the new replica sets (trees are per partition and stay). */
+  setReplicas(replicasOfPartition: NodeId[][]): void {
     this.pairs = [];
     replicasOfPartition.forEach((replicas, partition) => {
-      if (!replicas.includes(nodeId)) return;
-      for (const peer of replicas) if (peer !== nodeId) this.pairs.push([partition, peer]);
+      if (!replicas.includes(this.nodeId)) return;
+      for (const peer of replicas) if (peer !== this.nodeId) this.pairs.push([partition, peer]);
     });
+    this.nextPair = 0;
+    this.divergedSince.clear();
+  }
+
+  /** Partitions this node holds keys of, by partition index. */
+  partitionsWithKeys(): number[] {
+    return [...this.trees.entries()]
+      .filter(([, tree]) => tree.keyCount > 0)
+      .map(([partition]) => partition)
+      .sort((a, b) => a - b);
   }
 
   tree(partition: number): PartitionTree {

@@ -22,7 +22,7 @@ export class FailureDetector {
   private readonly failedAt = new Map<NodeId, number>();
 
   constructor(
-    private readonly peers: NodeId[],
+    private peers: NodeId[],
     private readonly suspicionMs: number,
     startedAtMs: number,
   ) {
@@ -31,6 +31,17 @@ export class FailureDetector {
     }
     // Innocent until proven guilty: every peer starts up, as if heard at start.
     for (const peer of peers) this.lastHeard.set(peer, startedAtMs);
+  }
+
+  /** Membership changed: new peers start up (as if heard now); departed ones are forgotten. */
+  setPeers(peers: NodeId[], nowMs: number): void {
+    for (const peer of peers) if (!this.lastHeard.has(peer)) this.lastHeard.set(peer, nowMs);
+    for (const peer of this.peers) {
+      if (peers.includes(peer)) continue;
+      this.lastHeard.delete(peer);
+      this.failedAt.delete(peer);
+    }
+    this.peers = [...peers];
   }
 
   heard(peer: NodeId, nowMs: number): void {

@@ -70,6 +70,11 @@ export class PartitionTree {
     return keys;
   }
 
+  /** Every key in this partition, sorted. */
+  keys(): string[] {
+    return [...this.keyDigests.keys()].sort();
+  }
+
   get keyCount(): number {
     return this.keyDigests.size;
   }

@@ -17,7 +17,15 @@
 import { AntiEntropy } from "./anti-entropy.ts";
 import { FailureDetector, type PeerView } from "./failure-detector.ts";
 import { HintedHandoff, hintPrefix } from "./hinted-handoff.ts";
-import { createRing, hashKey, partitionOf, preferenceList, type Ring } from "./ring.ts";
+import {
+  isWellFormedRing,
+  newerRing,
+  replicasOfPartitions,
+  withMember,
+  withoutMember,
+  type MemberRing,
+} from "./membership.ts";
+import { createRing, hashKey, partitionOf, preferenceList } from "./ring.ts";
 import type {
   ClientRequest,
   ClientResponse,
@@ -64,6 +72,10 @@ export interface NodeStats {
   overloadRejections: number;
   heartbeatRounds: number;
   peersDown: number;
+  ringVersion: number;
+  /** Partitions this node holds keys of but no longer owns, being handed to their owners. */
+  transfersActive: number;
+  transfersCompleted: number;
 }
 
 export type Outcome = "ok" | "not_found" | "bad_request" | "unavailable" | "timeout" | "overload";
@@ -142,7 +154,7 @@ export function storageKey(bucket: string, key: string): string {
 }
 
 export class DynamoNode {
-  readonly ring: Ring;
+  private currentRing: MemberRing;
   readonly nodeId: NodeId;
   /** This start's actor id for minting dots (see versions.ts: node@incarnation). */
   readonly actor: string;
@@ -161,19 +173,32 @@ export class DynamoNode {
   private readonly antiEntropy: AntiEntropy;
   private readonly activeAlarms = new Map<Alarm["name"], Alarm>();
   private overloadRejectionsSeen = 0;
+  /** The N replicas of every partition under the current ring. */
+  private replicasByPartition: NodeId[][];
+  /** Ownership transfers sent and not yet acknowledged by every new replica. */
+  private readonly transfers = new Map<
+    string,
+    { key: string; text: string; waiting: Set<NodeId> }
+  >();
+  private transferSequence = 0;
+  /** A node not in the initial member list joins through this seed. */
+  private readonly seed: NodeId | undefined;
+  private everMember: boolean;
 
   constructor(options: { config: ClusterConfig; nodeId: NodeId; env: Environment }) {
     const { config, nodeId, env } = options;
     for (const warning of validateClusterConfig(config)) env.log("config-warning", { warning });
-    if (!config.nodes.includes(nodeId)) {
-      throw new RangeError(
-        `Expected \`nodeId\` to be one of ${config.nodes.join(", ")}, got ${nodeId}`,
-      );
-    }
+    // A node that is not among the initial members is a joiner: it asks a seed to add it.
+    this.seed = config.nodes.includes(nodeId) ? undefined : config.nodes[0];
+    this.everMember = this.seed === undefined;
     this.config = config;
     this.nodeId = nodeId;
     this.env = env;
-    this.ring = createRing(config.nodes, config.partitionCount, config.defaults.n);
+    this.currentRing = {
+      ...createRing(config.nodes, config.partitionCount, config.defaults.n),
+      members: [...config.nodes].sort(),
+      version: 1,
+    };
     this.actor = `${nodeId}@${Math.floor(env.random() * 2 ** 32).toString(36)}`;
     const outcomes = (): Record<Outcome, number> => ({
       ok: 0,
@@ -203,20 +228,16 @@ export class DynamoNode {
       overloadRejections: 0,
       heartbeatRounds: 0,
       peersDown: 0,
+      ringVersion: 1,
+      transfersActive: 0,
+      transfersCompleted: 0,
     };
     this.timing = { ...defaultTiming, ...config.timing };
-    const peers = config.nodes.filter((node) => node !== nodeId);
+    const peers = this.currentRing.members.filter((node) => node !== nodeId);
     this.detector = new FailureDetector(peers, this.timing.suspicionMs, env.now());
     this.hints = new HintedHandoff(env.store, this.timing.hintCountMax);
-    const n = Math.min(config.defaults.n, config.nodes.length);
-    const replicasOfPartition = this.ring.owners.map((_, partition) =>
-      preferenceList(
-        this.ring,
-        partitionStart(partition, this.ring.partitionCount),
-        n,
-      ).primaries.map((entry) => entry.node),
-    );
-    this.antiEntropy = new AntiEntropy(replicasOfPartition, nodeId);
+    this.replicasByPartition = replicasOfPartitions(this.currentRing, this.replicaCount());
+    this.antiEntropy = new AntiEntropy(this.replicasByPartition, nodeId);
     for (const key of env.store.keys()) {
       if (!key.startsWith(hintPrefix)) this.noteStored(key, env.store.get(key));
     }
@@ -226,6 +247,52 @@ export class DynamoNode {
     env.setTimer(jitter(this.timing.handoffIntervalMs), { kind: "handoff" });
     if (this.timing.antiEntropyIntervalMs > 0) {
       env.setTimer(jitter(this.timing.antiEntropyIntervalMs), { kind: "anti-entropy" });
+    }
+  }
+
+  /** The ring as this node sees it (GET /ring). */
+  get ring(): MemberRing {
+    return this.currentRing;
+  }
+
+  /** Adds a member (npx neverstop join): a new claim moves as few partitions as it can, and
+   * gossip spreads it. Returns the new ring. */
+  join(node: NodeId): MemberRing {
+    this.adopt(withMember(this.currentRing, node, this.config.defaults.n));
+    this.broadcastRing([node]);
+    return this.currentRing;
+  }
+
+  /** Removes a member (npx neverstop leave): its partitions move to the others, and it hands
+   * its data over while it keeps running. Returns the new ring. */
+  leave(node: NodeId): MemberRing {
+    this.adopt(withoutMember(this.currentRing, node, this.config.defaults.n));
+    this.broadcastRing([node]);
+    return this.currentRing;
+  }
+
+  private replicaCount(): number {
+    return Math.min(this.config.defaults.n, this.currentRing.members.length);
+  }
+
+  private adopt(ring: MemberRing): void {
+    if (ring === this.currentRing) return;
+    if (JSON.stringify(ring) === JSON.stringify(this.currentRing)) return;
+    this.currentRing = ring;
+    this.preferenceCache.clear();
+    this.replicasByPartition = replicasOfPartitions(ring, this.replicaCount());
+    this.antiEntropy.setReplicas(this.replicasByPartition);
+    this.detector.setPeers(
+      ring.members.filter((member) => member !== this.nodeId),
+      this.env.now(),
+    );
+    this.env.log("ring-changed", { version: ring.version, members: ring.members });
+  }
+
+  private broadcastRing(extra: NodeId[] = []): void {
+    const targets = new Set([...this.currentRing.members, ...extra]);
+    for (const member of targets) {
+      if (member !== this.nodeId) this.sendTo(member, { type: "ring", ring: this.currentRing });
     }
   }
 
@@ -258,6 +325,8 @@ export class DynamoNode {
       convergenceMsLast: this.antiEntropy.convergenceMsLast,
       convergenceMsMax: this.antiEntropy.convergenceMsMax,
       peersDown: this.detector.view(this.env.now()).filter((peer) => !peer.up).length,
+      ringVersion: this.currentRing.version,
+      transfersActive: this.partitionsToTransfer().length,
     };
   }
 
@@ -734,7 +803,17 @@ export class DynamoNode {
         return;
       }
       case "handoff-ok":
-        this.hints.acknowledged(message.id);
+        if (message.id.startsWith("t")) this.onTransferAcknowledged(from, message.id);
+        else this.hints.acknowledged(message.id);
+        return;
+      case "ring":
+        if (isWellFormedRing(message.ring, this.currentRing.partitionCount)) {
+          this.adopt(newerRing(this.currentRing, message.ring));
+        }
+        return;
+      case "join-request":
+        if (!this.currentRing.members.includes(from)) this.join(from);
+        else this.sendTo(from, { type: "ring", ring: this.currentRing });
         return;
       case "ping":
         this.sendTo(from, { type: "pong" });
@@ -871,14 +950,83 @@ export class DynamoNode {
 
   private onHeartbeat(): void {
     this.counters.heartbeatRounds += 1;
-    for (const peer of this.config.nodes)
-      if (peer !== this.nodeId) this.sendTo(peer, { type: "ping" });
+    const peers = this.currentRing.members.filter((member) => member !== this.nodeId);
+    for (const peer of peers) this.sendTo(peer, { type: "ping" });
+    // Gossip: the ring to one random member that seems up.
+    const now = this.env.now();
+    const upPeers = peers.filter((peer) => this.detector.isUp(peer, now));
+    if (upPeers.length > 0) {
+      const peer = upPeers[Math.floor(this.env.random() * upPeers.length)]!;
+      this.sendTo(peer, { type: "ring", ring: this.currentRing });
+    }
+    // A joiner asks until it is in; a node that was removed (leave) does not ask back in.
+    if (this.currentRing.members.includes(this.nodeId)) this.everMember = true;
+    if (this.seed !== undefined && !this.everMember) {
+      this.sendTo(this.seed, { type: "join-request" });
+    }
     this.updateAlarms();
     this.env.setTimer(this.timing.heartbeatIntervalMs, { kind: "heartbeat" });
   }
 
+  /** Partitions whose keys this node still holds but no longer replicates. */
+  private partitionsToTransfer(): number[] {
+    return this.antiEntropy
+      .partitionsWithKeys()
+      .filter((partition) => !this.replicasByPartition[partition]!.includes(this.nodeId));
+  }
+
+  /**
+   * Ownership handoff after a ring change: at most 2 partitions at a time, a batch of keys per
+   * round, each sent to every new replica; a key is dropped here only once all of them have it.
+   */
+  private transferRound(): void {
+    this.transfers.clear(); // unacknowledged batches are offered again
+    const now = this.env.now();
+    for (const partition of this.partitionsToTransfer().slice(0, 2)) {
+      const replicas = this.replicasByPartition[partition]!;
+      if (!replicas.every((replica) => this.detector.isUp(replica, now))) continue;
+      for (const key of this.antiEntropy
+        .tree(partition)
+        .keys()
+        .slice(0, this.timing.handoffBatchMax)) {
+        const text = this.env.store.get(key);
+        if (text === undefined) continue;
+        const id = `t${(this.transferSequence += 1)}`;
+        this.transfers.set(id, { key, text, waiting: new Set(replicas) });
+        const separator = key.indexOf("\u0000");
+        for (const replica of replicas) {
+          this.sendTo(replica, {
+            type: "handoff",
+            id,
+            bucket: key.slice(0, separator),
+            key: key.slice(separator + 1),
+            object: JSON.parse(text) as VersionedObject,
+          });
+        }
+      }
+    }
+  }
+
+  private onTransferAcknowledged(from: NodeId, id: string): void {
+    const transfer = this.transfers.get(id);
+    if (transfer === undefined) return;
+    transfer.waiting.delete(from);
+    if (transfer.waiting.size > 0) return;
+    this.transfers.delete(id);
+    // Drop our copy only if nothing newer arrived meanwhile and we are still not a replica.
+    if (this.env.store.get(transfer.key) !== transfer.text) return;
+    const separator = transfer.key.indexOf("\u0000");
+    const hash = hashKey(transfer.key.slice(0, separator), transfer.key.slice(separator + 1));
+    const partition = partitionOf(hash, this.currentRing.partitionCount);
+    if (this.replicasByPartition[partition]!.includes(this.nodeId)) return;
+    this.env.store.delete(transfer.key);
+    this.noteStored(transfer.key, undefined);
+    this.counters.transfersCompleted += 1;
+  }
+
   private onHandoffRound(): void {
     this.hints.expireInFlight();
+    if (!this.busy()) this.transferRound();
     const now = this.env.now();
     if (!this.busy()) {
       for (const primary of this.hints.primaries()) {
@@ -972,11 +1120,6 @@ export class DynamoNode {
 function outcomeOf(response: ClientResponse): Outcome {
   if (response.status === 200 || response.status === 204) return "ok";
   return response.body.error;
-}
-
-/** The first hash of a partition: where its replicas' preference list starts. */
-function partitionStart(partition: number, partitionCount: number): bigint {
-  return (BigInt(partition) << 160n) / BigInt(partitionCount);
 }
 
 export { validateClientRequest } from "./validate.ts";

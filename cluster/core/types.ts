@@ -146,6 +146,8 @@ export type PeerMessage =
   | { type: "repair"; bucket: string; key: string; object: VersionedObject }
   | { type: "reap"; bucket: string; key: string; clock: VersionVector }
   | { type: "ping" }
+  | { type: "ring"; ring: import("./membership.ts").MemberRing }
+  | { type: "join-request" }
   | { type: "pong" }
   | { type: "handoff"; id: string; bucket: string; key: string; object: VersionedObject }
   | { type: "handoff-ok"; id: string }

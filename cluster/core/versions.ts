@@ -276,6 +276,7 @@ export function decodeContext(text: string): DecodedContext | undefined {
     if (typeof counter !== "number" || !Number.isSafeInteger(counter) || counter < 1) {
       return undefined;
     }
+    if (actor === "__proto__") return undefined; // never an actor; refuse, do not mis-assign
     clock[actor] = counter;
   }
   return { tag, clock };

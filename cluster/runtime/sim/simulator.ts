@@ -135,6 +135,30 @@ export class Simulation {
     }
   }
 
+  /**
+   * Starts a new node that is not in the initial member list (lesson 8, "scaling out"): it boots
+   * with the initial ring and asks a seed to let it join; gossip does the rest.
+   */
+  addNode(id: NodeId): void {
+    if (this.hosts.has(id)) throw new RangeError(`Node ${id} already exists`);
+    const host: Host = {
+      id,
+      disk: new SimulatedDisk({ name: id }),
+      store: undefined,
+      node: undefined,
+      incarnation: 0,
+      up: false,
+      paused: false,
+      held: [],
+      clockOffsetMs: 0,
+      clockDrift: 0,
+      random: this.random.fork(`node:${id}`),
+      timers: new Map(),
+    };
+    this.hosts.set(id, host);
+    this.boot(host);
+  }
+
   /** Virtual time in milliseconds since the start. */
   get now(): number {
     return this.scheduler.now;
