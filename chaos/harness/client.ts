@@ -85,7 +85,12 @@ export function classifyOutcome(
   const response: ClientResponse = outcome.response;
   switch (response.status) {
     case 200:
-      return { kind: "ok", node, siblings: response.body.siblings, context: response.body.context };
+      return {
+        kind: "ok",
+        node,
+        siblings: "siblings" in response.body ? response.body.siblings : [response.body.value],
+        context: response.body.context,
+      };
     case 204:
       return { kind: "ok", node, siblings: [], context: response.context };
     case 404:

@@ -34,6 +34,9 @@ async function send(
   request: ClientRequest,
   timeoutMs: number,
 ): Promise<ClientOutcome> {
+  if (request.op === "crdt-update" || request.op === "crdt-get") {
+    return { kind: "refused" }; // the KV workloads never send data-type requests
+  }
   const query = new URLSearchParams();
   if (request.n !== undefined) query.set("n", String(request.n));
   if (request.op === "get" && request.r !== undefined) query.set("r", String(request.r));

@@ -37,11 +37,14 @@ import type {
   TimerId,
   Timing,
 } from "./types.ts";
-import { validateClientRequest, validateClusterConfig } from "./validate.ts";
+import { crdtApply, crdtValue, type CrdtOperation, type CrdtType } from "./crdt.ts";
+import { crdtBucket, validateClientRequest, validateClusterConfig } from "./validate.ts";
 import {
   contextTag,
   decodeContext,
   encodeContext,
+  crdtObject,
+  crdtStateOf,
   isDeleted,
   merge,
   sameVersion,
@@ -50,7 +53,7 @@ import {
 } from "./versions.ts";
 
 export interface NodeStats {
-  requests: Record<"get" | "put" | "delete", Record<Outcome, number>>;
+  requests: Record<ClientRequest["op"], Record<Outcome, number>>;
   /** Gets answered, by how many live siblings they returned ("0" = not found). */
   siblingsPerGet: Record<string, number>;
   readRepairsSent: number;
@@ -106,11 +109,19 @@ interface WriteTarget {
   hintFor?: NodeId;
 }
 
+/** A key-value request as the state machines run it; data-type requests are translated into
+ * these, on their own buckets (validate.ts's crdtBucket). */
+type KeyValueRequest = Extract<ClientRequest, { op: "get" | "put" | "delete" }>;
+
 interface PutFsm {
   kind: "put";
   id: string;
   requestId: string;
   request: Extract<ClientRequest, { op: "put" | "delete" }>;
+  /** The client's own operation name, for counting. */
+  countAs: ClientRequest["op"];
+  /** For a data type update: the operation the minting replica applies. */
+  crdt: CrdtOperation | undefined;
   storageKey: string;
   w: number;
   /** Acknowledgements that must come from primaries (PW); 0 = sloppy quorum. */
@@ -136,6 +147,9 @@ interface GetFsm {
   id: string;
   requestId: string;
   request: Extract<ClientRequest, { op: "get" }>;
+  countAs: ClientRequest["op"];
+  /** Set for a data type read: the answer is the type's value, not siblings. */
+  crdt: CrdtType | undefined;
   r: number;
   preferenceList: NodeId[];
   replies: Map<NodeId, VersionedObject | null>;
@@ -209,7 +223,13 @@ export class DynamoNode {
       overload: 0,
     });
     this.counters = {
-      requests: { get: outcomes(), put: outcomes(), delete: outcomes() },
+      requests: {
+        get: outcomes(),
+        put: outcomes(),
+        delete: outcomes(),
+        "crdt-get": outcomes(),
+        "crdt-update": outcomes(),
+      },
       siblingsPerGet: {},
       readRepairsSent: 0,
       repairsApplied: 0,
@@ -366,17 +386,48 @@ export class DynamoNode {
 
   // --- coordinator side -------------------------------------------------------------------
 
-  private onClientRequest(requestId: string, request: ClientRequest): void {
-    const problem = validateClientRequest(request, this.config);
+  /** Data-type requests become key-value requests on the type's own bucket. */
+  private translate(request: ClientRequest): {
+    request: KeyValueRequest;
+    crdt: CrdtOperation | undefined;
+    crdtType: CrdtType | undefined;
+  } {
+    if (request.op === "crdt-get") {
+      const { crdt, ...rest } = request;
+      const translated = { ...rest, op: "get" as const, bucket: crdtBucket(crdt, request.bucket) };
+      return { request: translated, crdt: undefined, crdtType: crdt };
+    }
+    if (request.op === "crdt-update") {
+      const { crdt, operation, context, ...rest } = request;
+      const translated = {
+        ...rest,
+        op: "put" as const,
+        bucket: crdtBucket(crdt, request.bucket),
+        value: null,
+      };
+      const contextClock = context === undefined ? undefined : decodeContext(context)?.clock;
+      const withContext =
+        crdt === "or-set" && contextClock !== undefined
+          ? { ...(operation as CrdtOperation), context: contextClock }
+          : (operation as CrdtOperation);
+      return { request: translated, crdt: withContext, crdtType: crdt };
+    }
+    return { request, crdt: undefined, crdtType: undefined };
+  }
+
+  private onClientRequest(requestId: string, clientRequest: ClientRequest): void {
+    const problem = validateClientRequest(clientRequest, this.config);
+    const countAs = clientRequest.op;
+    const { request, crdt, crdtType } = this.translate(clientRequest);
     if (problem !== undefined) {
-      this.count(request.op, "bad_request");
+      this.count(countAs, "bad_request");
       this.env.reply(requestId, { status: 400, body: { error: "bad_request", detail: problem } });
       return;
     }
     if (this.fsms.size >= this.timing.requestsInFlightMax) {
       // Back pressure: refuse at once, and say when to come back, instead of queuing without
       // limit until every request times out (lesson 9).
-      this.count(request.op, "overload");
+      this.count(countAs, "overload");
       this.counters.overloadRejections += 1;
       this.env.reply(requestId, {
         status: 503,
@@ -399,6 +450,8 @@ export class DynamoNode {
         id,
         requestId,
         request,
+        countAs,
+        crdt: crdtType,
         r: request.r ?? this.config.defaults.r,
         preferenceList: list,
         replies: new Map(),
@@ -420,7 +473,7 @@ export class DynamoNode {
       // Riak's pw_val_unsatisfied: refuse before writing anything, so the client knows the
       // write did not happen (a definite failure, not an indeterminate one).
       this.env.cancelTimer(requestTimer);
-      this.count(request.op, "unavailable");
+      this.count(countAs, "unavailable");
       this.env.reply(requestId, {
         status: 503,
         body: {
@@ -435,6 +488,8 @@ export class DynamoNode {
       id,
       requestId,
       request,
+      countAs,
+      crdt,
       storageKey: storageKey(request.bucket, request.key),
       w: request.w ?? this.config.defaults.w,
       pw: request.pw ?? 0,
@@ -522,6 +577,7 @@ export class DynamoNode {
       tombstone: request.op === "delete",
       context: request.context === undefined ? {} : (decodeContext(request.context)?.clock ?? {}),
       timestamp: this.env.now(),
+      ...(fsm.crdt === undefined ? {} : { crdt: fsm.crdt }),
     });
   }
 
@@ -606,7 +662,7 @@ export class DynamoNode {
 
   private replyPut(fsm: PutFsm, response: ClientResponse): void {
     fsm.replied = true;
-    this.count(fsm.request.op, outcomeOf(response));
+    this.count(fsm.countAs, outcomeOf(response));
     this.env.reply(fsm.requestId, response);
   }
 
@@ -657,6 +713,14 @@ export class DynamoNode {
             body: { error: "not_found", detail, context: encodeContext(merged.clock, tag) },
           };
     }
+    if (fsm.crdt !== undefined) {
+      const state = crdtStateOf(merged);
+      const clock = state.type === "or-set" ? state.state.clock : {};
+      return {
+        status: 200,
+        body: { crdt: fsm.crdt, value: crdtValue(state), context: encodeContext(clock, tag) },
+      };
+    }
     const live = merged.siblings.filter((sibling) => !sibling.tombstone);
     return {
       status: 200,
@@ -669,9 +733,12 @@ export class DynamoNode {
 
   private replyGet(fsm: GetFsm, response: ClientResponse): void {
     fsm.replied = true;
-    this.count("get", outcomeOf(response));
-    if (response.status === 200 || response.status === 404) {
-      const siblings = response.status === 200 ? String(response.body.siblings.length) : "0";
+    this.count(fsm.countAs, outcomeOf(response));
+    if (fsm.crdt === undefined && (response.status === 200 || response.status === 404)) {
+      const siblings =
+        response.status === 200 && "siblings" in response.body
+          ? String(response.body.siblings.length)
+          : "0";
       this.counters.siblingsPerGet[siblings] = (this.counters.siblingsPerGet[siblings] ?? 0) + 1;
     }
     this.env.reply(fsm.requestId, response);
@@ -773,6 +840,28 @@ export class DynamoNode {
     switch (message.type) {
       case "coordinate-put": {
         const key = storageKey(message.bucket, message.key);
+        if (message.crdt !== undefined) {
+          // A data type: apply the operation to this replica's state (its own join does the
+          // rest on every other replica). A type mismatch or a full set is refused here.
+          const local = this.load(key);
+          let object: VersionedObject;
+          try {
+            const state = crdtApply(
+              local === null ? null : crdtStateOf(local),
+              message.crdt,
+              this.actor,
+            );
+            object = crdtObject(state);
+          } catch (error) {
+            const detail = error instanceof Error ? error.message : String(error);
+            this.sendTo(from, { type: "coordinate-put-refused", id: message.id, detail });
+            return;
+          }
+          this.save(key, object);
+          this.counters.versionsMinted += 1;
+          this.sendTo(from, { type: "coordinate-put-ok", id: message.id, object });
+          return;
+        }
         const object = update(this.load(key), {
           mode: message.mode,
           value: message.value,
@@ -869,6 +958,16 @@ export class DynamoNode {
           this.env.store.delete(key);
           this.noteStored(key, undefined);
           this.counters.tombstonesReaped += 1;
+        }
+        return;
+      }
+      case "coordinate-put-refused": {
+        const fsm = this.fsms.get(message.id);
+        if (fsm?.kind === "put" && fsm.object === undefined) {
+          this.finishPut(fsm, {
+            status: 400,
+            body: { error: "bad_request", detail: message.detail },
+          });
         }
         return;
       }

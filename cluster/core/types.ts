@@ -5,6 +5,7 @@
 // (cluster/runtime/sim) both implement Environment, so the same code runs in both.
 
 import type { KeyValueStore } from "../storage/store.ts";
+import type { CrdtOperation, CrdtType } from "./crdt.ts";
 import type { VersionedObject, VersionVector } from "./versions.ts";
 
 export type NodeId = string;
@@ -81,6 +82,29 @@ export type ClientRequest =
       w?: number | undefined;
       pw?: number | undefined;
       timeoutMs?: number | undefined;
+    }
+  /** An update of a data type (lesson 6): a PN-counter increment or OR-set adds and removes.
+   * `operation` comes from the client and is validated (crdt.ts's crdtOperationProblem). */
+  | {
+      op: "crdt-update";
+      bucket: string;
+      key: string;
+      crdt: CrdtType;
+      operation: unknown;
+      /** For OR-set removes: the context of the read that saw the elements. */
+      context?: string | undefined;
+      n?: number | undefined;
+      w?: number | undefined;
+      timeoutMs?: number | undefined;
+    }
+  | {
+      op: "crdt-get";
+      bucket: string;
+      key: string;
+      crdt: CrdtType;
+      n?: number | undefined;
+      r?: number | undefined;
+      timeoutMs?: number | undefined;
     };
 
 /** Error kinds, each with one HTTP status. */
@@ -101,6 +125,7 @@ export const statusOfError: Record<ErrorKind, number> = {
 
 export type ClientResponse =
   | { status: 200; body: { siblings: JsonValue[]; context: string } } // get
+  | { status: 200; body: { crdt: CrdtType; value: number | string[]; context: string } } // crdt-get
   | { status: 204; context: string } // put, delete
   | {
       status: 400 | 404 | 503 | 504;
@@ -129,7 +154,10 @@ export type PeerMessage =
       tombstone: boolean;
       context: VersionVector;
       timestamp: number;
+      /** Set for a data type update: applied to the replica's state instead of a new sibling. */
+      crdt?: CrdtOperation;
     }
+  | { type: "coordinate-put-refused"; id: string; detail: string }
   | { type: "coordinate-put-ok"; id: string; object: VersionedObject }
   | {
       type: "replicate";

@@ -3,7 +3,14 @@
 // One message form everywhere: "Expected `w` to be an integer from 1 to `n` (3), got 5".
 
 import type { ClientRequest, ClusterConfig } from "./types.ts";
+import { crdtOperationProblem, type CrdtType } from "./crdt.ts";
 import { contextTag, decodeContext } from "./versions.ts";
+
+/** Data types live in buckets of their own: a control character (which client bucket names
+ * may not hold) keeps `counter` in bucket "b" apart from the plain key b/counter. */
+export function crdtBucket(type: CrdtType, bucket: string): string {
+  return `\u0002${type}\u0002${bucket}`;
+}
 
 export const bucketLengthMax = 128;
 export const keyLengthMax = 512;
@@ -44,17 +51,24 @@ export function validateClientRequest(
 ): string | undefined {
   const nodeCount = config.nodes.length;
   const n = request.n ?? config.defaults.n;
+  const read = request.op === "get" || request.op === "crdt-get";
+  const write = request.op === "put" || request.op === "delete";
+  const contextBucket =
+    request.op === "crdt-update" ? crdtBucket(request.crdt, request.bucket) : request.bucket;
   const problems = [
     nameProblem("bucket", request.bucket, bucketLengthMax),
     nameProblem("key", request.key, keyLengthMax),
     integerIn("n", request.n, 1, nodeCount, "nodeCount"),
-    request.op === "get" ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
-    request.op !== "get" ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,
-    request.op !== "get"
-      ? integerIn("pw", request.pw, 0, request.w ?? config.defaults.w, "w")
-      : undefined,
+    read ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
+    !read ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,
+    write ? integerIn("pw", request.pw, 0, request.w ?? config.defaults.w, "w") : undefined,
     integerIn("timeoutMs", request.timeoutMs, 1, timeoutMsMax),
-    request.op !== "get" ? contextProblem(request.bucket, request.key, request.context) : undefined,
+    !read ? contextProblem(contextBucket, request.key, request.context) : undefined,
+    request.op === "crdt-update" ? crdtOperationProblem(null, request.operation) : undefined,
+    request.op === "crdt-update" &&
+    (request.operation as { type?: unknown } | null)?.type !== request.crdt
+      ? `Expected an operation on a ${request.crdt}, got one for another type`
+      : undefined,
   ];
   return problems.find((problem) => problem !== undefined);
 }

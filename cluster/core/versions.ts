@@ -25,6 +25,7 @@
 // Last-write-wins buckets keep one sibling and pick the highest (timestamp, actor): simple, and
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
+import { crdtMerge, type CrdtState } from "./crdt.ts";
 import { sha1Hex } from "./sha1.ts";
 import type { BucketMode, JsonValue } from "./types.ts";
 
@@ -41,7 +42,8 @@ export interface Sibling {
 }
 
 export interface VersionedObject {
-  mode: BucketMode;
+  /** "crdt": the one sibling's value is a CrdtState (crdt.ts), merged by its own join. */
+  mode: BucketMode | "crdt";
   clock: VersionVector;
   siblings: Sibling[];
 }
@@ -147,6 +149,10 @@ export function merge(
 ): VersionedObject | null {
   if (a === null) return b;
   if (b === null) return a;
+  if (a.mode === "crdt" || b.mode === "crdt") {
+    if (a.mode !== b.mode) throw new Error("A data type and a plain value never share a key");
+    return crdtObject(crdtMerge(crdtStateOf(a), crdtStateOf(b)));
+  }
   const clock = joinClocks(a.clock, b.clock);
   if (a.mode === "lww" || b.mode === "lww") {
     const winner = lwwWinner([...a.siblings, ...b.siblings]);
@@ -174,12 +180,31 @@ export function merge(
 /** Same version on both sides (read repair skips replicas for which this holds). */
 export function sameVersion(a: VersionedObject | null, b: VersionedObject | null): boolean {
   if (a === null || b === null) return a === b;
+  if (a.mode === "crdt" || b.mode === "crdt") {
+    return JSON.stringify(a.siblings[0]?.value) === JSON.stringify(b.siblings[0]?.value);
+  }
   return (
     descends(a.clock, b.clock) &&
     descends(b.clock, a.clock) &&
     a.siblings.length === b.siblings.length &&
     a.siblings.every((sibling, index) => sameDot(sibling.dot, b.siblings[index]!.dot))
   );
+}
+
+/** A data type's state in the shape every replica path (replicate, repair, anti-entropy,
+ * hints, ownership handoff) already carries: one sibling, merged by the type's own join. */
+export function crdtObject(state: CrdtState): VersionedObject {
+  return {
+    mode: "crdt",
+    clock: { crdt: 1 },
+    siblings: [
+      { dot: ["crdt", 1], value: state as unknown as JsonValue, tombstone: false, timestamp: 0 },
+    ],
+  };
+}
+
+export function crdtStateOf(object: VersionedObject): CrdtState {
+  return object.siblings[0]!.value as unknown as CrdtState;
 }
 
 /** Only tombstones left: the key reads as absent. */

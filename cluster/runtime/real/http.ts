@@ -191,7 +191,8 @@ export class HttpApi {
     const seconds = Number(process.hrtime.bigint() - pending.startedAt) / 1e9;
     this.options.metrics.observeRequest(pending.operation, outcome, seconds);
     if (answer.status === 200) {
-      this.options.metrics.observeSiblings(answer.body.siblings.length);
+      if ("siblings" in answer.body)
+        this.options.metrics.observeSiblings(answer.body.siblings.length);
       this.send(pending.response, 200, answer.body, { [contextHeader]: answer.body.context });
     } else if (answer.status === 204) {
       this.send(pending.response, 204, undefined, { [contextHeader]: answer.context });
@@ -211,7 +212,12 @@ export class HttpApi {
       }
       const headers: Record<string, string> = {};
       if (answer.body.context !== undefined) headers[contextHeader] = answer.body.context;
-      if (answer.body.error === "overload") headers["retry-after"] = "1";
+      if (answer.body.error === "overload") {
+        // Retry-After is whole seconds; the core says when in milliseconds.
+        headers["retry-after"] = String(
+          Math.max(1, Math.ceil((answer.body.retryAfterMs ?? 1000) / 1000)),
+        );
+      }
       this.send(pending.response, answer.status, answer.body, headers);
     }
   }
@@ -265,6 +271,49 @@ export class HttpApi {
       }
       const clientRequest = await this.clientRequest(method, bucket, key, query, request);
       this.submit(clientRequest, response);
+      return;
+    }
+    if (first === "crdt" && segments.length === 4) {
+      // Data types (lesson 6): POST /crdt/counter/:bucket/:key {"increment": n},
+      // POST /crdt/set/:bucket/:key {"add": [...], "remove": [...]}, GET either for its value.
+      const kind = segments[1];
+      if (kind !== "counter" && kind !== "set") {
+        throw new HttpError(
+          404,
+          "not_found",
+          `No data type ${String(kind).slice(0, 40)}; use counter or set`,
+        );
+      }
+      const crdt = kind === "counter" ? "pn-counter" : "or-set";
+      const bucket = this.name(segments[2]!, "bucket", this.limits.bucketSizeMaxBytes);
+      const key = this.name(segments[3]!, "key", this.limits.keySizeMaxBytes);
+      allowMethods(method, ["GET", "POST"]);
+      const timeoutMsMax = this.limits.timeoutMsMax;
+      if (method === "GET") {
+        const { n, r, timeout_ms } = integerParameters(
+          query,
+          ["n", "r", "timeout_ms"],
+          timeoutMsMax,
+        );
+        this.submit({ op: "crdt-get", bucket, key, crdt, n, r, timeoutMs: timeout_ms }, response);
+        return;
+      }
+      const { n, w, timeout_ms } = integerParameters(query, ["n", "w", "timeout_ms"], timeoutMsMax);
+      const body = parseValue(await this.readBody(request), this.limits.valueDepthMax);
+      if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw new HttpError(
+          400,
+          "bad_request",
+          'Expected a JSON object such as {"increment": 1} or {"add": ["x"]}',
+        );
+      }
+      const contextValue = request.headers[contextHeader];
+      const context = typeof contextValue === "string" ? contextValue : undefined;
+      const operation = { type: crdt, ...body };
+      this.submit(
+        { op: "crdt-update", bucket, key, crdt, operation, context, n, w, timeoutMs: timeout_ms },
+        response,
+      );
       return;
     }
     if (first === "ring" && segments.length === 1) {
@@ -333,7 +382,7 @@ export class HttpApi {
     throw new HttpError(
       404,
       "not_found",
-      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms, /debug/kv/:bucket/:key, /debug/store, /admin/clock`,
+      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /crdt/counter|set/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms, /debug/kv/:bucket/:key, /debug/store, /admin/clock`,
     );
   }
 

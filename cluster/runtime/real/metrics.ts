@@ -8,7 +8,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { StoreStats } from "../../storage/store.ts";
 
-export type Operation = "get" | "put" | "delete";
+export type Operation = "get" | "put" | "delete" | "crdt-get" | "crdt-update";
 export type Outcome =
   "ok" | "not_found" | "bad_request" | "unavailable" | "timeout" | "overload" | "error";
 

@@ -322,6 +322,7 @@ type FieldKind = "string" | "number" | "object" | "array" | "any";
 const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
   "coordinate-put": { id: "string", bucket: "string", key: "string", context: "object" },
   "coordinate-put-ok": { id: "string", object: "object" },
+  "coordinate-put-refused": { id: "string", detail: "string" },
   replicate: { id: "string", bucket: "string", key: "string", object: "object" },
   "replicate-ok": { id: "string" },
   read: { id: "string", bucket: "string", key: "string" },

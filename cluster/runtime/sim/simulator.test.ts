@@ -158,7 +158,9 @@ describe("safety over many seeds", () => {
         5_000,
         (outcome) => {
           if (outcome.kind === "response" && outcome.response.status === 200) {
-            results.push(outcome.response.body.siblings.length);
+            results.push(
+              "siblings" in outcome.response.body ? outcome.response.body.siblings.length : -1,
+            );
             context = outcome.response.body.context;
           }
         },
@@ -177,7 +179,9 @@ describe("safety over many seeds", () => {
         5_000,
         (outcome) => {
           if (outcome.kind === "response" && outcome.response.status === 200) {
-            results.push(outcome.response.body.siblings.length);
+            results.push(
+              "siblings" in outcome.response.body ? outcome.response.body.siblings.length : -1,
+            );
           }
         },
       );
