@@ -4,9 +4,9 @@
 // (body size, name length, header size, how slowly it may send), and an answer for every
 // request, even when the node's logic never replies.
 //
-//   PUT    /kv/:bucket/:key     body = the value as JSON; X-Neverstop-Context; ?n&w&timeout_ms
+//   PUT    /kv/:bucket/:key     body = the value as JSON; X-Neverstop-Context; ?n&w&pw&timeout_ms
 //   GET    /kv/:bucket/:key     ?n&r&timeout_ms -> { siblings, context } (+ X-Neverstop-Context)
-//   DELETE /kv/:bucket/:key     X-Neverstop-Context; ?n&w&timeout_ms -> 204
+//   DELETE /kv/:bucket/:key     X-Neverstop-Context; ?n&w&pw&timeout_ms -> 204
 //   GET    /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms
 //   GET    /debug/kv/:bucket/:key (this node's own replica), /debug/store (store counters)
 //   GET|PUT /admin/clock        { "skewMs": 30000 }: the clock nemesis (loopback only)
@@ -398,14 +398,18 @@ export class HttpApi {
       const { n, r, timeout_ms } = integerParameters(query, ["n", "r", "timeout_ms"], timeoutMsMax);
       return { op: "get", bucket, key, n, r, timeoutMs: timeout_ms };
     }
-    const { n, w, timeout_ms } = integerParameters(query, ["n", "w", "timeout_ms"], timeoutMsMax);
+    const { n, w, pw, timeout_ms } = integerParameters(
+      query,
+      ["n", "w", "pw", "timeout_ms"],
+      timeoutMsMax,
+    );
     const context = this.context(request);
     if (method === "DELETE") {
-      return { op: "delete", bucket, key, context, n, w, timeoutMs: timeout_ms };
+      return { op: "delete", bucket, key, context, n, w, pw, timeoutMs: timeout_ms };
     }
     const body = await this.readBody(request);
     const value = parseValue(body, this.limits.valueDepthMax);
-    return { op: "put", bucket, key, value, context, n, w, timeoutMs: timeout_ms };
+    return { op: "put", bucket, key, value, context, n, w, pw, timeoutMs: timeout_ms };
   }
 
   private submit(request: ClientRequest, response: ServerResponse): void {
