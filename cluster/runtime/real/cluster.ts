@@ -8,6 +8,17 @@
 // P+1000+i; the default P=8080 gives n1..n5 on 8081..8085 and peers on 9081..9085. Without
 // `basePort`, each node gets two free ports from 20000..31999 (below Linux's ephemeral range
 // 32768..60999, so outgoing connections never take them first).
+//
+// Spare nodes (lesson 8, "scaling out"): `spareNodes: k` reserves ports and writes a
+// configuration for k more nodes (n6.. after five) without starting them; `addNode("n6")` starts
+// one later as a joiner. Why addresses are fixed up front instead of learned from a hello or from
+// gossip: every directed link stays an address in a configuration file, so the chaos topology can
+// put a Toxiproxy proxy on `n1->n6` exactly as on `n1->n2`, a restarted node knows every
+// possible peer from its file alone, and a node's peer port still accepts hellos only from names
+// it was told about (a stray process on 127.0.0.1 cannot claim to be a member). The price is
+// that the set of *possible* members is fixed when the cluster starts; membership among them is
+// what the ring (and `join` / `leave`) decides. A spare's ClusterConfig.nodes is the original
+// member list, which is what makes the core treat it as a joiner (it asks config.nodes[0]).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import {
@@ -44,6 +55,9 @@ const nodeMain = join(repositoryRoot, "cluster", "runtime", "real", "node-main.t
 export interface LocalClusterOptions {
   /** How many nodes (1..16). Default 3. */
   nodes?: number;
+  /** Nodes to prepare but not start (ports, configuration, every peer's address for them), for
+   * `addNode` to start later as joiners. nodes + spareNodes is at most 16. Default 0. */
+  spareNodes?: number;
   /** Fixed ports from this base (see the header). Omitted: free ports chosen at random. */
   basePort?: number;
   /** Where node folders go (`<dataDir>/n1/...`). Omitted: a temporary folder stop() removes. */
@@ -82,8 +96,15 @@ export interface LocalNode {
 export interface LocalCluster {
   config: ClusterConfig;
   dataDir: string;
+  /** The nodes started so far: the initial members, then every spare `addNode` started. */
   nodes: LocalNode[];
+  /** Spares not started yet, in order (n6, n7, ... after five nodes). */
+  spareNodes: NodeId[];
+  /** Any node, started or spare. */
   node(id: NodeId): LocalNode;
+  /** Starts a spare as a joiner (it asks n1 to let it in; gossip does the rest) and waits for
+   * its /health. Joining the ring is not awaited: watch GET /ring on the members for that. */
+  addNode(id: NodeId): Promise<LocalNode>;
   /** Sends a signal; for SIGKILL and SIGTERM, resolves once the process has exited. */
   kill(id: NodeId, signal?: NodeJS.Signals): Promise<void>;
   /** Starts the node again (stopping it first if it runs) and waits for its /health. */
@@ -127,13 +148,21 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
       `Expected \`--nodes\` to be an integer from 1 to ${nodeCountMax}, got ${nodeCount}`,
     );
   }
+  const spareCount = options.spareNodes ?? 0;
+  if (!Number.isInteger(spareCount) || spareCount < 0 || nodeCount + spareCount > nodeCountMax) {
+    throw new ClusterStartError(
+      `Expected \`--spare-nodes\` to be an integer from 0 to ${nodeCountMax - nodeCount}, got ${spareCount}`,
+    );
+  }
   const temporary = options.dataDir === undefined;
   const dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), "neverstop-cluster-")));
   const ids = Array.from({ length: nodeCount }, (_, index) => `n${index + 1}`);
+  const spareIds = Array.from({ length: spareCount }, (_, index) => `n${nodeCount + index + 1}`);
+  const allIds = [...ids, ...spareIds];
   const ports =
     options.basePort === undefined
-      ? await randomFreePorts(nodeCount)
-      : fixedPorts(nodeCount, options.basePort);
+      ? await randomFreePorts(allIds.length)
+      : fixedPorts(allIds.length, options.basePort);
   const config: ClusterConfig = {
     nodes: ids,
     partitionCount: options.partitionCount ?? 64,
@@ -147,11 +176,12 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
     bucketModes: options.bucketModes ?? {},
     ...(options.timing === undefined ? {} : { timing: options.timing }),
   };
-  // Addresses first (a proxy per link may have to be created for each), then the nodes.
+  // Addresses first (a proxy per link may have to be created for each), then the nodes. Spares
+  // are in every map, so that members can reach a joiner and it can reach them.
   const peersOf = new Map<NodeId, Record<NodeId, PeerAddress>>();
-  for (const id of ids) {
+  for (const id of allIds) {
     const peers: Record<NodeId, PeerAddress> = {};
-    for (const [peerIndex, peer] of ids.entries()) {
+    for (const [peerIndex, peer] of allIds.entries()) {
       const port = ports[peerIndex]!.peerPort;
       const direct = { host: "127.0.0.1", port };
       peers[peer] =
@@ -161,7 +191,7 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
     }
     peersOf.set(id, peers);
   }
-  const members = ids.map((id, index): Member => {
+  const members = allIds.map((id, index): Member => {
     const { httpPort, peerPort } = ports[index]!;
     const nodeDir = join(dataDir, id);
     mkdirSync(nodeDir, { recursive: true });
@@ -194,9 +224,11 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
   const member = (id: NodeId): Member => {
     const found = byId.get(id);
     if (found === undefined)
-      throw new Error(`Expected a node id among ${ids.join(", ")}, got ${id}`);
+      throw new Error(`Expected a node id among ${allIds.join(", ")}, got ${id}`);
     return found;
   };
+  const started = members.filter((each) => ids.includes(each.node.id));
+  const spareNodes = [...spareIds];
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const detach = options.detach ?? false;
   const killAll = () => {
@@ -216,8 +248,21 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
   const cluster: LocalCluster = {
     config,
     dataDir,
-    nodes: members.map((each) => each.node),
+    nodes: started.map((each) => each.node),
+    spareNodes,
     node: (id) => member(id).node,
+    async addNode(id) {
+      const index = spareNodes.indexOf(id);
+      if (index === -1) {
+        const choices = spareNodes.length === 0 ? "none are left" : spareNodes.join(", ");
+        throw new ClusterStartError(`Expected a spare node to add (${choices}), got ${id}`);
+      }
+      spareNodes.splice(index, 1);
+      const each = member(id);
+      cluster.nodes.push(each.node);
+      await launch(each, detach, startTimeoutMs);
+      return each.node;
+    },
     async kill(id, signal = "SIGKILL") {
       const each = member(id);
       const child = each.child;
@@ -226,6 +271,9 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
       if (signal === "SIGKILL" || signal === "SIGTERM" || signal === "SIGINT") await each.exited;
     },
     async restart(id) {
+      if (spareNodes.includes(id)) {
+        throw new ClusterStartError(`${id} is a spare that never started: use addNode("${id}")`);
+      }
       const each = member(id);
       await stopMember(each);
       await launch(each, detach, startTimeoutMs);
@@ -237,12 +285,47 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
     },
   };
   try {
-    await Promise.all(members.map((each) => launch(each, detach, startTimeoutMs)));
+    await Promise.all(started.map((each) => launch(each, detach, startTimeoutMs)));
   } catch (error) {
     await cluster.stop();
     throw error;
   }
   return cluster;
+}
+
+/**
+ * Starts one node that startLocalCluster prepared (its `config.json`) as a process that outlives
+ * this one, and waits for its /health: `npx neverstop join n6` uses it on a cluster that an
+ * earlier `up --detach` started. Its output goes to `<node>/process.log`.
+ */
+export async function launchDetachedNode(
+  configPath: string,
+  startTimeoutMs = 30_000,
+): Promise<LocalNode> {
+  let config: NodeProcessConfig;
+  try {
+    config = JSON.parse(readFileSync(configPath, "utf8")) as NodeProcessConfig;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    throw new ClusterStartError(`cannot read the node configuration ${configPath}: ${reason}`);
+  }
+  const node: LocalNode = {
+    id: config.nodeId,
+    httpUrl: `http://127.0.0.1:${config.httpPort}`,
+    httpPort: config.httpPort,
+    peerPort: config.peerPort,
+    pid: undefined,
+    dataDir: config.dataDir,
+  };
+  const member: Member = {
+    node,
+    configPath,
+    child: undefined,
+    exited: Promise.resolve(),
+    stderrTail: [],
+  };
+  await launch(member, true, startTimeoutMs);
+  return node;
 }
 
 /** Spawns one node process and waits until it answers /health (or explains why it died). */

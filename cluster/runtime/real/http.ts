@@ -10,6 +10,8 @@
 //   GET    /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms
 //   GET    /debug/kv/:bucket/:key (this node's own replica), /debug/store (store counters)
 //   GET|PUT /admin/clock        { "skewMs": 30000 }: the clock nemesis (loopback only)
+//   POST   /admin/join          { "node": "n6" }: add a member (lesson 8); answers the new ring
+//   POST   /admin/leave         { "node": "n2" }: remove a member; its data moves in the background
 //
 // Errors are JSON { "error", "detail" }: 400 bad input, 404, 405, 408 too slow, 413 too big,
 // 503 unavailable (with `indeterminate` when a write may have landed), 504 timeout.
@@ -73,6 +75,10 @@ export interface ClientBackend {
   /** Hands the request to the node; its answer comes back through HttpApi.complete. */
   submit(requestId: string, request: ClientRequest): void;
   ring(): unknown;
+  /** Adds a member and returns the new ring; throws a RangeError that says why it cannot. */
+  join(node: NodeId): unknown;
+  /** Removes a member and returns the new ring; throws a RangeError that says why it cannot. */
+  leave(node: NodeId): unknown;
   keyPlacement(bucket: string, key: string, replicaCount: number | undefined): unknown;
   inspect(bucket: string, key: string): unknown;
   health(): Record<string, unknown>;
@@ -379,10 +385,26 @@ export class HttpApi {
       });
       return;
     }
+    if (first === "admin" && (second === "join" || second === "leave") && segments.length === 2) {
+      allowMethods(method, ["POST"]);
+      onlyParameters(query, []);
+      const node = await this.memberName(request);
+      const backend = this.options.backend;
+      let ring: unknown;
+      try {
+        ring = second === "join" ? backend.join(node) : backend.leave(node);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        throw new HttpError(400, "bad_request", error.message);
+      }
+      this.options.logger.info({ event: `admin-${second}`, member: node });
+      this.send(response, 200, ring);
+      return;
+    }
     throw new HttpError(
       404,
       "not_found",
-      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /crdt/counter|set/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms, /debug/kv/:bucket/:key, /debug/store, /admin/clock`,
+      `No route ${method} ${(request.url ?? "").slice(0, 200)}; routes: /kv/:bucket/:key, /crdt/counter|set/:bucket/:key, /ring, /ring/keys/:bucket/:key, /health, /metrics, /members, /alarms, /debug/kv/:bucket/:key, /debug/store, /admin/clock, /admin/join, /admin/leave`,
     );
   }
 
@@ -506,6 +528,16 @@ export class HttpApi {
     } catch (error) {
       throw new HttpError(400, "bad_request", error instanceof Error ? error.message : `${error}`);
     }
+  }
+
+  /** The `node` of a body like {"node": "n6"}: a short name of letters, digits, `-` and `_`. */
+  private async memberName(request: IncomingMessage): Promise<NodeId> {
+    const value = parseValue(await this.readBody(request), 2) as { node?: unknown } | null;
+    const node = typeof value === "object" && value !== null ? value.node : undefined;
+    if (typeof node !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(node)) {
+      throw new HttpError(400, "bad_request", 'Expected a body like {"node": "n6"}');
+    }
+    return node;
   }
 
   /** Reads at most `bodySizeMaxBytes` within `bodyReadTimeoutMs`; a body over the limit is

@@ -13,7 +13,8 @@ export type SyncPolicyName = SyncPolicy["kind"];
 export interface NodeProcessConfig {
   nodeId: NodeId;
   cluster: ClusterConfig;
-  /** How this node reaches every member (a Toxiproxy proxy's address when one sits on the link). */
+  /** How this node reaches every node that is or may become a member (spares included), a
+   * Toxiproxy proxy's address when one sits on the link. */
   peers: Record<NodeId, PeerAddress>;
   /** Client HTTP port on 127.0.0.1. */
   httpPort: number;
@@ -59,10 +60,14 @@ export function checkNodeConfig(value: unknown): NodeProcessConfig {
   ) {
     throw new Error("Expected `cluster` to be a cluster configuration with `nodes`");
   }
-  if (!config.cluster.nodes.includes(config.nodeId)) {
-    throw new Error(
-      `Expected \`nodeId\` to be one of ${config.cluster.nodes.join(", ")}, got ${config.nodeId}`,
-    );
+  // A node outside `cluster.nodes` is a joiner (lesson 8): it starts from the initial ring and
+  // asks to be let in. It still needs an address, like every node that may ever be a member.
+  if (typeof config.peers !== "object" || config.peers === null) {
+    throw new Error("Expected `peers` to map every possible member to its address");
+  }
+  if (!Object.hasOwn(config.peers, config.nodeId)) {
+    const known = [...new Set([...config.cluster.nodes, ...Object.keys(config.peers)])];
+    throw new Error(`Expected \`nodeId\` to be one of ${known.join(", ")}, got ${config.nodeId}`);
   }
   checkPort(config.httpPort, "httpPort");
   checkPort(config.peerPort, "peerPort");
@@ -74,8 +79,14 @@ export function checkNodeConfig(value: unknown): NodeProcessConfig {
     );
   }
   for (const member of config.cluster.nodes) {
-    const address = config.peers?.[member];
-    if (address === undefined) throw new Error(`Expected an address in \`peers\` for ${member}`);
+    if (!Object.hasOwn(config.peers, member)) {
+      throw new Error(`Expected an address in \`peers\` for ${member}`);
+    }
+  }
+  for (const [member, address] of Object.entries(config.peers)) {
+    if (typeof address !== "object" || address === null) {
+      throw new Error(`Expected \`peers.${member}\` to be { host, port }`);
+    }
     assertLoopback(address.host, `the address of ${member}`);
     checkPort(address.port, `peers.${member}.port`);
   }

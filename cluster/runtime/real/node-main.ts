@@ -152,18 +152,35 @@ function clientBackend(
     defaultTimeoutMs: config.cluster.defaults.timeoutMs,
     validate: (request) => validateClientRequest(request, config.cluster),
     submit,
-    ring: () => {
-      const ownership: Record<string, number> = {};
-      for (const owner of node.ring.owners) ownership[owner] = (ownership[owner] ?? 0) + 1;
-      // The ring as this node sees it now (its version and members change as nodes join).
-      return { node: config.nodeId, nodes: config.cluster.nodes, ...node.ring, ownership };
+    ring: () => ringView(config, node),
+    join: (member) => {
+      // Only a node this one has an address for: a member nobody can reach would own
+      // partitions whose writes all go to fallbacks.
+      if (!Object.hasOwn(config.peers, member)) {
+        const known = Object.keys(config.peers).join(", ");
+        throw new RangeError(`Expected \`node\` to be one of ${known}, got ${member}`);
+      }
+      node.join(member);
+      return ringView(config, node);
+    },
+    leave: (member) => {
+      if (!node.ring.members.includes(member)) {
+        const members = node.ring.members.join(", ");
+        throw new RangeError(`Expected \`node\` to be a member (${members}), got ${member}`);
+      }
+      if (node.ring.members.length === 1) {
+        throw new RangeError(`${member} is the last member; a cluster needs at least one`);
+      }
+      node.leave(member);
+      return ringView(config, node);
     },
     keyPlacement: (bucket, key, replicaCount) => {
       const n = replicaCount ?? config.cluster.defaults.n;
-      if (n > config.cluster.nodes.length) {
+      const memberCount = node.ring.members.length;
+      if (n > memberCount) {
         return {
           error: "bad_request",
-          detail: `Expected \`n\` to be at most ${config.cluster.nodes.length}`,
+          detail: `Expected \`n\` to be at most ${memberCount} (the members), got ${n}`,
         };
       }
       const hash = hashKey(bucket, key);
@@ -187,6 +204,8 @@ function clientBackend(
       pid: process.pid,
       uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       nodes: config.cluster.nodes,
+      members: node.ring.members,
+      ringVersion: node.ring.version,
       partitionCount: config.cluster.partitionCount,
       sync: config.sync,
       skewMs: environment.skewMs,
@@ -198,6 +217,14 @@ function clientBackend(
       environment.skewMs = value;
     },
   };
+}
+
+/** The ring as this node sees it now: version, members and owners change as nodes join and
+ * leave (GET /ring, and the answer to POST /admin/join and /admin/leave). */
+function ringView(config: NodeProcessConfig, node: DynamoNode): Record<string, unknown> {
+  const ownership: Record<string, number> = {};
+  for (const owner of node.ring.owners) ownership[owner] = (ownership[owner] ?? 0) + 1;
+  return { node: config.nodeId, nodes: config.cluster.nodes, ...node.ring, ownership };
 }
 
 /** Synchronous writes: the node logs notable events only (not every request), and a line
