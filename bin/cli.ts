@@ -1,8 +1,9 @@
 // The `neverstop` command line (every lesson starts here): cluster lifecycle (up, down, status),
-// checked and simulated runs, the history checker, the embedded Toxiproxy server and the Docker
-// helpers. bin/neverstop.js loads this file through tsx. Usage errors exit with status 1
-// (commander's default); commands that define their own statuses (such as `check`: 0 valid,
-// 1 invalid, 2 unknown, 3 bad input) set them.
+// faults against a running cluster (partition, heal, kill, restart, pause, resume, latency,
+// bandwidth, flaky, skew, reset), checked and simulated runs, the history checker, the embedded
+// Toxiproxy server and the Docker helpers. bin/neverstop.js loads this file through tsx. Usage
+// errors exit with status 1 (commander's default); commands that define their own statuses
+// (such as `check`: 0 valid, 1 invalid, 2 unknown, 3 bad input) set them.
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
@@ -31,6 +32,24 @@ await registerOptional(
   "../chaos/harness/commands.ts",
   "registerHarnessCommands",
   "simulated and checked runs",
+);
+await registerOptional(
+  [
+    "partition",
+    "heal",
+    "kill",
+    "restart",
+    "pause",
+    "resume",
+    "latency",
+    "bandwidth",
+    "flaky",
+    "skew",
+    "reset",
+  ],
+  "../chaos/nemesis/commands.ts",
+  "registerNemesisCommands",
+  "faults against a running cluster",
 );
 await registerOptional(
   ["docker-base", "docker-image"],
