@@ -11,7 +11,7 @@
 //   node i peers (direct)       P + 1000 + i                9081..9085
 //   Toxiproxy HTTP API          P + 394                     8474 (Toxiproxy's own default)
 //   proxy `client->ni`          P + 2000 + i                10081..10085
-//   proxy `ni->nj`              P + 3000 + 100 * i + j      11181 (n1->n2) .. 11584 (n5->n4)
+//   proxy `ni->nj`              P + 3000 + 100 * i + j      11182 (n1->n2) .. 11584 (n5->n4)
 //
 // Tests and the harness use no fixed ports: every proxy listens on 127.0.0.1:0 and the address
 // it reports is what the node dials.

@@ -14,7 +14,7 @@
 //   node i peers, direct             P + 1000 + i              9081..9085
 //   Toxiproxy HTTP API               P + 394                   8474 (--toxiproxy-port)
 //   proxy client->ni                 P + 2000 + i              10081..10085
-//   proxy ni->nj                     P + 3000 + 100 * i + j    11181 (n1->n2) .. 11584 (n5->n4)
+//   proxy ni->nj                     P + 3000 + 100 * i + j    11182 (n1->n2) .. 11584 (n5->n4)
 
 import {
   existsSync,
