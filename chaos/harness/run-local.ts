@@ -1,10 +1,17 @@
 // A test run against real node processes on 127.0.0.1 (lesson 5, systems that never stop): the
 // same RunDriver as the simulator (run-core.ts), over HTTP (http-port.ts) with real timers, and
-// faults through process signals. Crash is kill -9 then a restart, pause is SIGSTOP/SIGCONT,
-// skew is the node's /admin/clock. Partitions need a Toxiproxy proxy on every link between
-// nodes: not wired yet, so they are refused up front with a clear message.
+// faults through the local nemesis backend (chaos/nemesis/local.ts). Crash is kill -9 then a
+// restart, pause is SIGSTOP/SIGCONT, skew is the node's /admin/clock, and a partition disables
+// (refuse) or blackholes (drop) the Toxiproxy proxies of its cut links: every directed link
+// between nodes runs through a proxy of the embedded Toxiproxy (or TOXIPROXY_URL's), created on
+// 127.0.0.1:0 as the cluster starts. Clients talk to the nodes directly, so that a node that is
+// down refuses their connection (a definite `fail`) instead of a proxy hanging up on them.
 
 import { startLocalCluster, type LocalCluster } from "../../cluster/runtime/real/cluster.ts";
+import { localNemesisBackend, type ProcessNemesisBackend } from "../nemesis/local.ts";
+import { Nemesis, type NemesisFault } from "../nemesis/nemesis.ts";
+import { LinkTopology } from "../nemesis/topology.ts";
+import { locateToxiproxy, type LocatedToxiproxy } from "../toxiproxy/locate.ts";
 import type { Fault, FaultBackend } from "./faults.ts";
 import { httpPort } from "./http-port.ts";
 import {
@@ -14,50 +21,49 @@ import {
   type ProgressSnapshot,
   type RunResult,
 } from "./run-core.ts";
-import { RunOptionsError, type RunOptions } from "./run-options.ts";
+import type { RunOptions } from "./run-options.ts";
 
 /** How often the run looks whether it is over (and reports progress). */
 const pollMs = 100;
 
-/** Process faults on a local cluster. */
+/** The harness's faults on a local cluster, through the local nemesis backend. The RunDriver
+ * records them in the history, so the Nemesis here records nothing itself. */
 export class ProcessFaultBackend implements FaultBackend {
-  constructor(private readonly cluster: LocalCluster) {}
+  private readonly nemesis: Nemesis;
+
+  constructor(readonly backend: ProcessNemesisBackend) {
+    this.nemesis = new Nemesis(backend);
+  }
 
   async start(fault: Fault): Promise<void> {
-    switch (fault.name) {
-      case "crash":
-        return this.cluster.kill(fault.node, "SIGKILL");
-      case "pause":
-        return this.cluster.kill(fault.node, "SIGSTOP");
-      case "skew":
-        return this.setClock(fault.node, fault.offsetMs);
-      case "partition":
-        throw new RunOptionsError("backend local: partitions need Toxiproxy, not yet");
-      case "none":
-        return;
-    }
+    const nemesisFault = toNemesisFault(fault);
+    if (nemesisFault !== undefined) await this.nemesis.start(nemesisFault);
   }
 
   async stop(fault: Fault): Promise<void> {
-    switch (fault.name) {
-      case "crash":
-        return this.cluster.restart(fault.node);
-      case "pause":
-        return this.cluster.kill(fault.node, "SIGCONT");
-      case "skew":
-        return this.setClock(fault.node, 0);
-      default:
-        return;
+    const nemesisFault = toNemesisFault(fault);
+    if (nemesisFault === undefined) return;
+    if (nemesisFault.name === "skew") {
+      // A node that is down keeps its clock; the fault is best effort.
+      await this.nemesis.stop(nemesisFault).catch(() => undefined);
+      return;
     }
+    await this.nemesis.stop(nemesisFault);
   }
+}
 
-  private async setClock(node: string, skewMs: number): Promise<void> {
-    await fetch(`${this.cluster.node(node).httpUrl}/admin/clock`, {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ skewMs }),
-      signal: AbortSignal.timeout(5_000),
-    }).catch(() => undefined); // a node that is down keeps its clock; the fault is best effort
+/** The harness's fault vocabulary in the nemesis's words (crash is kill -9 and a restart). */
+export function toNemesisFault(fault: Fault): NemesisFault | undefined {
+  switch (fault.name) {
+    case "partition":
+      return { ...fault };
+    case "crash":
+      return { name: "kill", node: fault.node };
+    case "pause":
+    case "skew":
+      return { ...fault };
+    case "none":
+      return undefined;
   }
 }
 
@@ -65,27 +71,20 @@ export async function runLocalTest(
   options: RunOptions,
   hooks: { onProgress?: (snapshot: ProgressSnapshot) => void },
 ): Promise<RunResult> {
-  if (options.nemesis.faults.includes("partition")) {
-    throw new RunOptionsError(
-      "backend local: partitions need Toxiproxy, not yet (use --backend sim, or --faults crash,pause,skew)",
-    );
+  const toxiproxy = await locateToxiproxy({ port: 0, log: () => {} });
+  const topology = new LinkTopology(toxiproxy.url);
+  let cluster: LocalCluster;
+  try {
+    cluster = await startCluster(options, topology);
+  } catch (error) {
+    await stopToxiproxy(toxiproxy, topology);
+    throw error;
   }
-  const cluster = await startLocalCluster({
-    nodes: options.cluster.nodes,
-    sync: options.cluster.sync,
-    partitionCount: options.cluster.partitionCount,
-    defaults: {
-      n: options.cluster.n,
-      r: options.cluster.r,
-      w: options.cluster.w,
-      timeoutMs: options.cluster.requestTimeoutMs,
-    },
-    bucketModes: options.cluster.bucketModes,
-  });
   const startedMs = performance.now();
   try {
     const port = httpPort(Object.fromEntries(cluster.nodes.map((node) => [node.id, node.httpUrl])));
-    const driver = new RunDriver(options, port, new ProcessFaultBackend(cluster));
+    const backend = new ProcessFaultBackend(localNemesisBackend(cluster, toxiproxy.url));
+    const driver = new RunDriver(options, port, backend);
     const endMs = options.timeMs + quietMs + finalPhaseMaxMs;
     while (!driver.finalOperationsDone && performance.now() - startedMs < endMs) {
       await new Promise((resolve) => setTimeout(resolve, pollMs));
@@ -100,5 +99,28 @@ export async function runLocalTest(
     });
   } finally {
     await cluster.stop();
+    await stopToxiproxy(toxiproxy, topology);
   }
+}
+
+function startCluster(options: RunOptions, topology: LinkTopology): Promise<LocalCluster> {
+  return startLocalCluster({
+    nodes: options.cluster.nodes,
+    sync: options.cluster.sync,
+    partitionCount: options.cluster.partitionCount,
+    defaults: {
+      n: options.cluster.n,
+      r: options.cluster.r,
+      w: options.cluster.w,
+      timeoutMs: options.cluster.requestTimeoutMs,
+    },
+    bucketModes: options.cluster.bucketModes,
+    peerAddress: topology.peerAddress,
+  });
+}
+
+async function stopToxiproxy(toxiproxy: LocatedToxiproxy, topology: LinkTopology): Promise<void> {
+  // An external Toxiproxy (TOXIPROXY_URL) keeps running: remove this run's proxies from it.
+  if (toxiproxy.kind === "external") await topology.remove();
+  await toxiproxy.stop();
 }

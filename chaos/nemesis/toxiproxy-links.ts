@@ -51,7 +51,7 @@ export class ToxiproxyLinks {
 
   /** Every node-to-node and client link enabled, every drop toxic gone. */
   async heal(): Promise<void> {
-    const proxies = await this.proxies(this.linkNames);
+    const proxies = await this.presentProxies();
     await Promise.all(
       proxies.map(async (proxy) => {
         await removeToxics(proxy, (name) => dropToxicNames.includes(name));
@@ -74,7 +74,7 @@ export class ToxiproxyLinks {
 
   /** Every link enabled and free of the toxics this module adds. */
   async reset(): Promise<void> {
-    const proxies = await this.proxies(this.linkNames);
+    const proxies = await this.presentProxies();
     await Promise.all(
       proxies.map(async (proxy) => {
         await removeToxics(proxy, (name) => name.startsWith(toxicPrefix));
@@ -110,6 +110,12 @@ export class ToxiproxyLinks {
         cause: error,
       });
     }
+  }
+
+  /** This cluster's proxies that exist (a run may have no client proxies). */
+  private async presentProxies(): Promise<ProxyWithToxics[]> {
+    const all = await this.getAll();
+    return this.linkNames.flatMap((name) => (all[name] === undefined ? [] : [all[name]]));
   }
 
   private async proxies(names: readonly string[]): Promise<ProxyWithToxics[]> {
