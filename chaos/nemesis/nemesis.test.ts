@@ -18,6 +18,8 @@ import {
   type NemesisFault,
 } from "./nemesis.ts";
 import { planSchedule, runSchedule, type ScheduleClock } from "./schedule.ts";
+import type { DockerCluster } from "./docker/backend.ts";
+import { containersOf } from "./docker.ts";
 import { SimNemesisBackend } from "./sim.ts";
 import { clientProxyPortOf, linkProxyPortOf, proxyPorts, toxiproxyPortOf } from "./topology.ts";
 
@@ -203,6 +205,44 @@ describe("the simulator backend", () => {
     await nemesis.stopAll();
     expect([host("n3").up, host("n2").paused]).toEqual([true, false]);
     expect(host("n4").clockMs - host("n5").clockMs).toBe(0);
+  });
+});
+
+describe("the docker backend's containers", () => {
+  it("kill, pause, resume and restart become container calls; resume unpauses only a paused one", async () => {
+    const calls: string[] = [];
+    const states = new Map<string, "running" | "paused" | "exited">([["n1", "running"]]);
+    const fake = {
+      nodes: [{ id: "n1", httpUrl: "http://127.0.0.1:18081" }],
+      node: () => ({ httpUrl: "http://127.0.0.1:18081" }),
+      kill: async (id: string, signal: string) => {
+        calls.push(`kill ${id} ${signal}`);
+        states.set(id, "exited");
+      },
+      pause: async (id: string) => {
+        calls.push(`pause ${id}`);
+        states.set(id, "paused");
+      },
+      unpause: async (id: string) => {
+        calls.push(`unpause ${id}`);
+        states.set(id, "running");
+      },
+      restart: async (id: string) => {
+        calls.push(`restart ${id}`);
+        states.set(id, "running");
+      },
+      state: async (id: string) => states.get(id) ?? "missing",
+    } as unknown as DockerCluster;
+    const containers = containersOf(fake);
+    await containers.resume("n1");
+    await containers.pause("n1");
+    expect(await containers.isRunning("n1")).toBe(true);
+    await containers.resume("n1");
+    await containers.kill("n1");
+    expect(await containers.isRunning("n1")).toBe(false);
+    await containers.restart("n1");
+    expect(calls).toEqual(["pause n1", "unpause n1", "kill n1 SIGKILL", "restart n1"]);
+    expect(containers.httpUrl("n1")).toBe("http://127.0.0.1:18081");
   });
 });
 

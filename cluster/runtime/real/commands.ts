@@ -206,9 +206,12 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
   for (const line of describeCluster(started.record)) console.log(line);
   const first = started.record.nodes[0]!;
   console.log(`try: curl -X PUT ${first.clientUrl ?? first.httpUrl}/kv/demo/hello -d '"world"'`);
-  if (started.record.toxiproxy !== undefined) {
+  const ids = started.record.nodes.map((node) => node.id);
+  if (started.record.toxiproxy !== undefined && ids.length >= 2) {
+    const half = Math.floor(ids.length / 2);
+    const split = `${ids.slice(0, half).join(",")} ${ids.slice(half).join(",")}`;
     console.log(
-      `break it: npx neverstop partition n1,n2 n3,n4,n5 | heal | kill n3 | latency n1->n2 200ms | reset`,
+      `break it: npx neverstop partition ${split} | heal | kill ${ids.at(-1)} | latency ${ids[0]}->${ids[1]} 200ms | reset`,
     );
   }
   if (options.detach) {
