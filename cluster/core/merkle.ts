@@ -5,21 +5,25 @@
 //   root = hash of the 64 segment hashes
 //   segment s = XOR of digest(key, version) over every key whose hash falls in segment s
 //
+// A version enters its digest as its fingerprint (versions.ts: the clock and the siblings' dots),
+// not as its whole JSON: the fingerprint names the version just as well and is much shorter.
+//
 // XOR makes every segment incremental: writing a key XORs its old digest out and its new one in,
 // so the tree is kept up to date on every write for O(1) work, never rebuilt on the hot path.
 // An exchange compares roots, then the 64 segments, then only the keys of differing segments.
 // Pure and browser-safe.
 
-import { sha1Hex } from "./sha1.ts";
+import { sha1Hex, sha1Words } from "./sha1.ts";
 
 export const segmentCount = 64;
 
 /** 64-bit digests as two 32-bit halves (XOR-able without bigint). */
 export type Digest = [number, number];
 
+/** The first 64 bits of the SHA-1 of `text`. */
 export function digest(text: string): Digest {
-  const hex = sha1Hex(text);
-  return [parseInt(hex.slice(0, 8), 16) >>> 0, parseInt(hex.slice(8, 16), 16) >>> 0];
+  const words = sha1Words(text);
+  return [words[0]! >>> 0, words[1]! >>> 0];
 }
 
 /** Which segment of its partition a key belongs to (a hash independent of its partition). */
@@ -36,8 +40,8 @@ export class PartitionTree {
   /** The digest each key currently contributes, so an update can XOR it out. */
   private readonly keyDigests = new Map<string, Digest>();
 
-  /** Records that `storageKey` now holds the version described by `versionText` (or nothing). */
-  set(storageKey: string, versionText: string | undefined): void {
+  /** Records that `storageKey` now holds the version with this fingerprint (or nothing). */
+  set(storageKey: string, fingerprint: string | undefined): void {
     const segment = this.segments[segmentOf(storageKey)]!;
     const old = this.keyDigests.get(storageKey);
     if (old !== undefined) {
@@ -45,8 +49,8 @@ export class PartitionTree {
       segment[1] = (segment[1] ^ old[1]) >>> 0;
       this.keyDigests.delete(storageKey);
     }
-    if (versionText === undefined) return;
-    const next = digest(`${storageKey}\u0000${versionText}`);
+    if (fingerprint === undefined) return;
+    const next = digest(`${storageKey}\u0000${fingerprint}`);
     segment[0] = (segment[0] ^ next[0]) >>> 0;
     segment[1] = (segment[1] ^ next[1]) >>> 0;
     this.keyDigests.set(storageKey, next);

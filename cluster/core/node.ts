@@ -25,7 +25,8 @@ import {
   withoutMember,
   type MemberRing,
 } from "./membership.ts";
-import { createRing, hashKey, partitionOf, preferenceList } from "./ring.ts";
+import { freezeJson } from "./immutable.ts";
+import { createRing, hashKey, partitionOf, partitionOfKey, preferenceList } from "./ring.ts";
 import type {
   ClientRequest,
   ClientResponse,
@@ -43,12 +44,14 @@ import {
   contextTag,
   decodeContext,
   encodeContext,
+  encodeVersion,
   crdtObject,
   crdtStateOf,
   isDeleted,
   merge,
   sameVersion,
   update,
+  versionFingerprint,
   type VersionedObject,
 } from "./versions.ts";
 
@@ -161,6 +164,8 @@ interface GetFsm {
 type Fsm = PutFsm | GetFsm;
 
 const preferenceCacheSizeMax = 10_000;
+/** Parsed versions the node keeps at most (see `load`); past it the cache starts again. */
+const parsedVersionCountMax = 100_000;
 
 /** Store keys join bucket and key with a byte neither may contain (validate.ts refuses it). */
 export function storageKey(bucket: string, key: string): string {
@@ -180,6 +185,8 @@ export class DynamoNode {
   private fsmSequence = 0;
   /** Preference lists by (n, bucket, key): hashing is the hot path of every request. */
   private readonly preferenceCache = new Map<string, NodeId[]>();
+  /** The last version read or written per storage key, with the stored text it stands for. */
+  private readonly parsedVersions = new Map<string, { text: string; object: VersionedObject }>();
   private readonly counters: NodeStats;
   private readonly timing: Timing;
   private readonly detector: FailureDetector;
@@ -259,7 +266,7 @@ export class DynamoNode {
     this.replicasByPartition = replicasOfPartitions(this.currentRing, this.replicaCount());
     this.antiEntropy = new AntiEntropy(this.replicasByPartition, nodeId);
     for (const key of env.store.keys()) {
-      if (!key.startsWith(hintPrefix)) this.noteStored(key, env.store.get(key));
+      if (!key.startsWith(hintPrefix)) this.noteStored(key, this.load(key));
     }
     // Background work starts at a random offset, so nodes do not beat in step.
     const jitter = (intervalMs: number) => Math.floor(env.random() * intervalMs) + 1;
@@ -955,8 +962,7 @@ export class DynamoNode {
         const local = this.load(key);
         const tombstoneOnly = local !== null && isDeleted(local);
         if (tombstoneOnly && sameVersion(local, { ...local, clock: message.clock })) {
-          this.env.store.delete(key);
-          this.noteStored(key, undefined);
+          this.remove(key);
           this.counters.tombstonesReaped += 1;
         }
         return;
@@ -1005,25 +1011,54 @@ export class DynamoNode {
     return true;
   }
 
+  /**
+   * The version stored under `key`. The store holds text (it is bytes on a disk); parsing it on
+   * every read was a fifth of the simulator's time, so the node keeps the object it last read or
+   * wrote for each key, with the text it stands for, and parses again only when the stored text
+   * is not that text (another writer, a restart). The objects are frozen (immutable.ts): a
+   * caller that tried to change one in place would throw, not corrupt what the next read sees.
+   */
   private load(key: string): VersionedObject | null {
     const text = this.env.store.get(key);
-    return text === undefined ? null : (JSON.parse(text) as VersionedObject);
+    if (text === undefined) return null;
+    const cached = this.parsedVersions.get(key);
+    if (cached !== undefined && cached.text === text) return cached.object;
+    const object = freezeJson(JSON.parse(text) as VersionedObject);
+    this.remember(key, text, object);
+    return object;
   }
 
   private save(key: string, object: VersionedObject): void {
-    const text = JSON.stringify(object);
+    freezeJson(object); // first: encodeVersion reuses the text of siblings that are frozen
+    const text = encodeVersion(object);
     this.env.store.put(key, text);
-    this.noteStored(key, text);
+    this.remember(key, text, object);
+    this.noteStored(key, object);
   }
 
-  /** Keeps the anti-entropy tree of the key's partition up to date (O(1) per write). */
-  private noteStored(key: string, text: string | undefined): void {
+  private remove(key: string): void {
+    this.env.store.delete(key);
+    this.parsedVersions.delete(key);
+    this.noteStored(key, null);
+  }
+
+  private remember(key: string, text: string, object: VersionedObject): void {
+    if (this.parsedVersions.size >= parsedVersionCountMax) this.parsedVersions.clear();
+    this.parsedVersions.set(key, { text, object });
+  }
+
+  /** Keeps the anti-entropy tree of the key's partition up to date (O(1) per write). The tree
+   * hashes the version's fingerprint (clock and dots), not its whole JSON text. */
+  private noteStored(key: string, object: VersionedObject | null): void {
     const separator = key.indexOf("\u0000");
-    const partition = partitionOf(
-      hashKey(key.slice(0, separator), key.slice(separator + 1)),
+    const partition = partitionOfKey(
+      key.slice(0, separator),
+      key.slice(separator + 1),
       this.ring.partitionCount,
     );
-    this.antiEntropy.tree(partition).set(key, text);
+    this.antiEntropy
+      .tree(partition)
+      .set(key, object === null ? undefined : versionFingerprint(object));
   }
 
   private sendRepairs(to: NodeId, keys: string[]): void {
@@ -1118,8 +1153,7 @@ export class DynamoNode {
     const hash = hashKey(transfer.key.slice(0, separator), transfer.key.slice(separator + 1));
     const partition = partitionOf(hash, this.currentRing.partitionCount);
     if (this.replicasByPartition[partition]!.includes(this.nodeId)) return;
-    this.env.store.delete(transfer.key);
-    this.noteStored(transfer.key, undefined);
+    this.remove(transfer.key);
     this.counters.transfersCompleted += 1;
   }
 

@@ -10,6 +10,7 @@ import {
   hashKey,
   keyspaceSize,
   partitionOf,
+  partitionOfKey,
   preferenceList,
   type Ring,
 } from "./ring.ts";
@@ -81,6 +82,25 @@ describe("04b: partitionOf", () => {
     expect(() => partitionOf(0n, 12)).toThrow(
       "Expected `partitionCount` to be a power of two from 8 to 1024, got 12",
     );
+  });
+
+  it("partitionOfKey (the node's fast path, no bigint) equals partitionOf(hashKey(...))", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 40 }),
+        fc.string({ maxLength: 40 }),
+        fc.constantFrom(...ringSizes),
+        (bucket, key, partitionCount) => {
+          const expected = Number(
+            nodeHash(`${bucket}/${key}`) >> BigInt(160 - Math.log2(partitionCount)),
+          );
+          expect(partitionOfKey(bucket, key, partitionCount)).toBe(expected);
+          expect(partitionOf(hashKey(bucket, key), partitionCount)).toBe(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(() => partitionOfKey("b", "k", 12)).toThrow("power of two");
   });
 });
 

@@ -13,7 +13,7 @@
 // node; messages carry the bucket and key, never the hash.
 
 import { claim, targetNMax, validatePartitionCount } from "./claim.ts";
-import { sha1Hex } from "./sha1.ts";
+import { sha1Hex, sha1Words } from "./sha1.ts";
 import type { NodeId } from "./types.ts";
 
 export { nodeCountMax, partitionCountMax, partitionCountMin, targetNMax } from "./claim.ts";
@@ -56,6 +56,16 @@ export function partitionOf(hash: bigint, partitionCount: number): number {
   validateHash(hash);
   const partitionBits = Math.log2(partitionCount);
   return Number(hash >> BigInt(keyspaceBits - partitionBits));
+}
+
+/** partitionOf(hashKey(bucket, key), partitionCount) without the 160-bit number: log2(Q) is at
+ * most 10 bits (Q <= 1024), and the top bits of the hash are the top bits of SHA-1's first
+ * 32-bit word. The node calls this on every write (to find the key's anti-entropy tree), where
+ * building a bigint from 40 hex digits would cost more than the hash itself. */
+export function partitionOfKey(bucket: string, key: string, partitionCount: number): number {
+  validatePartitionCount(partitionCount);
+  const partitionBits = Math.log2(partitionCount);
+  return sha1Words(`${bucket}/${key}`)[0]! >>> (32 - partitionBits);
 }
 
 /** A ring for `nodes` (in a stable order: the claim depends on it), with every window of

@@ -76,10 +76,20 @@ function sameDot(a: [string, number], b: [string, number]): boolean {
   return a[0] === b[0] && a[1] === b[1];
 }
 
+/** Siblings are kept in this order: by actor, then by counter. */
+function compareDots(a: [string, number], b: [string, number]): number {
+  return a[0] === b[0] ? a[1] - b[1] : a[0] < b[0] ? -1 : 1;
+}
+
 function sortSiblings(siblings: Sibling[]): Sibling[] {
-  return [...siblings].sort((a, b) =>
-    a.dot[0] === b.dot[0] ? a.dot[1] - b.dot[1] : a.dot[0] < b.dot[0] ? -1 : 1,
-  );
+  return [...siblings].sort((a, b) => compareDots(a.dot, b.dot));
+}
+
+function isSorted(siblings: Sibling[]): boolean {
+  for (let index = 1; index < siblings.length; index += 1) {
+    if (compareDots(siblings[index - 1]!.dot, siblings[index]!.dot) > 0) return false;
+  }
+  return true;
 }
 
 function lwwWinner(siblings: Sibling[]): Sibling | undefined {
@@ -158,23 +168,45 @@ export function merge(
     const winner = lwwWinner([...a.siblings, ...b.siblings]);
     return { mode: "lww", clock, siblings: winner === undefined ? [] : [winner] };
   }
-  const keep = (mine: Sibling[], theirs: VersionedObject) =>
-    mine.filter(
-      (sibling) =>
-        theirs.siblings.some((other) => sameDot(other.dot, sibling.dot)) ||
-        !covers(theirs.clock, sibling.dot),
-    );
-  const fromA = keep(a.siblings, b);
-  const fromB = keep(b.siblings, a).filter(
-    (sibling) => !fromA.some((other) => sameDot(other.dot, sibling.dot)),
-  );
   const result: VersionedObject = {
     mode: "causal",
     clock,
-    siblings: sortSiblings([...fromA, ...fromB]),
+    siblings: mergeSiblings(a, b),
   };
   assertObject(result);
   return result;
+}
+
+/**
+ * The siblings that survive a causal merge: those both sides hold, and those one side holds
+ * that the other's clock has not seen. Written plainly that is two filters with a search of the
+ * other side for every sibling (versions.test.ts keeps that form as the reference), quadratic in
+ * the siblings; a key under blind concurrent writes collects dozens, and replicas merge on every
+ * write. Siblings are kept sorted by dot, so one walk over both lists, as in the merge step of
+ * merge sort, finds the same survivors in linear time, already in order.
+ */
+function mergeSiblings(a: VersionedObject, b: VersionedObject): Sibling[] {
+  const left = isSorted(a.siblings) ? a.siblings : sortSiblings(a.siblings);
+  const right = isSorted(b.siblings) ? b.siblings : sortSiblings(b.siblings);
+  const survivors: Sibling[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < left.length || j < right.length) {
+    const order =
+      i === left.length ? 1 : j === right.length ? -1 : compareDots(left[i]!.dot, right[j]!.dot);
+    if (order === 0) {
+      survivors.push(left[i]!); // both hold it
+      i += 1;
+      j += 1;
+    } else if (order < 0) {
+      if (!covers(b.clock, left[i]!.dot)) survivors.push(left[i]!); // b has not seen it
+      i += 1;
+    } else {
+      if (!covers(a.clock, right[j]!.dot)) survivors.push(right[j]!); // a has not seen it
+      j += 1;
+    }
+  }
+  return survivors;
 }
 
 /** Same version on both sides (read repair skips replicas for which this holds). */
@@ -189,6 +221,52 @@ export function sameVersion(a: VersionedObject | null, b: VersionedObject | null
     a.siblings.length === b.siblings.length &&
     a.siblings.every((sibling, index) => sameDot(sibling.dot, b.siblings[index]!.dot))
   );
+}
+
+/**
+ * A short text that names a version, for anti-entropy's digests (merkle.ts): two replicas'
+ * fingerprints are equal exactly when they hold the same version, and it is far shorter than the
+ * version's JSON, which is what used to be hashed on every write. A dot names one write
+ * everywhere (one actor incarnation mints it once, with its value, tombstone flag and
+ * timestamp), so a causal or lww version is told apart by its clock and its siblings' dots:
+ *
+ *   {mode: "causal", clock: {a: 2, b: 1}, siblings: [{dot: ["a", 2], value: ...}, {dot: ["b", 1], ...}]}
+ *   -> '["causal",{"a":2,"b":1},[["a",2],["b",1]]]'
+ *
+ * A data type's version always has the clock {crdt: 1} and the dot (crdt, 1), so for it the
+ * state itself is the fingerprint (crdt.ts keeps states canonical: equal states, equal JSON).
+ */
+export function versionFingerprint(object: VersionedObject): string {
+  if (object.mode === "crdt") return JSON.stringify(["crdt", object.siblings[0]?.value]);
+  // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
+  const dots = object.siblings.map((sibling) => sibling.dot);
+  return JSON.stringify([object.mode, object.clock, dots]);
+}
+
+/** The JSON text of each sibling already encoded. Siblings are frozen once stored or sent
+ * (immutable.ts), so a sibling's text never changes and a WeakMap can keep it for as long as the
+ * sibling lives. */
+const siblingTexts = new WeakMap<Sibling, string>();
+
+/**
+ * The stored form of a version: exactly JSON.stringify(object) (versions.test.ts checks it), built
+ * from each sibling's text, encoded once. A key under concurrent blind writes holds dozens of
+ * siblings, each replica writes the whole version on every change, and almost every sibling in it
+ * was encoded before, on this node or, for a version that came in a message, on the node that
+ * sent it: the simulator shares frozen messages instead of copying them.
+ */
+export function encodeVersion(object: VersionedObject): string {
+  let text = `{"mode":${JSON.stringify(object.mode)},"clock":${JSON.stringify(object.clock)},"siblings":[`;
+  for (let index = 0; index < object.siblings.length; index += 1) {
+    const sibling = object.siblings[index]!;
+    let siblingText = siblingTexts.get(sibling);
+    if (siblingText === undefined) {
+      siblingText = JSON.stringify(sibling);
+      if (Object.isFrozen(sibling)) siblingTexts.set(sibling, siblingText);
+    }
+    text += index === 0 ? siblingText : `,${siblingText}`;
+  }
+  return `${text}]}`;
 }
 
 /** A data type's state in the shape every replica path (replicate, repair, anti-entropy,

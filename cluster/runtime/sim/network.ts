@@ -67,6 +67,8 @@ export class LinkTable {
   }
 
   behaviour(from: string, to: string): LinkBehaviour {
+    // Every message asks: skip building the link's name while no link has its own behaviour.
+    if (this.behaviours.size === 0) return this.defaultBehaviour;
     return this.behaviours.get(linkName(from, to)) ?? this.defaultBehaviour;
   }
 
@@ -81,6 +83,7 @@ export class LinkTable {
   }
 
   cutOf(from: string, to: string): LinkCut | undefined {
+    if (this.cuts.size === 0) return undefined; // the common case: no link is cut
     return this.cuts.get(linkName(from, to));
   }
 

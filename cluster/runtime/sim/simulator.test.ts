@@ -3,7 +3,7 @@
 // printed with the command that replays it.
 import { describe, expect, it } from "vitest";
 import { DynamoNode } from "../../core/node.ts";
-import type { ClientRequest } from "../../core/types.ts";
+import type { ClientRequest, PeerMessage } from "../../core/types.ts";
 import { partition, randomShape } from "../../../chaos/nemesis/partitions.ts";
 import { Random } from "./random.ts";
 import { Simulation, type NodeFactory } from "./simulator.ts";
@@ -215,5 +215,42 @@ describe("observability", () => {
       (entry) => entry[1] === "deliver" && entry[4] === "replicate",
     );
     expect(delivered.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("messages are shared frozen, not copied", () => {
+  it("throws when a node changes a message it received, instead of changing the sender's", () => {
+    const config = clusterConfig(2);
+    const clock = { a: 1 };
+    const received: unknown[] = [];
+    const nodeFactory: NodeFactory = ({ nodeId, env }) => {
+      if (nodeId === "n1") env.setTimer(1, { kind: "heartbeat" });
+      return {
+        handle: (event) => {
+          if (event.type === "timer") {
+            const object = { mode: "causal" as const, clock, siblings: [] };
+            env.send("n2", { type: "repair", bucket: "b", key: "k", object });
+          }
+          if (event.type !== "peer" || event.message.type !== "repair") return;
+          received.push(event.message.object);
+          (event.message.object.clock as Record<string, number>).a = 99;
+        },
+      };
+    };
+    const sim = new Simulation({ config, seed: 1, nodeFactory });
+    expect(() => sim.run(100)).toThrow(TypeError);
+    expect(received).toHaveLength(1);
+    expect(clock.a).toBe(1);
+  });
+
+  it("refuses a message that would not survive a JSON copy over TCP", () => {
+    const config = clusterConfig(2);
+    const nodeFactory: NodeFactory = ({ nodeId, env }) => {
+      const message = { type: "ping", note: undefined } as unknown as PeerMessage;
+      if (nodeId === "n1") env.setTimer(1, { kind: "heartbeat" });
+      return { handle: (event) => event.type === "timer" && env.send("n2", message) };
+    };
+    const sim = new Simulation({ config, seed: 1, nodeFactory });
+    expect(() => sim.run(100)).toThrow("Expected `note` to be a JSON value, got undefined");
   });
 });

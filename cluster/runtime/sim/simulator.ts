@@ -7,6 +7,7 @@
 //
 // No Node built-ins and no wall clock: this file runs in the browser too.
 
+import { freezeJson } from "../../core/immutable.ts";
 import { DynamoNode } from "../../core/node.ts";
 import type {
   ClientRequest,
@@ -399,7 +400,10 @@ export class Simulation {
       return;
     }
     const copies = this.networkRandom.chance(behaviour.duplicateRate) ? 2 : 1;
-    const text = JSON.stringify(message);
+    // Over TCP the receiver gets a copy; here it gets the same object, frozen, which is as good
+    // and far cheaper than a JSON round trip per message: neither side can change it, and
+    // freezeJson refuses anything a JSON copy would have changed (undefined, a Map, NaN).
+    freezeJson(message);
     for (let copy = 0; copy < copies; copy += 1) {
       const delay = this.links.sampleLatency(from, to, this.networkRandom);
       const incarnation = target.incarnation;
@@ -412,11 +416,7 @@ export class Simulation {
         }
         this.messageCounts.delivered += 1;
         if (this.tracing) this.trace.push([this.scheduler.now, "deliver", from, to, message.type]);
-        this.deliverToNode(target, incarnation, {
-          type: "peer",
-          from,
-          message: JSON.parse(text) as PeerMessage,
-        });
+        this.deliverToNode(target, incarnation, { type: "peer", from, message });
       });
     }
   }
