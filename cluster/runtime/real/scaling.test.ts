@@ -3,13 +3,26 @@
 // spare n6 starts as a joiner, every node comes to agree on a six-member ring, partitions move to
 // n6 in the background, then n6 leaves again and hands everything back. Nothing acknowledged may
 // be lost, and both rings must be balanced: every member owns floor(Q/S) or ceil(Q/S) partitions.
-// The simulator runs the same story in cluster/runtime/sim/scaling.test.ts.
+// The simulator runs the same story in cluster/runtime/sim/scaling.test.ts. Then the same moves
+// through the admin routes and `npx neverstop join | leave` on a small cluster.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { join } from "node:path";
+import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashKey, preferenceList } from "../../core/ring.ts";
 import type { NodeId } from "../../core/types.ts";
-import { startLocalCluster, type LocalCluster } from "./cluster.ts";
-import { eventually, httpCall, keyPath, mapConcurrently, metricValue } from "./test-support.ts";
+import { fetchHealth, startLocalCluster, type LocalCluster } from "./cluster.ts";
+import type { ClusterRecord } from "./commands.ts";
+import { registerMembershipCommands } from "./membership-commands.ts";
+import {
+  eventually,
+  httpCall,
+  keyPath,
+  mapConcurrently,
+  metricValue,
+  type HttpAnswer,
+} from "./test-support.ts";
 
 const partitionCount = 64;
 const bucket = "scaling";
@@ -21,24 +34,6 @@ const writerThinkMs = 10;
 let cluster: LocalCluster;
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-beforeAll(async () => {
-  cluster = await startLocalCluster({
-    nodes: 5,
-    spareNodes: 1,
-    sync: "never", // nothing crashes here; the disk is not what this test is about
-    partitionCount,
-    defaults: { timeoutMs: 3_000 },
-    // Small transfer batches, so that moving partitions takes seconds and the writes keep
-    // landing while it happens.
-    timing: { heartbeatIntervalMs: 200, handoffIntervalMs: 200, handoffBatchMax: 10 },
-  });
-}, 60_000);
-
-afterAll(async () => {
-  agent.destroy();
-  await cluster?.stop();
-});
-
 interface RingView {
   version: number;
   members: NodeId[];
@@ -48,8 +43,18 @@ interface RingView {
 
 const port = (id: NodeId) => cluster.node(id).httpPort;
 
+/** A GET, tried once more on a network error (a kept-alive connection the node closed at the
+ * same moment): a read is safe to repeat. */
+async function getFrom(portNumber: number, path: string): Promise<HttpAnswer> {
+  try {
+    return await httpCall(portNumber, { path, agent });
+  } catch {
+    return httpCall(portNumber, { path });
+  }
+}
+
 async function json<T>(id: NodeId, path: string): Promise<T> {
-  const answer = await httpCall(port(id), { path, agent });
+  const answer = await getFrom(port(id), path);
   if (answer.status !== 200)
     throw new Error(`GET ${path} on ${id}: ${answer.status} ${answer.body}`);
   return JSON.parse(answer.body) as T;
@@ -60,7 +65,7 @@ const keyCountOf = async (id: NodeId) =>
   (await json<{ keyCount: number }>(id, "/debug/store")).keyCount;
 
 async function nodeStat(id: NodeId, stat: string): Promise<number> {
-  const text = (await httpCall(port(id), { path: "/metrics", agent })).body;
+  const text = (await getFrom(port(id), "/metrics")).body;
   const value = metricValue(text, "neverstop_node_stat", { stat });
   if (value === undefined) throw new Error(`${id} exposes no neverstop_node_stat ${stat}`);
   return value;
@@ -150,7 +155,7 @@ async function missingReplicas(keys: string[], ring: RingView): Promise<string[]
     const replicas = preferenceList(ring, hashKey(bucket, key), 3).primaries;
     for (const { node } of replicas) {
       const path = `/debug/kv/${bucket}/${encodeURIComponent(key)}`;
-      const answer = await httpCall(port(node), { path, agent });
+      const answer = await getFrom(port(node), path);
       if (answer.status !== 200) missing.push(`${node}@${key}`);
     }
   });
@@ -158,6 +163,23 @@ async function missingReplicas(keys: string[], ring: RingView): Promise<string[]
 }
 
 describe("scaling real processes from 5 to 6 nodes and back under load", () => {
+  beforeAll(async () => {
+    cluster = await startLocalCluster({
+      nodes: 5,
+      spareNodes: 1,
+      sync: "never", // nothing crashes here; the disk is not what this test is about
+      partitionCount,
+      defaults: { timeoutMs: 3_000 },
+      // Small transfer batches, so that moving partitions takes seconds and the writes keep
+      // landing while it happens.
+      timing: { heartbeatIntervalMs: 200, handoffIntervalMs: 200, handoffBatchMax: 10 },
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
   it("loses no acknowledged write and ends with a balanced ring each time", async () => {
     const startedAt = Date.now();
     const load = startLoad();
@@ -187,7 +209,6 @@ describe("scaling real processes from 5 to 6 nodes and back under load", () => {
         method: "POST",
         path: "/admin/leave",
         body: JSON.stringify({ node: "n6" }),
-        agent,
       });
       expect(left.status, left.body).toBe(200);
       expect((JSON.parse(left.body) as RingView).members).toEqual(original);
@@ -212,10 +233,11 @@ describe("scaling real processes from 5 to 6 nodes and back under load", () => {
       const wrong: string[] = [];
       await mapConcurrently(keys, 32, async (key) => {
         const reader = original[Math.floor(Math.random() * original.length)]!;
-        const answer = await httpCall(port(reader), { path: keyPath(bucket, key, "r=2"), agent });
+        const answer = await getFrom(port(reader), keyPath(bucket, key, "r=2"));
         const expected = JSON.stringify({ siblings: [load.acknowledged.get(key)] });
         const siblings = answer.status === 200 ? JSON.parse(answer.body).siblings : undefined;
-        if (JSON.stringify({ siblings }) !== expected) wrong.push(`${key}: ${answer.status}`);
+        if (JSON.stringify({ siblings }) !== expected)
+          wrong.push(`${key}: ${answer.status} ${answer.body.slice(0, 200)}`);
       });
       expect(wrong.slice(0, 10)).toEqual([]);
       const missingAtFirst = await missingReplicas(keys, shrunk);
@@ -249,4 +271,144 @@ describe("scaling real processes from 5 to 6 nodes and back under load", () => {
       await load.stop();
     }
   }, 120_000);
+});
+
+describe("join and leave on a running cluster: admin routes and the command line", () => {
+  let small: LocalCluster;
+  let record: ClusterRecord;
+  const recordPath = () => join(small.dataDir, "cluster.json");
+  const readRecord = () => JSON.parse(readFileSync(recordPath(), "utf8")) as ClusterRecord;
+
+  beforeAll(async () => {
+    small = await startLocalCluster({
+      nodes: 3,
+      spareNodes: 1,
+      sync: "never",
+      partitionCount: 16,
+      timing: { heartbeatIntervalMs: 200, handoffIntervalMs: 200 },
+    });
+    // What `npx neverstop up --detach` records, for the commands to find the cluster.
+    record = {
+      dataDir: small.dataDir,
+      startedAt: new Date().toISOString(),
+      detached: true,
+      sync: "never",
+      nodes: small.nodes.map(({ id, httpUrl, httpPort, peerPort, pid }) => ({
+        id,
+        httpUrl,
+        httpPort,
+        peerPort,
+        pid,
+      })),
+    };
+    writeFileSync(recordPath(), JSON.stringify(record));
+  }, 60_000);
+
+  afterAll(async () => {
+    // n4 was started by `join` as a process of its own: stop it by its recorded id.
+    const n4 = existsSync(recordPath())
+      ? readRecord().nodes.find((node) => node.id === "n4")
+      : undefined;
+    if (n4?.pid !== undefined) {
+      try {
+        process.kill(n4.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await small?.stop();
+    agent.destroy();
+  });
+
+  const admin = (id: NodeId, action: string, body: string, method = "POST") =>
+    httpCall(small.node(id).httpPort, { method, path: `/admin/${action}`, body });
+
+  it("refuses bad membership requests with 400 and one line", async () => {
+    const cases: [string, string, RegExp][] = [
+      ["join", JSON.stringify({ node: "n9" }), /Expected `node` to be one of n1, n2, n3, n4/],
+      ["join", JSON.stringify({ nodes: "n4" }), /Expected a body like \{"node": "n6"\}/],
+      ["join", JSON.stringify({ node: "n 4" }), /Expected a body like/],
+      ["join", "not json", /Expected a JSON value/],
+      ["leave", JSON.stringify({ node: "n4" }), /Expected `node` to be a member \(n1, n2, n3\)/],
+    ];
+    for (const [action, body, message] of cases) {
+      const answer = await admin("n1", action, body);
+      expect(answer.status, body).toBe(400);
+      const parsed = JSON.parse(answer.body) as { error: string; detail: string };
+      expect(parsed.error).toBe("bad_request");
+      expect(parsed.detail).toMatch(message);
+      expect(parsed.detail).not.toContain("\n");
+    }
+    const wrongMethod = await admin("n1", "join", "", "GET");
+    expect(wrongMethod.status).toBe(405);
+    expect((JSON.parse(wrongMethod.body) as { error: string }).error).toBe("method_not_allowed");
+    // Nothing changed.
+    const ring = JSON.parse((await httpCall(small.node("n1").httpPort, { path: "/ring" })).body);
+    expect(ring.version).toBe(1);
+  });
+
+  it("`join n4` starts the spare and every member adds it; `leave n4` hands its data back and stops it", async () => {
+    const program = new Command().exitOverride();
+    registerMembershipCommands(program);
+    const nonSpare = program.parseAsync(["join", "n7", "--data-dir", small.dataDir], {
+      from: "user",
+    });
+    await expect(nonSpare).rejects.toThrow(/n7 is not a spare node/);
+
+    for (let index = 0; index < 200; index++) {
+      const answer = await httpCall(small.node("n1").httpPort, {
+        method: "PUT",
+        path: keyPath("cli", `k${index}`, "w=3"),
+        body: String(index),
+      });
+      expect(answer.status).toBe(204);
+    }
+    await program.parseAsync(["join", "n4", "--data-dir", small.dataDir, "--wait", "40"], {
+      from: "user",
+    });
+    const joined = readRecord().nodes.find((node) => node.id === "n4");
+    expect(joined?.pid).toBeTypeOf("number");
+    for (const id of ["n1", "n2", "n3", "n4"]) {
+      const ring = JSON.parse((await getFrom(small.node(id).httpPort, "/ring")).body);
+      expect(ring.members, id).toEqual(["n1", "n2", "n3", "n4"]);
+    }
+    await eventually("n4 to receive its partitions", 30_000, async () =>
+      (await json<{ keyCount: number }>("n4", "/debug/store").catch(() => ({ keyCount: 0 })))
+        .keyCount > 0
+        ? true
+        : undefined,
+    );
+
+    // As an operator would: let the moves finish before the next change.
+    await eventually("transfers to n4 to finish", 30_000, async () => {
+      for (const id of ["n1", "n2", "n3"]) {
+        const text = (await getFrom(small.node(id).httpPort, "/metrics")).body;
+        if (metricValue(text, "neverstop_node_stat", { stat: "transfersActive" }) !== 0) {
+          return undefined;
+        }
+      }
+      return true;
+    });
+    await program.parseAsync(["leave", "n4", "--data-dir", small.dataDir, "--wait", "40"], {
+      from: "user",
+    });
+    expect(readRecord().nodes.map((node) => node.id)).toEqual(["n1", "n2", "n3"]);
+    expect(await fetchHealth(small.node("n4").httpUrl, 500)).toBeUndefined();
+    for (const id of ["n1", "n2", "n3"]) {
+      const ring = JSON.parse((await getFrom(small.node(id).httpPort, "/ring")).body);
+      expect(ring.members, id).toEqual(["n1", "n2", "n3"]);
+    }
+    // Everything written before is still there at R=3.
+    for (let index = 0; index < 200; index++) {
+      const answer = await getFrom(small.node("n2").httpPort, keyPath("cli", `k${index}`, "r=3"));
+      expect(answer.status, `k${index}`).toBe(200);
+      expect(JSON.parse(answer.body).siblings).toEqual([index]);
+    }
+  }, 120_000);
+
+  async function json<T>(id: NodeId, path: string): Promise<T> {
+    const answer = await getFrom(small.node(id).httpPort, path);
+    if (answer.status !== 200) throw new Error(`GET ${path} on ${id}: ${answer.status}`);
+    return JSON.parse(answer.body) as T;
+  }
 });
