@@ -49,21 +49,27 @@ export interface OpenCluster {
   nemesis: Nemesis;
 }
 
-export function openCluster(dataDirOption: string = dataDirDefault): OpenCluster {
+/** `needsLinks`: the command cuts or slows links, which only a cluster with Toxiproxy has;
+ * `allowAllDown`: the command may find every node killed (restart brings one back). */
+export function openCluster(
+  dataDirOption: string = dataDirDefault,
+  options: { needsLinks?: boolean; allowAllDown?: boolean } = {},
+): OpenCluster {
   const dataDir = resolve(dataDirOption);
   const record = readRecord(dataDir);
   const processes = record === undefined ? undefined : new RecordedProcesses(record);
-  if (record === undefined || !processes!.nodes.some((node) => processes!.isRunning(node))) {
+  const anyRunning = () => processes!.nodes.some((node) => processes!.isRunning(node));
+  if (record === undefined || (options.allowAllDown !== true && !anyRunning())) {
     throw new CliError(
       `no cluster is running from ${dataDirOption} (start one with \`npx neverstop up --detach\`)`,
     );
   }
-  if (record.toxiproxy === undefined) {
+  if (options.needsLinks === true && record.toxiproxy === undefined) {
     throw new CliError(
       `the cluster in ${dataDirOption} was started with --no-toxiproxy: its links cannot be broken (restart it without that flag)`,
     );
   }
-  const backend = new ProcessNemesisBackend("local", processes!, record.toxiproxy.url);
+  const backend = new ProcessNemesisBackend("local", processes!, record.toxiproxy?.url);
   return { record, backend, nemesis: new Nemesis(backend, fileRecorder(record)) };
 }
 
@@ -100,7 +106,7 @@ export async function partitionCommand(
   groups: readonly string[],
   options: { shape?: string; drop?: boolean } = {},
 ): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const nodes = nodeIdsOf(open);
     if (groups.length > 0 && options.shape !== undefined) {
@@ -150,7 +156,7 @@ export function parseShape(text: string): PartitionShape {
 }
 
 export async function healCommand(dataDir: string): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const all = nodeIdsOf(open);
     await open.nemesis.stop({
@@ -172,7 +178,7 @@ export async function killCommand(dataDir: string, node: string): Promise<string
 }
 
 export async function restartCommand(dataDir: string, node: string): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = openCluster(dataDir, { allowAllDown: true });
   return attempt(async () => {
     await open.nemesis.stop({ name: "kill", node: checkNode(node, nodeIdsOf(open)) });
     const entry = open.record.nodes.find((each) => each.id === node)!;
@@ -227,7 +233,7 @@ export async function latencyCommand(
   latencyText: string,
   options: { jitter?: string } = {},
 ): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const links = parseLinks(linkText, open);
     const latencyMs = parseDuration(latencyText, "latency");
@@ -241,7 +247,7 @@ export async function bandwidthCommand(
   linkText: string,
   rateText: string,
 ): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const links = parseLinks(linkText, open);
     const match = /^([0-9]{1,8})\s*(?:KB\/s|kb\/s|KB|kb)?$/.exec(rateText.trim());
@@ -260,7 +266,7 @@ export async function flakyCommand(
   linkText: string,
   options: { mode?: string; toxicity?: string; remove?: boolean } = {},
 ): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const links = parseLinks(linkText, open);
     const mode = options.mode ?? "reset_peer";
@@ -312,7 +318,9 @@ export async function resetCommand(dataDir: string): Promise<string> {
     await open.backend.reset();
     recorder.nemesis("info", "reset", null);
     const down = open.backend.nodes.filter((node) => !open.backend.processes.isRunning(node));
-    return `reset: every link healed and free of toxics, paused nodes resumed, clocks back${
+    const links =
+      open.record.toxiproxy === undefined ? "" : "every link healed and free of toxics, ";
+    return `reset: ${links}paused nodes resumed, clocks back${
       down.length > 0 ? `; still down: ${down.join(", ")} (\`npx neverstop restart NODE\`)` : ""
     }`;
   });

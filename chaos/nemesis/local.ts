@@ -38,33 +38,47 @@ export interface NodeProcesses {
   isRunning(node: NodeId): boolean | Promise<boolean>;
 }
 
-/** Processes, Toxiproxy links and admin-route clocks: the local and docker backends. */
+/** Processes, Toxiproxy links and admin-route clocks: the local and docker backends. Without a
+ * Toxiproxy (`up --no-toxiproxy`) the process and clock faults still work; link faults say why
+ * they cannot. */
 export class ProcessNemesisBackend implements NemesisBackend {
-  readonly links: ToxiproxyLinks;
+  private readonly toxiproxyLinks: ToxiproxyLinks | undefined;
   readonly nodes: readonly NodeId[];
 
   constructor(
     readonly kind: "local" | "docker",
     readonly processes: NodeProcesses,
-    toxiproxyUrl: string,
+    toxiproxyUrl: string | undefined,
   ) {
     this.nodes = processes.nodes;
-    this.links = new ToxiproxyLinks(toxiproxyUrl, allLinkNames(processes.nodes));
+    this.toxiproxyLinks =
+      toxiproxyUrl === undefined
+        ? undefined
+        : new ToxiproxyLinks(toxiproxyUrl, allLinkNames(processes.nodes));
   }
 
-  cutLinks(links: readonly DirectedLink[], how: LinkCutMode): Promise<void> {
+  get links(): ToxiproxyLinks {
+    if (this.toxiproxyLinks === undefined) {
+      throw new Error(
+        "this cluster has no Toxiproxy on its links (started with --no-toxiproxy): links cannot be cut or slowed",
+      );
+    }
+    return this.toxiproxyLinks;
+  }
+
+  async cutLinks(links: readonly DirectedLink[], how: LinkCutMode): Promise<void> {
     return this.links.cut(links.map(linkName), how);
   }
 
-  healLinks(): Promise<void> {
+  async healLinks(): Promise<void> {
     return this.links.heal();
   }
 
-  addToxic(links: readonly string[], toxic: LinkToxic): Promise<void> {
+  async addToxic(links: readonly string[], toxic: LinkToxic): Promise<void> {
     return this.links.addToxic(links, toxic);
   }
 
-  removeToxic(links: readonly string[], kind: LinkToxic["kind"]): Promise<void> {
+  async removeToxic(links: readonly string[], kind: LinkToxic["kind"]): Promise<void> {
     return this.links.removeToxic(links, kind);
   }
 
@@ -89,7 +103,7 @@ export class ProcessNemesisBackend implements NemesisBackend {
   }
 
   async reset(): Promise<void> {
-    await this.links.reset();
+    await this.toxiproxyLinks?.reset();
     for (const node of this.nodes) {
       if (!(await this.processes.isRunning(node))) continue;
       await this.processes.resume(node);
