@@ -1,9 +1,10 @@
 // The `neverstop` command line (every lesson starts here): cluster lifecycle (up, down, status),
 // faults against a running cluster (partition, heal, kill, restart, pause, resume, latency,
-// bandwidth, flaky, skew, reset), checked and simulated runs, the history checker, the embedded
-// Toxiproxy server and the Docker helpers. bin/neverstop.js loads this file through tsx. Usage
-// errors exit with status 1 (commander's default); commands that define their own statuses
-// (such as `check`: 0 valid, 1 invalid, 2 unknown, 3 bad input) set them.
+// bandwidth, flaky, skew, reset), membership (join, leave), checked and simulated runs, the
+// history checker, the embedded Toxiproxy server and the Docker helpers. bin/neverstop.js loads
+// this file through tsx. Usage errors exit with status 1 (commander's default); commands that
+// define their own statuses (such as `check`: 0 valid, 1 invalid, 2 unknown, 3 bad input) set
+// them.
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
@@ -50,6 +51,12 @@ await registerOptional(
   "../chaos/nemesis/commands.ts",
   "registerNemesisCommands",
   "faults against a running cluster",
+);
+await registerOptional(
+  ["join", "leave"],
+  "../cluster/runtime/real/membership-commands.ts",
+  "registerMembershipCommands",
+  "scaling out and in",
 );
 await registerOptional(
   ["docker-base", "docker-image"],
