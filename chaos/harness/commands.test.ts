@@ -102,7 +102,9 @@ test("bad input is one line and exit 3", async () => {
   const duration = await neverstop("test", "set", "--time", "soon");
   expect(duration.exitCode).toBe(3);
   expect(duration.stderr).toMatch(/^neverstop: Expected `--time` to be a duration/);
-  const backend = await neverstop("test", "set", "--backend", "local", "--faults", "partition");
-  expect(backend.exitCode).toBe(3);
-  expect(backend.stderr).toMatch(/^neverstop: backend local: partitions need Toxiproxy/);
+  const faults = await neverstop("test", "set", "--faults", "earthquake");
+  expect(faults.exitCode).toBe(3);
+  expect(faults.stderr).toBe(
+    'neverstop: Expected `--faults` to list some of partition, crash, pause, skew, none, got "earthquake"',
+  );
 });

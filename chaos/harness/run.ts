@@ -3,8 +3,8 @@
 // verdict in CI is the verdict a learner gets from the replay command.
 //
 //   sim    the deterministic simulator (run-core.ts): fast, replayable from the seed
-//   local  real node processes on 127.0.0.1 (run-local.ts): crash and pause faults; partitions
-//          need a Toxiproxy proxy on every link (not wired yet)
+//   local  real node processes on 127.0.0.1 (run-local.ts): crash, pause and skew faults, and
+//          partitions through a Toxiproxy proxy on every link between nodes
 
 import { SimulatedRun, type ProgressSnapshot, type RunResult } from "./run-core.ts";
 import { resolveRunOptions, type RunOptions, type RunOptionsInput } from "./run-options.ts";
