@@ -230,14 +230,20 @@ describe("scaling real processes from 5 to 6 nodes and back under load", () => {
       // 3. Every acknowledged write is readable at R=2 and on each of its three replicas.
       const keys = [...load.acknowledged.keys()];
       expect(keys.length).toBeGreaterThan(acknowledgedBeforeJoin);
+      // Each key was written once, so every sibling must be that value. There may be two: when
+      // the first replica asked to mint the version answers too late (a slow, cold process),
+      // the coordinator asks the next one, and both versions survive (Dynamo keeps both).
       const wrong: string[] = [];
+      let keysWithTwoSiblings = 0;
       await mapConcurrently(keys, 32, async (key) => {
         const reader = original[Math.floor(Math.random() * original.length)]!;
         const answer = await getFrom(port(reader), keyPath(bucket, key, "r=2"));
-        const expected = JSON.stringify({ siblings: [load.acknowledged.get(key)] });
-        const siblings = answer.status === 200 ? JSON.parse(answer.body).siblings : undefined;
-        if (JSON.stringify({ siblings }) !== expected)
+        const siblings: unknown[] = answer.status === 200 ? JSON.parse(answer.body).siblings : [];
+        const value = load.acknowledged.get(key);
+        if (siblings.length === 0 || siblings.some((sibling) => sibling !== value)) {
           wrong.push(`${key}: ${answer.status} ${answer.body.slice(0, 200)}`);
+        }
+        if (siblings.length > 1) keysWithTwoSiblings += 1;
       });
       expect(wrong.slice(0, 10)).toEqual([]);
       const missingAtFirst = await missingReplicas(keys, shrunk);
@@ -263,6 +269,7 @@ describe("scaling real processes from 5 to 6 nodes and back under load", () => {
           ringVersions: { grown: grown.version, shrunk: shrunk.version },
           ownership: { grown: ownership(grown), shrunk: ownership(shrunk) },
           replicasMissingAtFirstCheck: missingAtFirst.length,
+          keysWithTwoSiblings,
           joinedAtMs,
           totalMs: Date.now() - startedAt,
         }),
