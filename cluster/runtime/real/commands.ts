@@ -126,6 +126,14 @@ export function registerClusterCommands(program: Command): void {
       "truncate a corrupt data file at the damage instead of refusing to start (loses data)",
       false,
     )
+    .addOption(
+      new Option(
+        "--spare-nodes <count>",
+        "nodes prepared but not started, for `neverstop join` (scaling out, lesson 8)",
+      )
+        .default(1)
+        .argParser(integerArgument),
+    )
     .option("--no-toxiproxy", "wire the nodes directly to each other (nothing to break)")
     .addOption(
       new Option(
@@ -166,6 +174,7 @@ interface UpOptions {
   repair: boolean;
   toxiproxy: boolean;
   toxiproxyPort?: number;
+  spareNodes: number;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -185,7 +194,16 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
       `Expected \`--nodes\` to be an integer from 1 to ${nodeCountMax}, got ${options.nodes}`,
     );
   }
-  const layout: PortLayout = { basePort: options.basePort, nodeCount: options.nodes };
+  if (options.nodes + options.spareNodes > 16) {
+    throw new CliError(
+      `Expected \`--nodes\` + \`--spare-nodes\` to be at most 16, got ${options.nodes + options.spareNodes}`,
+    );
+  }
+  // Ports and proxies cover the spares too, so a node that joins later is breakable as well.
+  const layout: PortLayout = {
+    basePort: options.basePort,
+    nodeCount: options.nodes + options.spareNodes,
+  };
   const toxiproxyPort = options.toxiproxyPort ?? toxiproxyPortOf(layout);
   await checkPortsFree(layout, options.toxiproxy ? toxiproxyPort : undefined);
   process.stderr.write(`starting ${options.nodes} nodes (sync ${options.sync}) ...\n`);
@@ -198,6 +216,7 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     repair: options.repair,
     toxiproxy: options.toxiproxy,
     toxiproxyPort,
+    cluster: { spareNodes: options.spareNodes },
   });
   if (!options.detach) {
     started.record.supervisorPid = process.pid;
