@@ -39,6 +39,21 @@ describe("the checkers tell a broken configuration from a sound one", () => {
       },
     );
   }
+  for (const seed of [1, 2]) {
+    chaosTest(
+      `W=2 under partitions (sloppy quorum, hints, anti-entropy): no acknowledged add is lost (seed ${seed})`,
+      {
+        ...soundSetUnderCrashes(seed),
+        nemesis: { faults: ["partition"], intervalMs: 4_000, durationMs: 2_000 },
+      },
+      {
+        inspect: (result) => {
+          expect(result.schedule.some((entry) => entry.fault.name === "partition")).toBe(true);
+          expect(result.results.set!.acknowledgedCount as number).toBeGreaterThan(50);
+        },
+      },
+    );
+  }
   chaosTest(
     "control: N=1, sync never, crashes: acknowledged adds are lost (seed 1)",
     { ...soundSetUnderCrashes(1), cluster: { n: 1, r: 1, w: 1, sync: "never" } },
