@@ -203,11 +203,13 @@ function zobristKeys(count: number): Int32Array {
 /**
  * The set of (linearized operations, state) pairs already explored: open addressing over
  * typed arrays, bitsets packed in one pool, so storing an entry allocates nothing new until
- * the table grows.
+ * the table grows. Each slot is two neighbouring numbers in one array, the entry and its hash,
+ * so a probe reads one cache line instead of one in each of two arrays: with hundreds of
+ * thousands of entries nearly every probe misses the cache, and the misses were the cost.
  */
 class ExploredCache {
+  /** slots[2i] = entry number + 1 (0 = empty), slots[2i + 1] = that entry's hash. */
   private slots: Int32Array;
-  private slotHashes: Int32Array;
   private mask: number;
   private bitsPool: Uint32Array;
   private readonly states: unknown[] = [];
@@ -217,8 +219,7 @@ class ExploredCache {
     private readonly words: number,
     private readonly model: AnyModel,
   ) {
-    this.slots = new Int32Array(1024);
-    this.slotHashes = new Int32Array(1024);
+    this.slots = new Int32Array(2 * 1024);
     this.mask = 1023;
     this.bitsPool = new Uint32Array(Math.max(words, 1) * 512);
   }
@@ -226,11 +227,12 @@ class ExploredCache {
   /** Adds (bits, state) under `hash`; false when it was explored already. */
   insert(hash: number, bits: Uint32Array, state: unknown): boolean {
     const words = this.words;
+    const slots = this.slots;
     let slot = hash & this.mask;
     for (;;) {
-      const stored = this.slots[slot]!;
+      const stored = slots[2 * slot]!;
       if (stored === 0) break;
-      if (this.slotHashes[slot] === hash) {
+      if (slots[2 * slot + 1] === hash) {
         const base = (stored - 1) * words;
         let same = true;
         for (let word = 0; word < words; word += 1) {
@@ -249,29 +251,28 @@ class ExploredCache {
       grown.set(this.bitsPool);
       this.bitsPool = grown;
     }
-    this.bitsPool.set(bits, entry * words);
+    const base = entry * words;
+    for (let word = 0; word < words; word += 1) this.bitsPool[base + word] = bits[word]!;
     this.states.push(state);
-    this.slots[slot] = entry + 1;
-    this.slotHashes[slot] = hash;
+    slots[2 * slot] = entry + 1;
+    slots[2 * slot + 1] = hash;
     this.size += 1;
-    if (this.size * 2 > this.slots.length) this.grow();
+    if (this.size * 2 > this.mask + 1) this.grow();
     return true;
   }
 
   private grow(): void {
-    const oldSlots = this.slots;
-    const oldHashes = this.slotHashes;
-    this.slots = new Int32Array(oldSlots.length * 2);
-    this.slotHashes = new Int32Array(oldSlots.length * 2);
-    this.mask = this.slots.length - 1;
-    for (let old = 0; old < oldSlots.length; old += 1) {
-      const stored = oldSlots[old]!;
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    this.mask = this.slots.length / 2 - 1;
+    for (let oldSlot = 0; oldSlot < old.length; oldSlot += 2) {
+      const stored = old[oldSlot]!;
       if (stored === 0) continue;
-      const hash = oldHashes[old]!;
+      const hash = old[oldSlot + 1]!;
       let slot = hash & this.mask;
-      while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
-      this.slots[slot] = stored;
-      this.slotHashes[slot] = hash;
+      while (this.slots[2 * slot] !== 0) slot = (slot + 1) & this.mask;
+      this.slots[2 * slot] = stored;
+      this.slots[2 * slot + 1] = hash;
     }
   }
 }
@@ -378,8 +379,12 @@ class PartitionSearch {
       const matching = match[entry]!;
       if (matching !== -1) {
         const operation = operationOf[entry]!;
-        const [legal, newState] = model.step(state, inputs[operation], outputs[operation]);
-        if (legal) {
+        // Indexing, not `const [legal, newState] = ...`: array destructuring goes through the
+        // iterator protocol, which costs little once the JIT has compiled this loop but a lot
+        // before it has, and a cold check (the CLI's) runs this loop uncompiled for a while.
+        const answer = model.step(state, inputs[operation], outputs[operation]);
+        const newState: unknown = answer[1];
+        if (answer[0]) {
           const word = operation >>> 5;
           const bit = 1 << (operation & 31);
           linearized[word]! |= bit;
@@ -402,9 +407,7 @@ class PartitionSearch {
       }
       // A return of an operation not yet linearized: note the best prefix, then backtrack.
       if (depth > this.longest.length || this.failed === -1) {
-        this.longest = Array.from(stackEntries.subarray(0, depth), (call) => operationOf[call]!);
-        this.longestState = state;
-        this.failed = operationOf[entry]!;
+        this.notePrefix(depth, state, operationOf[entry]!);
       }
       if (depth === 0) {
         verdict = false;
@@ -432,13 +435,31 @@ class PartitionSearch {
       entry = next[entry]!;
     }
     if (verdict === "unknown" && next[0] === -1) verdict = true;
-    Object.assign(this, { entry, state, depth, linearizedHash, steps, verdict });
-    if (verdict === true) {
-      this.longest = Array.from(stackEntries.subarray(0, depth), (call) => operationOf[call]!);
-      this.longestState = state;
-      this.failed = -1;
-    }
+    this.entry = entry;
+    this.state = state;
+    this.depth = depth;
+    this.linearizedHash = linearizedHash;
+    this.steps = steps;
+    this.verdict = verdict;
+    if (verdict === true) this.notePrefix(depth, state, -1);
     return verdict !== "unknown";
+  }
+
+  /**
+   * Keeps the linearized prefix on the stack as the longest seen, its state, and the operation
+   * that could not follow it (-1 when there is none). Out of `run` on purpose: it runs rarely,
+   * and a rare path inside the hot loop is where the JIT's first compiled code gives up (it has
+   * not seen it run yet) and has to compile the loop again, which a cold check pays for.
+   */
+  private notePrefix(depth: number, state: unknown, failed: number): void {
+    const operationOf = this.operationOf;
+    const longest = new Array<number>(depth);
+    for (let index = 0; index < depth; index += 1) {
+      longest[index] = operationOf[this.stackEntries[index]!]!;
+    }
+    this.longest = longest;
+    this.longestState = state;
+    this.failed = failed;
   }
 }
 

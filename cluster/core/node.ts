@@ -164,7 +164,8 @@ interface GetFsm {
 type Fsm = PutFsm | GetFsm;
 
 const preferenceCacheSizeMax = 10_000;
-/** Parsed versions the node keeps at most (see `load`); past it the cache starts again. */
+/** Parsed versions (see `load`) and key partitions the node keeps at most; past it the cache
+ * starts again. */
 const parsedVersionCountMax = 100_000;
 
 /** Store keys join bucket and key with a byte neither may contain (validate.ts refuses it). */
@@ -187,6 +188,7 @@ export class DynamoNode {
   private readonly preferenceCache = new Map<string, NodeId[]>();
   /** The last version read or written per storage key, with the stored text it stands for. */
   private readonly parsedVersions = new Map<string, { text: string; object: VersionedObject }>();
+  private readonly partitionByKey = new Map<string, number>();
   private readonly counters: NodeStats;
   private readonly timing: Timing;
   private readonly detector: FailureDetector;
@@ -1050,15 +1052,23 @@ export class DynamoNode {
   /** Keeps the anti-entropy tree of the key's partition up to date (O(1) per write). The tree
    * hashes the version's fingerprint (clock and dots), not its whole JSON text. */
   private noteStored(key: string, object: VersionedObject | null): void {
-    const separator = key.indexOf("\u0000");
-    const partition = partitionOfKey(
-      key.slice(0, separator),
-      key.slice(separator + 1),
-      this.ring.partitionCount,
-    );
+    const partition = this.partitionOfStorageKey(key);
     this.antiEntropy
       .tree(partition)
       .set(key, object === null ? undefined : versionFingerprint(object));
+  }
+
+  /** A key's partition, memoised: Q never changes, and every write asks. */
+  private partitionOfStorageKey(key: string): number {
+    let partition = this.partitionByKey.get(key);
+    if (partition === undefined) {
+      const separator = key.indexOf("\u0000");
+      const bucket = key.slice(0, separator);
+      partition = partitionOfKey(bucket, key.slice(separator + 1), this.ring.partitionCount);
+      if (this.partitionByKey.size >= parsedVersionCountMax) this.partitionByKey.clear();
+      this.partitionByKey.set(key, partition);
+    }
+    return partition;
   }
 
   private sendRepairs(to: NodeId, keys: string[]): void {

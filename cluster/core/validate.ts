@@ -31,8 +31,10 @@ function integerIn(
   return undefined;
 }
 
+const encoder = new TextEncoder();
+
 function nameProblem(what: "bucket" | "key", name: string, lengthMax: number): string | undefined {
-  const length = new TextEncoder().encode(name).length;
+  const length = encoder.encode(name).length; // every request: one encoder, not one per call
   if (length === 0) return `Expected \`${what}\` to be non-empty`;
   if (length > lengthMax) {
     return `Expected \`${what}\` to be at most ${lengthMax} bytes, got ${length}`;

@@ -330,8 +330,10 @@ export function contextTag(bucket: string, key: string): string {
   return tag;
 }
 
+const contextEncoder = new TextEncoder();
+
 export function encodeContext(clock: VersionVector, tag: string): string {
-  const bytes = new TextEncoder().encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
+  const bytes = contextEncoder.encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
   let text = "";
   for (let index = 0; index < bytes.length; index += 3) {
     const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
