@@ -58,7 +58,8 @@ function freezeValue(value: unknown, name: string, depth: number): void {
       const kind = (value as { constructor?: { name?: string } }).constructor?.name ?? "?";
       throw new TypeError(`Expected ${name} to be a plain object, got a ${kind}`);
     }
-    for (const key of Object.keys(value)) {
+    // for-in, not Object.keys: no array per object, and a plain object inherits no keys.
+    for (const key in value) {
       const field = (value as Record<string, unknown>)[key];
       if (field === undefined) {
         throw new TypeError(`Expected \`${key}\` to be a JSON value, got undefined`);

@@ -156,6 +156,9 @@ interface GetFsm {
   r: number;
   preferenceList: NodeId[];
   replies: Map<NodeId, VersionedObject | null>;
+  /** The merge of every reply so far, in arrival order (kept as replies come: the answer at R
+   * and the read repair after N both need it, and a version can hold many siblings). */
+  merged: VersionedObject | null;
   failed: Set<NodeId>;
   requestTimer: TimerId;
   replied: boolean;
@@ -464,6 +467,7 @@ export class DynamoNode {
         r: request.r ?? this.config.defaults.r,
         preferenceList: list,
         replies: new Map(),
+        merged: null,
         failed: new Set(),
         requestTimer,
         replied: false,
@@ -683,6 +687,7 @@ export class DynamoNode {
   private onReadReply(fsm: GetFsm, from: NodeId, object: VersionedObject | null): void {
     if (fsm.replies.has(from)) return; // a duplicated message
     fsm.replies.set(from, object);
+    fsm.merged = merge(fsm.merged, object);
     this.progressGet(fsm);
   }
 
@@ -704,14 +709,8 @@ export class DynamoNode {
     if (stillPossible === 0) this.finishGet(fsm);
   }
 
-  private mergedReplies(fsm: GetFsm): VersionedObject | null {
-    let merged: VersionedObject | null = null;
-    for (const object of fsm.replies.values()) merged = merge(merged, object);
-    return merged;
-  }
-
   private readResponse(fsm: GetFsm): ClientResponse {
-    const merged = this.mergedReplies(fsm);
+    const merged = fsm.merged;
     const tag = contextTag(fsm.request.bucket, fsm.request.key);
     if (merged === null || isDeleted(merged)) {
       const detail = `${fsm.request.bucket}/${fsm.request.key} not found`;
@@ -755,7 +754,7 @@ export class DynamoNode {
 
   /** After every replica answered (or time ran out): read repair, then reap if all agree. */
   private finishGet(fsm: GetFsm): void {
-    const merged = this.mergedReplies(fsm);
+    const merged = fsm.merged;
     if (merged !== null) {
       for (const [replica, object] of fsm.replies) {
         if (sameVersion(object, merged)) continue;
