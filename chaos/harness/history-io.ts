@@ -449,6 +449,8 @@ function logValue(fields: string[], line: number): unknown {
   if (text === "nil") return null;
   if (/^-?\d{1,15}$/.test(text)) return Number(text);
   if (/^:[A-Za-z][\w.-]*$/.test(text)) return text.slice(1);
+  const pair = /^\[(-?\d{1,15}) (-?\d{1,15})\]$/.exec(text); // a cas: [from to]
+  if (pair !== null) return [Number(pair[1]), Number(pair[2])];
   try {
     const forms = readEdnForms(text);
     if (forms.length !== 1)
