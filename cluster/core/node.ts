@@ -79,6 +79,8 @@ export interface NodeStats {
   heartbeatRounds: number;
   peersDown: number;
   ringVersion: number;
+  /** Good / eligible client requests over the last minute, as an SLA counts (see availability()). */
+  availabilityLastMinute: number;
   /** Partitions this node holds keys of but no longer owns, being handed to their owners. */
   transfersActive: number;
   transfersCompleted: number;
@@ -93,6 +95,7 @@ export const defaultTiming: Timing = {
   handoffBatchMax: 50,
   antiEntropyIntervalMs: 1_000,
   requestsInFlightMax: 2_000,
+  partitionRequestsInFlightMax: 500,
   hintCountMax: 100_000,
 };
 
@@ -166,6 +169,9 @@ interface GetFsm {
 
 type Fsm = PutFsm | GetFsm;
 
+/** The window of the availability figure (GET /alarms, /metrics). */
+export const availabilityWindowSeconds = 60;
+
 const preferenceCacheSizeMax = 10_000;
 /** Parsed versions (see `load`) and key partitions the node keeps at most; past it the cache
  * starts again. */
@@ -199,6 +205,12 @@ export class DynamoNode {
   private readonly antiEntropy: AntiEntropy;
   private readonly activeAlarms = new Map<Alarm["name"], Alarm>();
   private overloadRejectionsSeen = 0;
+  /** Client requests not answered yet: what the overload bound counts. A request that has its
+   * answer but still waits for slow replicas (for read repair, say) no longer counts. */
+  private awaitingReply = 0;
+  private readonly awaitingByPartition = new Map<number, number>();
+  /** Requests by second of the local clock, for the SLA availability figure. */
+  private readonly availabilitySeconds = new Map<number, { good: number; eligible: number }>();
   /** The N replicas of every partition under the current ring. */
   private replicasByPartition: NodeId[][];
   /** Ownership transfers sent and not yet acknowledged by every new replica. */
@@ -261,6 +273,7 @@ export class DynamoNode {
       heartbeatRounds: 0,
       peersDown: 0,
       ringVersion: 1,
+      availabilityLastMinute: 1,
       transfersActive: 0,
       transfersCompleted: 0,
     };
@@ -311,6 +324,8 @@ export class DynamoNode {
     if (ring === this.currentRing) return;
     if (JSON.stringify(ring) === JSON.stringify(this.currentRing)) return;
     this.currentRing = ring;
+    // Once in, a node never asks to join again: a later ring without it means it was removed.
+    if (ring.members.includes(this.nodeId)) this.everMember = true;
     this.preferenceCache.clear();
     this.replicasByPartition = replicasOfPartitions(ring, this.replicaCount());
     this.antiEntropy.setReplicas(this.replicasByPartition);
@@ -359,6 +374,7 @@ export class DynamoNode {
       peersDown: this.detector.view(this.env.now()).filter((peer) => !peer.up).length,
       ringVersion: this.currentRing.version,
       transfersActive: this.partitionsToTransfer().length,
+      availabilityLastMinute: this.availability().ratio,
     };
   }
 
@@ -436,21 +452,32 @@ export class DynamoNode {
       this.env.reply(requestId, { status: 400, body: { error: "bad_request", detail: problem } });
       return;
     }
-    if (this.fsms.size >= this.timing.requestsInFlightMax) {
+    const partition = this.partitionOfStorageKey(storageKey(request.bucket, request.key));
+    const inPartition = this.awaitingByPartition.get(partition) ?? 0;
+    if (
+      this.awaitingReply >= this.timing.requestsInFlightMax ||
+      inPartition >= this.timing.partitionRequestsInFlightMax
+    ) {
       // Back pressure: refuse at once, and say when to come back, instead of queuing without
       // limit until every request times out (lesson 9).
       this.count(countAs, "overload");
       this.counters.overloadRejections += 1;
+      const where =
+        inPartition >= this.timing.partitionRequestsInFlightMax
+          ? `${inPartition} requests on partition ${partition}`
+          : `${this.awaitingReply} requests`;
       this.env.reply(requestId, {
         status: 503,
         body: {
           error: "overload",
-          detail: `This node already coordinates ${this.fsms.size} requests (the limit); retry later`,
+          detail: `This node already waits on ${where} (the limit); retry later`,
           retryAfterMs: 100 + Math.floor(this.env.random() * 400),
         },
       });
       return;
     }
+    this.awaitingReply += 1;
+    this.awaitingByPartition.set(partition, inPartition + 1);
     const n = request.n ?? this.config.defaults.n;
     const timeoutMs = request.timeoutMs ?? this.config.defaults.timeoutMs;
     const id = `${this.actor}:${(this.fsmSequence += 1)}`;
@@ -674,6 +701,7 @@ export class DynamoNode {
   }
 
   private replyPut(fsm: PutFsm, response: ClientResponse): void {
+    if (!fsm.replied) this.answered(fsm.request.bucket, fsm.request.key, response);
     fsm.replied = true;
     this.count(fsm.countAs, outcomeOf(response));
     this.env.reply(fsm.requestId, response);
@@ -740,6 +768,7 @@ export class DynamoNode {
   }
 
   private replyGet(fsm: GetFsm, response: ClientResponse): void {
+    if (!fsm.replied) this.answered(fsm.request.bucket, fsm.request.key, response);
     fsm.replied = true;
     this.count(fsm.countAs, outcomeOf(response));
     if (fsm.crdt === undefined && (response.status === 200 || response.status === 404)) {
@@ -905,7 +934,13 @@ export class DynamoNode {
         return;
       case "ring":
         if (isWellFormedRing(message.ring, this.currentRing.partitionCount)) {
-          this.adopt(newerRing(this.currentRing, message.ring));
+          const newer = newerRing(this.currentRing, message.ring);
+          this.adopt(newer);
+          // The sender is behind (a removed node that missed its removal, say): answer with
+          // ours, so gossip to members alone still reaches everyone who gossips.
+          if (JSON.stringify(message.ring) !== JSON.stringify(this.currentRing)) {
+            this.sendTo(from, { type: "ring", ring: this.currentRing });
+          }
         }
         return;
       case "join-request":
@@ -1088,7 +1123,7 @@ export class DynamoNode {
 
   /** Background work yields to foreground load: skip a round when half the budget is in use. */
   private busy(): boolean {
-    return this.fsms.size > this.timing.requestsInFlightMax / 2;
+    return this.awaitingReply > this.timing.requestsInFlightMax / 2;
   }
 
   private onHeartbeat(): void {
@@ -1256,6 +1291,48 @@ export class DynamoNode {
 
   private count(op: ClientRequest["op"], outcome: Outcome): void {
     this.counters.requests[op][outcome] += 1;
+    // Availability the way an SLA counts it: a request the client got wrong (400) is not the
+    // service's fault and is left out; "not found" is a correct answer; unavailable, timeout and
+    // overload are the service failing its client.
+    if (outcome === "bad_request") return;
+    const second = Math.floor(this.env.now() / 1000);
+    let bucket = this.availabilitySeconds.get(second);
+    if (bucket === undefined) {
+      this.availabilitySeconds.set(second, (bucket = { good: 0, eligible: 0 }));
+      for (const old of this.availabilitySeconds.keys()) {
+        if (old <= second - availabilityWindowSeconds) this.availabilitySeconds.delete(old);
+      }
+    }
+    bucket.eligible += 1;
+    if (outcome === "ok" || outcome === "not_found") bucket.good += 1;
+  }
+
+  /** A client request got its answer: it leaves the overload budget. */
+  private answered(bucket: string, key: string, _response: ClientResponse): void {
+    this.awaitingReply -= 1;
+    const partition = this.partitionOfStorageKey(storageKey(bucket, key));
+    const left = (this.awaitingByPartition.get(partition) ?? 1) - 1;
+    if (left > 0) this.awaitingByPartition.set(partition, left);
+    else this.awaitingByPartition.delete(partition);
+  }
+
+  /** Good requests over eligible ones in the last minute (1 when there were none), as a
+   * five-nines SLA counts: 0.99999 allows one failed request in 100,000. */
+  availability(): { windowSeconds: number; good: number; eligible: number; ratio: number } {
+    const now = Math.floor(this.env.now() / 1000);
+    let good = 0;
+    let eligible = 0;
+    for (const [second, bucket] of this.availabilitySeconds) {
+      if (second <= now - availabilityWindowSeconds) continue;
+      good += bucket.good;
+      eligible += bucket.eligible;
+    }
+    return {
+      windowSeconds: availabilityWindowSeconds,
+      good,
+      eligible,
+      ratio: eligible === 0 ? 1 : good / eligible,
+    };
   }
 }
 

@@ -43,8 +43,11 @@ export interface Timing {
   handoffBatchMax: number;
   /** How often a node runs one anti-entropy exchange (0 turns anti-entropy off). */
   antiEntropyIntervalMs: number;
-  /** Requests a node coordinates at once; past it, new ones are refused with `overload`. */
+  /** Requests a node coordinates and has not answered yet; past it, new ones are refused
+   * with `overload`. */
   requestsInFlightMax: number;
+  /** The same bound per partition (vnode): one hot key range cannot take the whole budget. */
+  partitionRequestsInFlightMax: number;
   /** Hints a fallback keeps at most; past it, it refuses to stand in (the write may fail). */
   hintCountMax: number;
 }

@@ -166,15 +166,42 @@ export function merge(
   const clock = joinClocks(a.clock, b.clock);
   if (a.mode === "lww" || b.mode === "lww") {
     const winner = lwwWinner([...a.siblings, ...b.siblings]);
-    return { mode: "lww", clock, siblings: winner === undefined ? [] : [winner] };
+    return built(a, b, { mode: "lww", clock, siblings: winner === undefined ? [] : [winner] });
   }
-  const result: VersionedObject = {
-    mode: "causal",
-    clock,
-    siblings: mergeSiblings(a, b),
-  };
+  const result = built(a, b, { mode: "causal", clock, siblings: mergeSiblings(a, b) });
   assertObject(result);
   return result;
+}
+
+/**
+ * The merge, or one of its inputs when that input already is the merge: the same mode, the same
+ * clock and the very same sibling objects. Merging a newer version into an older copy (what
+ * replication, read repair and handoff do all day) gives back the newer version, and returning
+ * that object itself, not an equal copy, lets every replica that stores it reuse the text and
+ * fingerprint encoded once for it (see encodeVersion and versionFingerprint).
+ */
+function built(a: VersionedObject, b: VersionedObject, merged: VersionedObject): VersionedObject {
+  if (sameParts(b, merged)) return b;
+  if (sameParts(a, merged)) return a;
+  return merged;
+}
+
+function sameParts(object: VersionedObject, merged: VersionedObject): boolean {
+  if (object.mode !== merged.mode || object.siblings.length !== merged.siblings.length) {
+    return false;
+  }
+  for (let index = 0; index < merged.siblings.length; index += 1) {
+    if (object.siblings[index] !== merged.siblings[index]) return false;
+  }
+  // The same actors in the same order, so that the two encode to the same text.
+  const actors = Object.keys(merged.clock);
+  const objectActors = Object.keys(object.clock);
+  if (actors.length !== objectActors.length) return false;
+  for (let index = 0; index < actors.length; index += 1) {
+    const actor = actors[index]!;
+    if (objectActors[index] !== actor || object.clock[actor] !== merged.clock[actor]) return false;
+  }
+  return true;
 }
 
 /**
@@ -237,11 +264,23 @@ export function sameVersion(a: VersionedObject | null, b: VersionedObject | null
  * state itself is the fingerprint (crdt.ts keeps states canonical: equal states, equal JSON).
  */
 export function versionFingerprint(object: VersionedObject): string {
-  if (object.mode === "crdt") return JSON.stringify(["crdt", object.siblings[0]?.value]);
-  // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
-  const dots = object.siblings.map((sibling) => sibling.dot);
-  return JSON.stringify([object.mode, object.clock, dots]);
+  let fingerprint = fingerprints.get(object);
+  if (fingerprint !== undefined) return fingerprint;
+  if (object.mode === "crdt") {
+    fingerprint = JSON.stringify(["crdt", object.siblings[0]?.value]);
+  } else {
+    // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
+    const dots = object.siblings.map((sibling) => sibling.dot);
+    fingerprint = JSON.stringify([object.mode, object.clock, dots]);
+  }
+  if (Object.isFrozen(object)) fingerprints.set(object, fingerprint);
+  return fingerprint;
 }
+
+/** Fingerprints and stored texts of frozen versions (a frozen value never changes, so what was
+ * computed for it once holds for as long as it lives, on every node that stores it). */
+const fingerprints = new WeakMap<VersionedObject, string>();
+const versionTexts = new WeakMap<VersionedObject, string>();
 
 /** The JSON text of each sibling already encoded. Siblings are frozen once stored or sent
  * (immutable.ts), so a sibling's text never changes and a WeakMap can keep it for as long as the
@@ -256,6 +295,8 @@ const siblingTexts = new WeakMap<Sibling, string>();
  * sent it: the simulator shares frozen messages instead of copying them.
  */
 export function encodeVersion(object: VersionedObject): string {
+  const known = versionTexts.get(object);
+  if (known !== undefined) return known;
   let text = `{"mode":${JSON.stringify(object.mode)},"clock":${JSON.stringify(object.clock)},"siblings":[`;
   for (let index = 0; index < object.siblings.length; index += 1) {
     const sibling = object.siblings[index]!;
@@ -266,7 +307,9 @@ export function encodeVersion(object: VersionedObject): string {
     }
     text += index === 0 ? siblingText : `,${siblingText}`;
   }
-  return `${text}]}`;
+  text += "]}";
+  if (Object.isFrozen(object)) versionTexts.set(object, text);
+  return text;
 }
 
 /** A data type's state in the shape every replica path (replicate, repair, anti-entropy,
