@@ -10,6 +10,7 @@ import {
   merge,
   sameVersion,
   update,
+  versionFingerprint,
   type Sibling,
   type VersionedObject,
   type VersionVector,
@@ -169,6 +170,33 @@ describe("dotted version vectors", () => {
       timestamp: 12.5,
     });
     expect(encodeVersion(lww)).toBe(JSON.stringify(lww));
+  });
+
+  it("fingerprints two versions alike exactly when their stored texts are alike", () => {
+    fc.assert(
+      fc.property(objectArbitrary, fc.nat(), fc.nat(), (family, i, j) => {
+        const a = family[i % family.length]!;
+        const b = family[j % family.length]!;
+        const sameText = JSON.stringify(a) === JSON.stringify(b);
+        expect(versionFingerprint(a) === versionFingerprint(b)).toBe(sameText);
+        expect(versionFingerprint(JSON.parse(JSON.stringify(a)) as VersionedObject)).toBe(
+          versionFingerprint(a),
+        );
+      }),
+    );
+    // A reaped tombstone lets its actor mint the same dot again, with another timestamp:
+    // same clock, same dots, different versions, and anti-entropy must tell them apart.
+    const first = update(null, {
+      mode: "causal",
+      value: null,
+      tombstone: true,
+      context: {},
+      actor: "n1@a",
+      timestamp: 30,
+    });
+    const again = { ...first, siblings: [{ ...first.siblings[0]!, timestamp: 142 }] };
+    expect(again.clock).toEqual(first.clock);
+    expect(versionFingerprint(again)).not.toBe(versionFingerprint(first));
   });
 
   it("round-trips contexts and refuses ones it did not issue", () => {

@@ -26,7 +26,7 @@
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
 import { crdtMerge, type CrdtState } from "./crdt.ts";
-import { sha1Hex } from "./sha1.ts";
+import { sha1Hex, sha1Words } from "./sha1.ts";
 import type { BucketMode, JsonValue } from "./types.ts";
 
 export type VersionVector = Record<string, number>;
@@ -252,40 +252,67 @@ export function sameVersion(a: VersionedObject | null, b: VersionedObject | null
 
 /**
  * A short text that names a version, for anti-entropy's digests (merkle.ts): two replicas'
- * fingerprints are equal exactly when they hold the same version, and it is far shorter than the
- * version's JSON, which is what used to be hashed on every write. A dot names one write
- * everywhere (one actor incarnation mints it once, with its value, tombstone flag and
- * timestamp), so a causal or lww version is told apart by its clock and its siblings' dots:
+ * fingerprints are equal exactly when their versions' stored texts are (up to a 64-bit hash
+ * collision, as with the digests themselves), and it is far shorter than that text, which is what
+ * used to be hashed on every write. It is the mode and the clock, then the XOR of a 64-bit SHA-1
+ * digest of each sibling's text (a sibling's digest is computed once: siblings are frozen):
  *
- *   {mode: "causal", clock: {a: 2, b: 1}, siblings: [{dot: ["a", 2], value: ...}, {dot: ["b", 1], ...}]}
- *   -> '["causal",{"a":2,"b":1},[["a",2],["b",1]]]'
+ *   {mode: "causal", clock: {a: 2, b: 1}, siblings: [s1, s2]}
+ *   -> '["causal",{"a":2,"b":1}]' + hex(sha1(text of s1) XOR sha1(text of s2)), first 64 bits
  *
- * A data type's version always has the clock {crdt: 1} and the dot (crdt, 1), so for it the
- * state itself is the fingerprint (crdt.ts keeps states canonical: equal states, equal JSON).
+ * Why every sibling's whole text and not just its dot, when a dot should name one write: a
+ * tombstone reaped everywhere it was seen lets its actor mint the same dot again for the next
+ * delete (the counter restarts from the empty copy), with another timestamp; replicas that kept
+ * the old tombstone then differ in a sibling with the same dot, and anti-entropy must see that.
+ * XOR is fine for a set of siblings: a version never holds two siblings with the same dot.
  */
 export function versionFingerprint(object: VersionedObject): string {
   let fingerprint = fingerprints.get(object);
   if (fingerprint !== undefined) return fingerprint;
-  if (object.mode === "crdt") {
-    fingerprint = JSON.stringify(["crdt", object.siblings[0]?.value]);
-  } else {
-    // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
-    const dots = object.siblings.map((sibling) => sibling.dot);
-    fingerprint = JSON.stringify([object.mode, object.clock, dots]);
+  let high = 0;
+  let low = 0;
+  for (const sibling of object.siblings) {
+    const [siblingHigh, siblingLow] = siblingDigest(sibling);
+    high ^= siblingHigh;
+    low ^= siblingLow;
   }
+  // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
+  fingerprint = `${JSON.stringify([object.mode, object.clock])}${hexWord(high)}${hexWord(low)}`;
   if (Object.isFrozen(object)) fingerprints.set(object, fingerprint);
   return fingerprint;
 }
 
-/** Fingerprints and stored texts of frozen versions (a frozen value never changes, so what was
- * computed for it once holds for as long as it lives, on every node that stores it). */
+function hexWord(word: number): string {
+  return (word >>> 0).toString(16).padStart(8, "0");
+}
+
+function siblingDigest(sibling: Sibling): [number, number] {
+  let digest = siblingDigests.get(sibling);
+  if (digest === undefined) {
+    const words = sha1Words(siblingText(sibling));
+    digest = [words[0]!, words[1]!];
+    if (Object.isFrozen(sibling)) siblingDigests.set(sibling, digest);
+  }
+  return digest;
+}
+
+/** The JSON text of a sibling, encoded once per frozen sibling. */
+function siblingText(sibling: Sibling): string {
+  let text = siblingTexts.get(sibling);
+  if (text === undefined) {
+    text = JSON.stringify(sibling);
+    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, text);
+  }
+  return text;
+}
+
+/** What was computed once for a frozen version or sibling: a frozen value never changes, so it
+ * holds for as long as the value lives, on every node that stores it (the simulator shares
+ * frozen messages instead of copying them). */
 const fingerprints = new WeakMap<VersionedObject, string>();
 const versionTexts = new WeakMap<VersionedObject, string>();
-
-/** The JSON text of each sibling already encoded. Siblings are frozen once stored or sent
- * (immutable.ts), so a sibling's text never changes and a WeakMap can keep it for as long as the
- * sibling lives. */
 const siblingTexts = new WeakMap<Sibling, string>();
+const siblingDigests = new WeakMap<Sibling, [number, number]>();
 
 /**
  * The stored form of a version: exactly JSON.stringify(object) (versions.test.ts checks it), built
@@ -299,13 +326,8 @@ export function encodeVersion(object: VersionedObject): string {
   if (known !== undefined) return known;
   let text = `{"mode":${JSON.stringify(object.mode)},"clock":${JSON.stringify(object.clock)},"siblings":[`;
   for (let index = 0; index < object.siblings.length; index += 1) {
-    const sibling = object.siblings[index]!;
-    let siblingText = siblingTexts.get(sibling);
-    if (siblingText === undefined) {
-      siblingText = JSON.stringify(sibling);
-      if (Object.isFrozen(sibling)) siblingTexts.set(sibling, siblingText);
-    }
-    text += index === 0 ? siblingText : `,${siblingText}`;
+    const encoded = siblingText(object.siblings[index]!);
+    text += index === 0 ? encoded : `,${encoded}`;
   }
   text += "]}";
   if (Object.isFrozen(object)) versionTexts.set(object, text);
