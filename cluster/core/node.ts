@@ -208,6 +208,8 @@ export class DynamoNode {
   /** Client requests not answered yet: what the overload bound counts. A request that has its
    * answer but still waits for slow replicas (for read repair, say) no longer counts. */
   private awaitingReply = 0;
+  /** The highest counter this actor has minted on any key (see versions.ts, counterFloor). */
+  private mintedCounterMax = 0;
   private readonly awaitingByPartition = new Map<number, number>();
   /** Requests by second of the local clock, for the SLA availability figure. */
   private readonly availabilitySeconds = new Map<number, { good: number; eligible: number }>();
@@ -899,14 +901,18 @@ export class DynamoNode {
           this.sendTo(from, { type: "coordinate-put-ok", id: message.id, object });
           return;
         }
-        const object = update(this.load(key), {
+        const local = this.load(key);
+        const object = update(local, {
           mode: message.mode,
           value: message.value,
           tombstone: message.tombstone,
           context: message.context,
           actor: this.actor,
           timestamp: message.timestamp,
+          // A key with no copy here may have been reaped: never reuse one of our dots.
+          counterFloor: local === null ? this.mintedCounterMax : 0,
         });
+        this.mintedCounterMax = Math.max(this.mintedCounterMax, object.clock[this.actor] ?? 0);
         this.save(key, object);
         this.counters.versionsMinted += 1;
         this.sendTo(from, { type: "coordinate-put-ok", id: message.id, object });

@@ -115,6 +115,13 @@ export interface UpdateInput {
   /** The coordinating replica's actor id (node@incarnation). */
   actor: string;
   timestamp: number;
+  /**
+   * The lowest counter the new dot may take minus one: every counter this actor has minted on
+   * any key so far. It matters only when the replica holds no copy: a key whose tombstone was
+   * reaped here starts again from nothing, and counting from 1 would mint a dot this actor
+   * already used for the deleted version, which a replica that missed the reap still holds.
+   */
+  counterFloor?: number;
 }
 
 /**
@@ -123,7 +130,7 @@ export interface UpdateInput {
  */
 export function update(local: VersionedObject | null, input: UpdateInput): VersionedObject {
   const current = local ?? { mode: input.mode, clock: {}, siblings: [] };
-  const counter = (current.clock[input.actor] ?? 0) + 1;
+  const counter = Math.max(current.clock[input.actor] ?? 0, input.counterFloor ?? 0) + 1;
   const written: Sibling = {
     dot: [input.actor, counter],
     value: input.value,
