@@ -116,29 +116,13 @@ export class Simulation {
     this.syncPolicy = options.sync ?? { kind: "always" };
     this.tracing = options.trace ?? false;
     this.nodeFactory = options.nodeFactory ?? ((nodeOptions) => new DynamoNode(nodeOptions));
-    for (const id of options.config.nodes) {
-      const host: Host = {
-        id,
-        disk: new SimulatedDisk({ name: id }),
-        store: undefined,
-        node: undefined,
-        incarnation: 0,
-        up: false,
-        paused: false,
-        held: [],
-        clockOffsetMs: 0,
-        clockDrift: 0,
-        random: this.random.fork(`node:${id}`),
-        timers: new Map(),
-      };
-      this.hosts.set(id, host);
-      this.boot(host);
-    }
+    for (const id of options.config.nodes) this.addNode(id);
   }
 
   /**
-   * Starts a new node that is not in the initial member list (lesson 8, "scaling out"): it boots
-   * with the initial ring and asks a seed to let it join; gossip does the rest.
+   * Starts a node with a fresh disk. The constructor adds the initial members this way; a node
+   * added later is not in the initial member list (lesson 8, "scaling out"): it boots with the
+   * initial ring and asks a seed to let it join; gossip does the rest.
    */
   addNode(id: NodeId): void {
     if (this.hosts.has(id)) throw new RangeError(`Node ${id} already exists`);
