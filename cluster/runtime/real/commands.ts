@@ -134,6 +134,11 @@ export function registerClusterCommands(program: Command): void {
         .default(1)
         .argParser(integerArgument),
     )
+    .option(
+      "--lww-buckets <names>",
+      "comma-separated buckets that resolve conflicts by last write wins (lesson 6: skew a clock and watch writes vanish)",
+      "lww",
+    )
     .option("--no-toxiproxy", "wire the nodes directly to each other (nothing to break)")
     .addOption(
       new Option(
@@ -175,6 +180,7 @@ interface UpOptions {
   toxiproxy: boolean;
   toxiproxyPort?: number;
   spareNodes: number;
+  lwwBuckets: string;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -216,7 +222,16 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     repair: options.repair,
     toxiproxy: options.toxiproxy,
     toxiproxyPort,
-    cluster: { spareNodes: options.spareNodes },
+    cluster: {
+      spareNodes: options.spareNodes,
+      bucketModes: Object.fromEntries(
+        options.lwwBuckets
+          .split(",")
+          .map((name) => name.trim())
+          .filter((name) => name.length > 0)
+          .map((name) => [name, "lww" as const]),
+      ),
+    },
   });
   if (!options.detach) {
     started.record.supervisorPid = process.pid;
