@@ -195,6 +195,15 @@ export class Transport {
     socket.once("close", () => this.lost(outbound, socket));
   }
 
+  /** A peer just dialled us, so it is up (it may have restarted): stop backing off from it, or
+   * our replies to its first requests would fail for up to `reconnectBackoffMaxMs`. */
+  private peerIsBack(peer: NodeId): void {
+    const outbound = this.outbound.get(peer);
+    if (outbound === undefined || outbound.state.kind !== "backoff") return;
+    outbound.state = { kind: "idle" };
+    outbound.backoffMs = 0;
+  }
+
   private lost(outbound: Outbound, socket: net.Socket): void {
     const state = outbound.state;
     if (state.kind === "connecting" && state.socket === socket) {
@@ -278,6 +287,7 @@ export class Transport {
             return;
           }
           clearTimeout(helloTimer);
+          this.peerIsBack(from);
           continue;
         }
         const problem = peerMessageProblem(value);
