@@ -24,7 +24,7 @@ import {
   basePortDefault,
   fetchHealth,
   fixedPorts,
-  portIsFree,
+  randomFreePorts,
 } from "../../../cluster/runtime/real/cluster.ts";
 import type { SyncPolicyName } from "../../../cluster/runtime/real/node-config.ts";
 import type { PeerAddress } from "../../../cluster/runtime/real/transport.ts";
@@ -47,8 +47,6 @@ const healthPollMs = 200;
 /** `docker stop` waits this long after SIGTERM before SIGKILL. */
 const stopGraceSeconds = 5;
 const logLinesMax = 10_000;
-const randomPortLow = 20_000;
-const randomPortHigh = 32_000;
 /** Labels that find a run's containers again (`docker ps --filter label=...`). */
 export const clusterLabel = "org.neverstop.cluster";
 export const nodeLabel = "org.neverstop.node";
@@ -394,24 +392,4 @@ export function demultiplex(buffer: Buffer): string {
 
 function dockerError(what: string, error: unknown): DockerClusterError {
   return new DockerClusterError(`${what}: ${oneLine(error)}`, { cause: error });
-}
-
-async function randomFreePorts(
-  nodeCount: number,
-): Promise<{ httpPort: number; peerPort: number }[]> {
-  const chosen = new Set<number>();
-  const pick = async (): Promise<number> => {
-    for (let tries = 0; tries < 200; tries++) {
-      const port = randomPortLow + Math.floor(Math.random() * (randomPortHigh - randomPortLow));
-      if (chosen.has(port) || !(await portIsFree(port))) continue;
-      chosen.add(port);
-      return port;
-    }
-    throw new DockerClusterError("Could not find a free port on 127.0.0.1 in 20000..31999");
-  };
-  const ports: { httpPort: number; peerPort: number }[] = [];
-  for (let index = 0; index < nodeCount; index++) {
-    ports.push({ httpPort: await pick(), peerPort: await pick() });
-  }
-  return ports;
 }

@@ -423,7 +423,8 @@ export function fixedPorts(
   }));
 }
 
-async function randomFreePorts(
+/** Free HTTP and peer ports on 127.0.0.1, below the ephemeral range (tests, Docker). */
+export async function randomFreePorts(
   nodeCount: number,
 ): Promise<{ httpPort: number; peerPort: number }[]> {
   const chosen = new Set<number>();
