@@ -7,10 +7,9 @@
 
 import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findOnPath, locateToxiproxy, type ToxiproxyKind } from "../toxiproxy/locate.ts";
+import { findOnPath, freePort, locateToxiproxy, type ToxiproxyKind } from "../toxiproxy/locate.ts";
 
 const readyTimeoutMs = 20_000;
 const readyPollMs = 100;
@@ -169,15 +168,4 @@ function lastLine(path: string): string {
   } catch {
     return "";
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen({ host: "127.0.0.1", port: 0 }, () => {
-      const port = (probe.address() as net.AddressInfo).port;
-      probe.close(() => resolve(port));
-    });
-  });
 }

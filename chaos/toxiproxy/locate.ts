@@ -149,7 +149,7 @@ export function findOnPath(name: string, searchPath: string): string | undefined
 }
 
 /** A port free on loopback right now (a binary needs a number; it cannot report back). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once("error", reject);
