@@ -21,10 +21,9 @@ import { runTest } from "./run.ts";
 import { writeRun } from "./store-writer.ts";
 import { workloadNames } from "./workloads/index.ts";
 
-export const exitValid = 0;
-export const exitInvalid = 1;
-export const exitUnknown = 2;
-export const exitBadInput = 3;
+// One exit-status contract for `check` and `test`: 0 valid, 1 invalid, 2 unknown, 3 bad input.
+import { exitBadInput, exitInvalid, exitUnknown, exitValid } from "../checkers/check-command.ts";
+export { exitBadInput, exitInvalid, exitUnknown, exitValid };
 
 interface RunFlags {
   backend: string;
