@@ -13,7 +13,7 @@ import { startToxiproxyServer } from "./server.ts";
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const serverModule = path.join(repositoryRoot, "chaos/toxiproxy/server.ts");
-const commandModule = path.join(repositoryRoot, "chaos/toxiproxy/command.ts");
+const commandModule = path.join(repositoryRoot, "cli/toxiproxy-command.ts");
 const temporary = mkdtempSync(path.join(tmpdir(), "neverstop-locate-"));
 
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));

@@ -326,4 +326,5 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1]?.endsWith("node-main.ts")) await main();
+// Run as a program (from the sources or as the compiled dist/node-main.js), not when imported.
+if (/node-main\.[jt]s$/.test(process.argv[1] ?? "")) await main();

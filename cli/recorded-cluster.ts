@@ -8,21 +8,17 @@
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { NodeId } from "../../cluster/core/types.ts";
-import { fetchHealth } from "../../cluster/runtime/real/cluster.ts";
+import type { NodeId } from "../cluster/core/types.ts";
+import { fetchHealth } from "../cluster/runtime/real/cluster.ts";
 import {
   isNeverstopNode,
-  writeRecord,
-  type ClusterRecord,
-} from "../../cluster/runtime/real/commands.ts";
-import { checkNode } from "./nemesis.ts";
-import type { NodeProcesses } from "./local.ts";
-import { reapWaitMs, stopProcess, waitUntilReaped } from "./toxiproxy-process.ts";
-
-const repositoryRoot = fileURLToPath(new URL("../../", import.meta.url));
-const runTs = join(repositoryRoot, "bin", "run-ts.js");
-const nodeMain = join(repositoryRoot, "cluster", "runtime", "real", "node-main.ts");
+  nodeProcessCommand,
+  repositoryRoot,
+} from "../cluster/runtime/real/node-process.ts";
+import { checkNode } from "../chaos/nemesis/nemesis.ts";
+import type { NodeProcesses } from "../chaos/nemesis/local.ts";
+import { reapWaitMs, stopProcess, waitUntilReaped } from "../chaos/nemesis/toxiproxy-process.ts";
+import { writeRecord, type ClusterRecord } from "./local-cluster.ts";
 const startTimeoutMs = 30_000;
 const healthPollMs = 100;
 
@@ -67,7 +63,8 @@ export class RecordedProcesses implements NodeProcesses {
     if (!existsSync(configPath)) throw new Error(`${configPath} is missing: cannot start ${node}`);
     const logPath = join(nodeDir, "process.log");
     const logFd = openSync(logPath, "a");
-    const child = spawn(process.execPath, [runTs, nodeMain, "--config", configPath], {
+    const { command, args } = nodeProcessCommand(configPath);
+    const child = spawn(command, args, {
       cwd: repositoryRoot,
       detached: true,
       stdio: ["ignore", logFd, logFd],

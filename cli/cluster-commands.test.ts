@@ -7,9 +7,9 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { portIsFree } from "./cluster.ts";
+import { portIsFree } from "../cluster/runtime/real/cluster.ts";
 
-const cli = new URL("../../../bin/neverstop.js", import.meta.url).pathname;
+const cli = new URL("../bin/neverstop.js", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "neverstop-cli-"));
 
 function neverstop(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

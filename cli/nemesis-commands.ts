@@ -19,14 +19,8 @@
 import { appendFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
-import {
-  CliError,
-  dataDirDefault,
-  readRecord,
-  type ClusterRecord,
-} from "../../cluster/runtime/real/commands.ts";
-import { parseDuration } from "../harness/duration.ts";
-import { ProcessNemesisBackend } from "./local.ts";
+import { parseDuration } from "../chaos/harness/duration.ts";
+import { ProcessNemesisBackend } from "../chaos/nemesis/local.ts";
 import {
   checkLink,
   checkNode,
@@ -36,8 +30,10 @@ import {
   partitionFault,
   type NemesisFault,
   type NemesisRecorder,
-} from "./nemesis.ts";
-import { parseSplit, type PartitionShape } from "./partitions.ts";
+} from "../chaos/nemesis/nemesis.ts";
+import { parseSplit, type PartitionShape } from "../chaos/nemesis/partitions.ts";
+import { CliError } from "./errors.ts";
+import { dataDirDefault, readRecord, type ClusterRecord } from "./local-cluster.ts";
 import { RecordedProcesses } from "./recorded-cluster.ts";
 
 export const nemesisHistoryName = "nemesis.jsonl";

@@ -3,7 +3,7 @@
 // by hand).
 
 import { InvalidArgumentError, type Command } from "commander";
-import { defaultToxiproxyPort, startToxiproxyServer } from "./server.ts";
+import { defaultToxiproxyPort, startToxiproxyServer } from "../chaos/toxiproxy/server.ts";
 
 function parsePort(text: string): number {
   const port = Number(text);

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, afterEach, expect, test, vi } from "vitest";
-import { parseJsonLines } from "./history-io.ts";
-import { registerHarnessCommands } from "./commands.ts";
+import { parseJsonLines } from "../chaos/harness/history-io.ts";
+import { registerHarnessCommands } from "./harness-commands.ts";
 
 const store = mkdtempSync(join(tmpdir(), "neverstop-commands-"));
 afterAll(() => rmSync(store, { recursive: true, force: true }));

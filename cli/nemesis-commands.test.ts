@@ -7,12 +7,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { portIsFree } from "../../cluster/runtime/real/cluster.ts";
-import type { ClusterRecord } from "../../cluster/runtime/real/commands.ts";
-import { proxyPorts, toxiproxyPortOf } from "./topology.ts";
-import { processExists } from "./toxiproxy-process.ts";
+import { portIsFree } from "../cluster/runtime/real/cluster.ts";
+import { proxyPorts, toxiproxyPortOf } from "../chaos/nemesis/topology.ts";
+import { processExists } from "../chaos/nemesis/toxiproxy-process.ts";
+import type { ClusterRecord } from "./local-cluster.ts";
 
-const cli = new URL("../../bin/neverstop.js", import.meta.url).pathname;
+const cli = new URL("../bin/neverstop.js", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "neverstop-faults-cli-"));
 
 function neverstop(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

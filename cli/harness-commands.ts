@@ -1,28 +1,34 @@
 // The harness's commands (every lab): `neverstop sim` (a simulated run, summarised) and
 // `neverstop test WORKLOAD` (a checked run that exits by its verdict: 0 valid, 1 invalid,
 // 2 unknown, 3 bad input). Both call runTest() (run.ts), as chaosTest() and the suite do, and
-// both write store/<test>/<timestamp>/. bin/cli.ts calls registerHarnessCommands(program).
+// both write store/<test>/<timestamp>/. cli/program.ts calls registerHarnessCommands(program).
 
 import { Command, CommanderError, Option } from "commander";
-import { checkerNames, type CheckerName } from "./checks.ts";
-import { retryStrategies, type RetryStrategy } from "./client.ts";
-import { parseDuration } from "./duration.ts";
-import { faultNames, type FaultName } from "./faults.ts";
-import { createProgressLine } from "./progress.ts";
-import type { RunResult } from "./run-core.ts";
+import { checkerNames, type CheckerName } from "../chaos/harness/checks.ts";
+import { retryStrategies, type RetryStrategy } from "../chaos/harness/client.ts";
+import { parseDuration } from "../chaos/harness/duration.ts";
+import { faultNames, type FaultName } from "../chaos/harness/faults.ts";
+import { createProgressLine } from "../chaos/harness/progress.ts";
+import type { RunResult } from "../chaos/harness/run-core.ts";
 import {
   backendNames,
   RunOptionsError,
   type BackendName,
   type RunOptionsInput,
   type SyncPolicyName,
-} from "./run-options.ts";
-import { runTest } from "./run.ts";
-import { writeRun } from "./store-writer.ts";
-import { workloadNames } from "./workloads/index.ts";
+} from "../chaos/harness/run-options.ts";
+import { runTest } from "../chaos/harness/run.ts";
+import { writeRun } from "../chaos/harness/store-writer.ts";
+import { workloadNames } from "../chaos/harness/workloads/index.ts";
+import { policiesPath } from "./options.ts";
 
 // One exit-status contract for `check` and `test`: 0 valid, 1 invalid, 2 unknown, 3 bad input.
-import { exitBadInput, exitInvalid, exitUnknown, exitValid } from "../checkers/check-command.ts";
+import {
+  exitBadInput,
+  exitInvalid,
+  exitUnknown,
+  exitValid,
+} from "../chaos/checkers/check-command.ts";
 export { exitBadInput, exitInvalid, exitUnknown, exitValid };
 
 interface RunFlags {
@@ -46,6 +52,7 @@ interface RunFlags {
   name?: string;
   store: string;
   json?: boolean;
+  policies?: string;
 }
 
 export function registerHarnessCommands(program: Command): void {
@@ -102,6 +109,7 @@ function addRunFlags(command: Command): Command {
     .option("--name <name>", "the test's folder under store/ (default: the workload)")
     .option("--store <dir>", "where runs are written", "store")
     .option("--json", "print the summary as JSON")
+    .option("--policies <file>", "a module of replacement policies (a lab's solution) to run")
     .exitOverride((error: CommanderError) => {
       // Help and version exit 0; every usage error (already printed by commander) exits 3.
       process.exit(error.exitCode === 0 ? 0 : exitBadInput);
@@ -172,6 +180,10 @@ function listFlag<T extends string>(name: string, text: string, allowed: readonl
 }
 
 export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptionsInput {
+  // TODO(split): pass `policies` into the run once RunOptionsInput carries it.
+  const policies =
+    flags.policies === undefined ? undefined : policiesPath(flags.policies, exitBadInput);
+  void policies;
   const rate = Number(flags.rate);
   if (!Number.isFinite(rate))
     throw new RunOptionsError(

@@ -16,11 +16,12 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import type { NodeId } from "../../core/types.ts";
-import { ClusterStartError, launchDetachedNode } from "./cluster.ts";
-import { CliError, dataDirDefault, type ClusterRecord } from "./commands.ts";
+import type { NodeId } from "../cluster/core/types.ts";
+import { ClusterStartError, launchDetachedNode } from "../cluster/runtime/real/cluster.ts";
+import { isNeverstopNode } from "../cluster/runtime/real/node-process.ts";
+import { CliError } from "./errors.ts";
+import { clusterFileName, dataDirDefault, type ClusterRecord } from "./local-cluster.ts";
 
-const clusterFileName = "cluster.json";
 const waitSecondsDefault = 60;
 const waitSecondsMax = 3_600;
 const pollMs = 200;
@@ -83,7 +84,7 @@ export async function joinNode(node: NodeId, options: MembershipOptions): Promis
   const record = readClusterRecord(options.dataDir);
   const deadline = Date.now() + options.wait * 1000;
   const recorded = record.nodes.find((entry) => entry.id === node);
-  if (recorded?.pid !== undefined && isNodeProcess(recorded.pid)) {
+  if (recorded?.pid !== undefined && isNeverstopNode(recorded.pid)) {
     const ring = await fetchRing(recorded);
     if (ring?.members.includes(node)) {
       return [`${node} is already a member (ring version ${ring.version})`];
@@ -144,7 +145,7 @@ export async function leaveNode(
     `partitions per member: ${describeOwnership(ring)}`,
   ];
   const leaving = record.nodes.find((entry) => entry.id === node);
-  if (leaving === undefined || leaving.pid === undefined || !isNodeProcess(leaving.pid)) {
+  if (leaving === undefined || leaving.pid === undefined || !isNeverstopNode(leaving.pid)) {
     return [...lines, `${node} is not running here: nothing to hand over or stop`];
   }
   // It hands over every key before it goes: stopping it sooner would lose the only copies of
@@ -297,20 +298,6 @@ function writeClusterRecord(record: ClusterRecord): void {
   writeFileSync(join(record.dataDir, clusterFileName), JSON.stringify(record, null, 2) + "\n");
 }
 
-/** Alive and, where /proc tells, really a neverstop node (a recorded pid may have been reused). */
-function isNodeProcess(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("node-main.ts");
-  } catch {
-    return !existsSync("/proc");
-  }
-}
-
 /** SIGTERM (the node closes its store cleanly), SIGKILL after a bound. */
 async function stopNodeProcess(pid: number): Promise<void> {
   const signal = (name: NodeJS.Signals) => {
@@ -323,8 +310,8 @@ async function stopNodeProcess(pid: number): Promise<void> {
   signal("SIGCONT"); // a paused node cannot handle SIGTERM
   signal("SIGTERM");
   const deadline = Date.now() + stopGraceMs;
-  while (isNodeProcess(pid) && Date.now() < deadline) await sleep(100);
-  if (isNodeProcess(pid)) signal("SIGKILL");
+  while (isNeverstopNode(pid) && Date.now() < deadline) await sleep(100);
+  if (isNeverstopNode(pid)) signal("SIGKILL");
 }
 
 function remainingMs(deadline: number): number {
