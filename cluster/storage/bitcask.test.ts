@@ -6,9 +6,11 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BitcaskStore, findValidRecordAfter } from "./bitcask.ts";
 import type { BitcaskOptions, MergeFault } from "./bitcask.ts";
+import { HintBuilder } from "./hint.ts";
 import { encodeRecord, putRecordBytes, recordHeaderBytes } from "./record.ts";
 import { StoreError } from "./store.ts";
 
@@ -59,6 +61,9 @@ function writeRecords(count: number): number[] {
   store.close();
   return offsets;
 }
+
+const zlibChecksum = (bytes: Uint8Array, start: number, end: number) =>
+  zlib.crc32(bytes.subarray(start, end));
 
 function flipByte(filePath: string, offset: number): void {
   const bytes = fs.readFileSync(filePath);
@@ -281,6 +286,93 @@ describe("data files", () => {
     expect(reopened.stats().totalBytes).toBe(after.totalBytes);
     expect(reopened.get("key-4")).toBeUndefined();
     expect(reopened.get("key-3")).toBe("value-9");
+  });
+});
+
+describe("hint files", () => {
+  function hintFiles(): string[] {
+    return fs
+      .readdirSync(folder)
+      .filter((name) => name.endsWith(".hint"))
+      .sort()
+      .map((name) => path.join(folder, name));
+  }
+
+  function contents(store: BitcaskStore): Map<string, string | undefined> {
+    return new Map(
+      store
+        .keys()
+        .sort()
+        .map((key) => [key, store.get(key)]),
+    );
+  }
+
+  function fill(store: BitcaskStore): void {
+    for (let index = 0; index < 60; index++) store.put(`key-${index % 13}`, `value-${index}`);
+    store.delete("key-3");
+  }
+
+  it("are written at rotation and close, and rebuild the same key directory as a full replay", () => {
+    const store = open({ fileBytesMax: 128 });
+    fill(store);
+    const expected = contents(store);
+    const statsBefore = store.stats();
+    store.close();
+    expect(hintFiles().map((file) => path.basename(file, ".hint"))).toEqual(
+      dataFiles().map((file) => path.basename(file, ".data")),
+    );
+    const fromHints = open({ fileBytesMax: 128 });
+    expect(contents(fromHints)).toEqual(expected);
+    expect(fromHints.stats()).toEqual(statsBefore);
+    fromHints.put("after", "reopen"); // appends continue the newest file and its hint
+    fromHints.close();
+    for (const file of hintFiles()) fs.rmSync(file);
+    const replayed = open({ fileBytesMax: 128 });
+    expect(contents(replayed)).toEqual(new Map([...expected, ["after", "reopen"]]));
+    replayed.close();
+    expect(warnings).toEqual([]);
+  });
+
+  it("are what open trusts for the prefix they cover", () => {
+    const store = open();
+    store.put("a", "1");
+    store.put("b", "2");
+    store.close();
+    // A hint listing only `a`, made for the very bytes of the data file: open follows it.
+    const data = fs.readFileSync(dataFiles()[0]!);
+    const builder = new HintBuilder();
+    builder.addRecord(data, 0, 0, putRecordBytes("a", "1"));
+    fs.writeFileSync(hintFiles()[0]!, builder.encode(data.length, zlib.crc32(data), zlibChecksum));
+    expect(open().keys()).toEqual(["a"]);
+  });
+
+  it("are ignored when damaged or when the data file changed, and the file is replayed", () => {
+    const store = open({ fileBytesMax: 128 });
+    fill(store);
+    const expected = contents(store);
+    store.close();
+    const [firstHint, secondHint] = hintFiles();
+    flipByte(firstHint!, 0); // a damaged hint
+    fs.writeFileSync(secondHint!, fs.readFileSync(secondHint!).subarray(0, 20)); // a torn hint
+    const reopened = open({ fileBytesMax: 128 });
+    expect(contents(reopened)).toEqual(expected);
+    reopened.close();
+    // A data byte flipped under a valid hint: the data CRC differs, so the replay finds it.
+    const data = dataFiles()[1]!;
+    flipByte(data, fs.statSync(data).size - 1);
+    expect(() => open({ fileBytesMax: 128 })).toThrow(new RegExp(`${escapeRegExp(data)} at byte`));
+  });
+
+  it("are removed with their data file by a merge, and written for its output", () => {
+    const store = open({ fileBytesMax: 128 });
+    fill(store);
+    const expected = contents(store);
+    store.merge();
+    store.close();
+    expect(hintFiles().map((file) => path.basename(file, ".hint"))).toEqual(
+      dataFiles().map((file) => path.basename(file, ".data")),
+    );
+    expect(contents(open({ fileBytesMax: 128 }))).toEqual(expected);
   });
 });
 

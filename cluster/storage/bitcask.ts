@@ -6,13 +6,16 @@
 // The design in four sentences. Every put and delete appends one checksummed record (record.ts)
 // to the active data file, and data files rotate at `fileBytesMax`. An in-memory key directory
 // maps each key to the file and byte offset of its latest record, so a read is one positioned
-// read. On open the store scans every file, checks every record, and rebuilds the key directory.
-// merge() copies the live records into fresh files and deletes the old ones, dropping overwritten
-// values and deletion records.
+// read. On open the store rebuilds the key directory from each file's hint (hint.ts: keys and
+// offsets, checked against the data file's CRC) or, where no hint matches, by checking every
+// record. merge() copies the live records into fresh files and deletes the old ones, dropping
+// overwritten values and deletion records.
 //
 // Folder layout (e.g. `.neverstop/n1/data/`):
 //
 //   000001.data            data files, replayed in id order: a later record wins
+//   000001.hint            keys and offsets of a prefix of 000001.data (written at rotation,
+//                          merge and close; never fsynced: a lost or torn hint only costs time)
 //   000007.data.merging    merge output not yet renamed: ignored and removed on open
 //   LOCK                   the process id of the process that has the folder open
 //
@@ -40,6 +43,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { crc32 } from "./crc32.ts";
+import { decodeHint, HintBuilder } from "./hint.ts";
 import {
   checkKey,
   checkRecordAt,
@@ -68,7 +72,9 @@ const checksum: Checksum =
     : crc32;
 
 const dataFilePattern = /^(\d{6,})\.data$/;
+const hintFilePattern = /^(\d{6,})\.hint$/;
 const mergeTemporarySuffix = ".merging";
+const hintTemporarySuffix = ".writing";
 const lockFileName = "LOCK";
 
 export interface BitcaskOptions {
@@ -108,6 +114,8 @@ interface DataFile {
   path: string;
   fd: number;
   bytes: number;
+  /** For the file appends go to: its hint entries so far and the CRC-32 of its bytes. */
+  hint?: { builder: HintBuilder; dataCrc: number } | undefined;
 }
 
 /** Folders (real paths) that a store in this process has open: the lock's in-process half. */
@@ -288,6 +296,7 @@ export class BitcaskStore implements KeyValueStore {
       this.closeFile(file.fd);
       this.files.delete(file.id);
       fs.unlinkSync(file.path);
+      fs.rmSync(hintPathOf(file.path), { force: true });
       this.injectMergeFault("after-first-deletion");
     }
     fsyncFolder(this.folder);
@@ -296,6 +305,10 @@ export class BitcaskStore implements KeyValueStore {
     for (const [index, output] of outputs.entries()) {
       const isLast = index === outputs.length - 1;
       const file = { ...output.file, fd: fs.openSync(output.file.path, isLast ? "a+" : "r") };
+      if (!isLast) {
+        writeHint(file);
+        file.hint = undefined;
+      }
       this.files.set(file.id, file);
       this.totalBytes += file.bytes;
       if (isLast) this.active = file;
@@ -309,6 +322,7 @@ export class BitcaskStore implements KeyValueStore {
   close(): void {
     if (this.closed) return;
     if (this.syncPolicy.kind !== "never") this.syncActive();
+    if (this.active !== undefined) writeHint(this.active);
     this.closeFiles();
     releaseLock(this.folder, this.realFolder);
     this.closed = true;
@@ -342,33 +356,91 @@ export class BitcaskStore implements KeyValueStore {
         fs.rmSync(path.join(this.folder, name), { force: true });
         warn(`Removed unfinished merge output ${path.join(this.folder, name)}`);
       }
+      if (name.endsWith(hintTemporarySuffix))
+        fs.rmSync(path.join(this.folder, name), { force: true });
     }
     const ids = names
       .map((name) => dataFilePattern.exec(name)?.[1])
       .filter((id): id is string => id !== undefined)
       .map(Number)
       .sort((left, right) => left - right);
+    // A hint whose data file is gone (a merge deleted it) describes nothing.
+    for (const name of names) {
+      const hintId = hintFilePattern.exec(name)?.[1];
+      if (hintId !== undefined && !ids.includes(Number(hintId))) {
+        fs.rmSync(path.join(this.folder, name), { force: true });
+      }
+    }
     for (const [index, id] of ids.entries()) {
       const isNewest = index === ids.length - 1;
       const filePath = path.join(this.folder, dataFileName(id));
-      const bytes = this.replayFile(id, filePath, isNewest, repair, warn);
-      const file = { id, path: filePath, fd: fs.openSync(filePath, isNewest ? "a+" : "r"), bytes };
+      const { bytes, hint } = this.replayFile(id, filePath, isNewest, repair, warn);
+      const file: DataFile = {
+        id,
+        path: filePath,
+        fd: fs.openSync(filePath, isNewest ? "a+" : "r"),
+        bytes,
+        hint,
+      };
       this.files.set(id, file);
       this.totalBytes += bytes;
       if (isNewest) this.active = file;
     }
   }
 
-  /** Applies one file's records to the key directory; returns the file's length once valid. */
+  /**
+   * Applies one file's records to the key directory; returns the file's length once valid, and
+   * for the newest file (appends continue there) its hint entries and CRC so far. The prefix a
+   * matching hint covers is applied from the hint; the rest is checked record by record.
+   */
   private replayFile(
     id: number,
     filePath: string,
     isNewest: boolean,
     repair: boolean,
     warn: (message: string) => void,
-  ): number {
+  ): { bytes: number; hint: DataFile["hint"] } {
     const bytes = fs.readFileSync(filePath);
+    const builder = isNewest ? new HintBuilder() : undefined;
     let offset = 0;
+    let dataCrc = 0;
+    const hint = readHint(filePath, bytes);
+    if (hint !== undefined) {
+      hint.forEach((key, recordOffset, recordBytes, kind) => {
+        if (kind === "put") this.applyPut(key, { fileId: id, offset: recordOffset, recordBytes });
+        else this.applyDeletion(key);
+      });
+      builder?.addEntries(hint.entries, hint.entryCount);
+      offset = hint.dataBytes;
+      dataCrc = hint.dataCrc;
+    }
+    const validBytes = this.replayRecords(
+      bytes,
+      offset,
+      id,
+      filePath,
+      isNewest,
+      repair,
+      warn,
+      builder,
+    );
+    if (!isNewest) return { bytes: validBytes, hint: undefined };
+    dataCrc = continueChecksum(bytes.subarray(offset, validBytes), dataCrc);
+    return { bytes: validBytes, hint: { builder: builder!, dataCrc } };
+  }
+
+  /** Checks and applies the records of `bytes` from `offset`; returns where valid data ends. */
+  private replayRecords(
+    bytes: Buffer,
+    start: number,
+    id: number,
+    filePath: string,
+    isNewest: boolean,
+    repair: boolean,
+    warn: (message: string) => void,
+    builder: HintBuilder | undefined,
+  ): number {
+    let offset = start;
     while (offset < bytes.length) {
       const check = checkRecordAt(bytes, offset, bytes.length, checksum);
       if (check.ok) {
@@ -376,6 +448,7 @@ export class BitcaskStore implements KeyValueStore {
         const recordBytes = check.header.recordBytes;
         if (check.header.kind === "put") this.applyPut(key, { fileId: id, offset, recordBytes });
         else this.applyDeletion(key);
+        builder?.addRecord(bytes, offset, offset, recordBytes);
         offset += recordBytes;
         continue;
       }
@@ -445,6 +518,10 @@ export class BitcaskStore implements KeyValueStore {
       fs.ftruncateSync(active.fd, offset);
       throw error;
     }
+    if (active.hint !== undefined) {
+      active.hint.builder.addRecord(record, 0, offset, record.length);
+      active.hint.dataCrc = continueChecksum(record, active.hint.dataCrc);
+    }
     active.bytes += record.length;
     this.totalBytes += record.length;
     this.dirty = true;
@@ -456,9 +533,16 @@ export class BitcaskStore implements KeyValueStore {
    * the newest file can ever have a torn tail: recovery relies on that. */
   private rotate(): DataFile {
     this.syncActive();
+    if (this.active !== undefined) writeHint(this.active);
     const id = this.maxFileId() + 1;
     const filePath = path.join(this.folder, dataFileName(id));
-    const file = { id, path: filePath, fd: fs.openSync(filePath, "ax+"), bytes: 0 };
+    const file: DataFile = {
+      id,
+      path: filePath,
+      fd: fs.openSync(filePath, "ax+"),
+      bytes: 0,
+      hint: { builder: new HintBuilder(), dataCrc: 0 },
+    };
     fsyncFolder(this.folder);
     this.files.set(id, file);
     this.active = file;
@@ -584,11 +668,20 @@ export class BitcaskStore implements KeyValueStore {
           const temporaryPath = filePath + mergeTemporarySuffix;
           current = {
             temporaryPath,
-            file: { id, path: filePath, fd: fs.openSync(temporaryPath, "wx"), bytes: 0 },
+            file: {
+              id,
+              path: filePath,
+              fd: fs.openSync(temporaryPath, "wx"),
+              bytes: 0,
+              hint: { builder: new HintBuilder(), dataCrc: 0 },
+            },
           };
           outputs.push(current);
         }
         writeAll(current.file.fd, record);
+        const hint = current.file.hint!;
+        hint.builder.addRecord(record, 0, current.file.bytes, record.length);
+        hint.dataCrc = continueChecksum(record, hint.dataCrc);
         keyDirectory.set(key, {
           fileId: current.file.id,
           offset: current.file.bytes,
@@ -781,6 +874,45 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   let written = 0;
   while (written < bytes.length)
     written += fs.writeSync(fd, bytes, written, bytes.length - written);
+}
+
+/** CRC-32 of `bytes` continued from `previous` (the CRC of what came before them). */
+function continueChecksum(bytes: Uint8Array, previous: number): number {
+  return zlib.crc32(bytes, previous);
+}
+
+function hintPathOf(dataPath: string): string {
+  return dataPath.replace(/\.data$/, ".hint");
+}
+
+/** Writes the hint of `file` (its entries so far), replacing any older one. Not fsynced: the
+ * CRCs make a lost, torn or stale hint harmless, and fsyncs are what writes wait for. */
+function writeHint(file: DataFile): void {
+  if (file.hint === undefined) return;
+  const hintPath = hintPathOf(file.path);
+  const temporaryPath = hintPath + hintTemporarySuffix;
+  const bytes = file.hint.builder.encode(file.bytes, file.hint.dataCrc, checksum);
+  try {
+    fs.writeFileSync(temporaryPath, bytes);
+    fs.renameSync(temporaryPath, hintPath);
+  } catch {
+    // No hint (a full disk, say): the next open replays this file record by record instead.
+    fs.rmSync(temporaryPath, { force: true });
+  }
+}
+
+/** The hint next to `dataPath` if it is intact and describes a prefix of `bytes` exactly. */
+function readHint(dataPath: string, bytes: Buffer): ReturnType<typeof decodeHint> {
+  let hintBytes: Buffer;
+  try {
+    hintBytes = fs.readFileSync(hintPathOf(dataPath));
+  } catch {
+    return undefined;
+  }
+  const hint = decodeHint(hintBytes, checksum);
+  if (hint === undefined || hint.dataBytes > bytes.length) return undefined;
+  if (continueChecksum(bytes.subarray(0, hint.dataBytes), 0) !== hint.dataCrc) return undefined;
+  return hint;
 }
 
 function finishMergeOutput(file: DataFile): void {
