@@ -8,10 +8,12 @@ import { checkerNames, type CheckerName } from "./checks.ts";
 import { retryStrategies, type RetryStrategy } from "./client.ts";
 import { parseDuration } from "./duration.ts";
 import { faultNames, type FaultName } from "./faults.ts";
+import { parseSchedule } from "./fault-schedule.ts";
 import { createProgressLine } from "./progress.ts";
 import type { RunResult } from "./run-core.ts";
 import {
   backendNames,
+  nodeIds,
   RunOptionsError,
   type BackendName,
   type RunOptionsInput,
@@ -37,6 +39,7 @@ interface RunFlags {
   faults: string;
   interval: string;
   faultDuration?: string;
+  schedule?: string;
   concurrency: string;
   rate: string;
   retry: string;
@@ -90,6 +93,10 @@ function addRunFlags(command: Command): Command {
     .option("--faults <list>", `comma-separated faults: ${faultNames.join(", ")}`, "")
     .option("--interval <duration>", "one fault starts every interval", "10s")
     .option("--fault-duration <duration>", "how long each fault lasts (default half the interval)")
+    .option(
+      "--schedule <text>",
+      'faults at fixed times: "5s..9s crash n3; 12s..20s partition n1,n2|n3,n4,n5"',
+    )
     .option("--concurrency <n>", "client processes", "10")
     .option("--rate <n>", "operations per second per client", "10")
     .option("--retry <strategy>", `client retries: ${retryStrategies.join(", ")}`, "none")
@@ -203,6 +210,10 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
         flags.faultDuration === undefined
           ? undefined
           : parseDuration(flags.faultDuration, "--fault-duration"),
+      schedule:
+        flags.schedule === undefined
+          ? undefined
+          : parseSchedule(flags.schedule, nodeIds(integerFlag("nodes", flags.nodes)!)),
     },
     checkers:
       flags.checkers === undefined
