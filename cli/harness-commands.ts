@@ -8,10 +8,12 @@ import { checkerNames, type CheckerName } from "../chaos/harness/checks.ts";
 import { retryStrategies, type RetryStrategy } from "../chaos/harness/client.ts";
 import { parseDuration } from "../chaos/harness/duration.ts";
 import { faultNames, type FaultName } from "../chaos/harness/faults.ts";
+import { parseSchedule } from "../chaos/harness/fault-schedule.ts";
 import { createProgressLine } from "../chaos/harness/progress.ts";
 import type { RunResult } from "../chaos/harness/run-core.ts";
 import {
   backendNames,
+  nodeIds,
   RunOptionsError,
   type BackendName,
   type RunOptionsInput,
@@ -43,6 +45,7 @@ interface RunFlags {
   faults: string;
   interval: string;
   faultDuration?: string;
+  schedule?: string;
   concurrency: string;
   rate: string;
   retry: string;
@@ -97,6 +100,10 @@ function addRunFlags(command: Command): Command {
     .option("--faults <list>", `comma-separated faults: ${faultNames.join(", ")}`, "")
     .option("--interval <duration>", "one fault starts every interval", "10s")
     .option("--fault-duration <duration>", "how long each fault lasts (default half the interval)")
+    .option(
+      "--schedule <text>",
+      'faults at fixed times: "5s..9s crash n3; 12s..20s partition n1,n2|n3,n4,n5"',
+    )
     .option("--concurrency <n>", "client processes", "10")
     .option("--rate <n>", "operations per second per client", "10")
     .option("--retry <strategy>", `client retries: ${retryStrategies.join(", ")}`, "none")
@@ -215,6 +222,10 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
         flags.faultDuration === undefined
           ? undefined
           : parseDuration(flags.faultDuration, "--fault-duration"),
+      schedule:
+        flags.schedule === undefined
+          ? undefined
+          : parseSchedule(flags.schedule, nodeIds(integerFlag("nodes", flags.nodes)!)),
     },
     checkers:
       flags.checkers === undefined
