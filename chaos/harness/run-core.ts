@@ -91,6 +91,11 @@ export function describeFault(fault: Fault): string {
       return `partition ${fault.description} (${fault.how})`;
     case "skew":
       return `skew ${fault.node} ${fault.offsetMs} ms`;
+    case "flaky":
+      return `flaky ${Math.round(fault.lossRate * 100)}% loss on ${fault.links.length} links`;
+    case "join":
+    case "leave":
+      return `${fault.name} ${fault.node} (via ${fault.via})`;
     case "none":
       return "none";
     default:
@@ -153,6 +158,7 @@ export class RunDriver {
     for (const name of options.checkers) {
       results[name] = runChecker(name, history, {
         linearizableTimeoutMs: options.linearizableTimeoutMs,
+        minimumAvailability: options.minimumAvailability,
       });
     }
     const summary: RunSummary = {
@@ -226,6 +232,7 @@ export class RunDriver {
         requestTimeoutMs: client.requestTimeoutMs,
         retry: retryPolicy(strategy),
         random: clientRandom.fork(label),
+        pw: cluster.pw,
       });
     let clientsIdle = false;
     let quietReached = false;
