@@ -167,6 +167,29 @@ export function retryDelayMs(
   return Math.max(backoffMs, hintMs);
 }
 
+/**
+ * What a client retry policy is asked after an attempt that did not end ok (lab 07): the
+ * policy answers the delay before the next attempt in milliseconds, or undefined to stop.
+ */
+export interface RetryQuestion {
+  kind: "read" | "write";
+  /** Whether applying the request twice equals applying it once. Reads are; the workloads'
+   * puts are (unique values merged by union); a PN-counter increment is NOT. */
+  idempotent: boolean;
+  /** `fail`: it certainly did not happen. `info`: it may have happened (a timeout, a 504). */
+  outcome: "fail" | "info";
+  /** False when trying again cannot help (a 400: the request itself is wrong). */
+  retryable: boolean;
+  /** A 503 overload's hint: the node asks not to hear from this client sooner. */
+  retryAfterMs: number | undefined;
+  /** Attempts made so far, the one that just ended included (1 after the first). */
+  attempts: number;
+  /** Milliseconds since the first attempt began. */
+  elapsedMs: number;
+}
+
+export type RetryDecider = (question: RetryQuestion, random: () => number) => number | undefined;
+
 export interface KvClientOptions {
   bucket: string;
   /** How long the client waits for one answer. */
@@ -177,6 +200,8 @@ export interface KvClientOptions {
   /** Riak's PW for every put and delete: acknowledgements that must come from primaries
    * (strict quorum). Unset or 0: sloppy quorum. */
   pw?: number | undefined;
+  /** A retry policy written as a function (lab 07); when set it decides instead of `retry`. */
+  retryDecider?: RetryDecider | undefined;
 }
 
 /** One client's connection to the cluster: gets and puts with the retry policy applied. */
@@ -268,7 +293,7 @@ export class KvClient {
     request: ClientRequest,
     done: (result: RequestResult) => void,
   ): void {
-    const { retry, requestTimeoutMs, random } = this.options;
+    const { requestTimeoutMs } = this.options;
     const nodes = this.port.nodes;
     const firstIndex = Math.max(0, nodes.indexOf(firstNode));
     const startedNs = this.port.now();
@@ -278,16 +303,16 @@ export class KvClient {
       this.port.request(node, request, requestTimeoutMs, (outcome) => {
         const result = classifyOutcome(request, outcome, node);
         if (result.kind === "info") maybeApplied = true;
-        const retryable =
-          (result.kind === "fail" && result.retryable && retry.strategy !== "none") ||
-          (result.kind === "info" && retry.strategy === "retry-with-idempotency-key");
-        if (retryable && number + 1 < retry.attemptsMax) {
-          const delayMs = retryDelayMs(retry, number, random, result);
-          const elapsedMs = (this.port.now() - startedNs) / 1e6;
-          if (elapsedMs + delayMs <= retry.totalTimeMaxMs) {
-            this.port.after(delayMs, () => attempt(number + 1));
-            return;
-          }
+        const elapsedMs = (this.port.now() - startedNs) / 1e6;
+        const delayMs =
+          result.kind === "ok"
+            ? undefined
+            : this.options.retryDecider === undefined
+              ? this.strategyDelayMs(result, number, elapsedMs)
+              : this.deciderDelayMs(request, result, number + 1, elapsedMs);
+        if (delayMs !== undefined) {
+          this.port.after(delayMs, () => attempt(number + 1));
+          return;
         }
         if (result.kind === "fail" && maybeApplied) {
           done({
@@ -301,5 +326,49 @@ export class KvClient {
       });
     };
     attempt(0);
+  }
+
+  /** The named strategies (see the header): the delay before the next attempt, or undefined. */
+  private strategyDelayMs(
+    result: Exclude<RequestResult, { kind: "ok" }>,
+    retryNumber: number,
+    elapsedMs: number,
+  ): number | undefined {
+    const { retry, random } = this.options;
+    const retryable =
+      (result.kind === "fail" && result.retryable && retry.strategy !== "none") ||
+      (result.kind === "info" && retry.strategy === "retry-with-idempotency-key");
+    if (!retryable || retryNumber + 1 >= retry.attemptsMax) return undefined;
+    const delayMs = retryDelayMs(retry, retryNumber, random, result);
+    return elapsedMs + delayMs <= retry.totalTimeMaxMs ? delayMs : undefined;
+  }
+
+  /** A lab's retry policy decides (lab 07). Its answer is checked: a delay must be a finite
+   * number from 0 up, and attempts stay under the client's hard bound whatever it says. */
+  private deciderDelayMs(
+    request: ClientRequest,
+    result: Exclude<RequestResult, { kind: "ok" }>,
+    attempts: number,
+    elapsedMs: number,
+  ): number | undefined {
+    if (attempts >= attemptsMaxLimit) return undefined;
+    const question: RetryQuestion = {
+      kind: request.op === "get" || request.op === "crdt-get" ? "read" : "write",
+      idempotent: request.op !== "crdt-update",
+      outcome: result.kind,
+      retryable: result.kind === "info" || result.retryable,
+      retryAfterMs: result.kind === "fail" ? result.retryAfterMs : undefined,
+      attempts,
+      elapsedMs,
+    };
+    const random = this.options.random;
+    const delayMs = this.options.retryDecider!(question, () => random.next());
+    if (delayMs === undefined) return undefined;
+    if (typeof delayMs !== "number" || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RangeError(
+        `Expected the retry policy to answer a delay in ms from 0 up or undefined, got ${String(delayMs)}`,
+      );
+    }
+    return delayMs;
   }
 }
