@@ -15,7 +15,7 @@
 import { Random } from "../../cluster/runtime/sim/random.ts";
 import { Simulation, type TraceEntry } from "../../cluster/runtime/sim/simulator.ts";
 import { overallVerdict, runChecker, type CheckerResult } from "./checks.ts";
-import { KvClient, retryPolicy } from "./client.ts";
+import { KvClient, retryPolicy, type RetryDecider } from "./client.ts";
 import type { Validity } from "../checkers/history-view.ts";
 import {
   faultValue,
@@ -91,6 +91,11 @@ export function describeFault(fault: Fault): string {
       return `partition ${fault.description} (${fault.how})`;
     case "skew":
       return `skew ${fault.node} ${fault.offsetMs} ms`;
+    case "flaky":
+      return `flaky ${Math.round(fault.lossRate * 100)}% loss on ${fault.links.length} links`;
+    case "join":
+    case "leave":
+      return `${fault.name} ${fault.node} (via ${fault.via})`;
     case "none":
       return "none";
     default:
@@ -117,6 +122,8 @@ export class RunDriver {
     private readonly backend: FaultBackend,
     /** Runs just before the final reads (the simulator heals every link there). */
     private readonly beforeFinal: () => void = () => {},
+    /** What options cannot hold (functions): a lab's client retry policy (lab 07). */
+    private readonly clientRuntime: { retryDecider?: RetryDecider | undefined } = {},
   ) {
     this.recorder = new HistoryRecorder(() => port.now());
     const root = new Random(`harness:${options.seed}`);
@@ -153,6 +160,7 @@ export class RunDriver {
     for (const name of options.checkers) {
       results[name] = runChecker(name, history, {
         linearizableTimeoutMs: options.linearizableTimeoutMs,
+        minimumAvailability: options.minimumAvailability,
       });
     }
     const summary: RunSummary = {
@@ -220,12 +228,14 @@ export class RunDriver {
 
   private startClients(workloadRandom: Random, clientRandom: Random, bucket: string): void {
     const { client, timeMs, cluster } = this.options;
-    const makeClient = (label: string, strategy = client.retry) =>
+    const makeClient = (label: string, strategy = client.retry, useDecider = true) =>
       new KvClient(this.port, {
         bucket,
         requestTimeoutMs: client.requestTimeoutMs,
         retry: retryPolicy(strategy),
         random: clientRandom.fork(label),
+        pw: cluster.pw,
+        retryDecider: useDecider ? this.clientRuntime.retryDecider : undefined,
       });
     let clientsIdle = false;
     let quietReached = false;
@@ -241,12 +251,19 @@ export class RunDriver {
       n: cluster.n,
       onIdle: () => {
         clientsIdle = true;
-        if (quietReached) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
+        if (quietReached)
+          this.startFinalOperations(clients.nextUnusedProcess(), (label, strategy) =>
+            makeClient(label, strategy, false),
+          );
       },
     });
     this.port.after(timeMs + quietMs, () => {
       quietReached = true;
-      if (clientsIdle) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
+      // The final reads use the harness's own retries, whatever a lab's policy does.
+      if (clientsIdle)
+        this.startFinalOperations(clients.nextUnusedProcess(), (label, strategy) =>
+          makeClient(label, strategy, false),
+        );
     });
   }
 
@@ -280,7 +297,11 @@ export class SimulatedRun {
   readonly driver: RunDriver;
   private finished = false;
 
-  constructor(readonly options: RunOptions) {
+  constructor(
+    readonly options: RunOptions,
+    /** What options cannot hold (functions): a lab's client retry policy. */
+    runtime: { retryDecider?: RetryDecider | undefined } = {},
+  ) {
     this.simulation = new Simulation({
       config: clusterConfig(options),
       seed: options.seed,
@@ -293,6 +314,7 @@ export class SimulatedRun {
       simulationPort(simulation),
       new SimulationFaultBackend(simulation),
       () => simulation.links.heal(),
+      { retryDecider: runtime.retryDecider },
     );
   }
 
