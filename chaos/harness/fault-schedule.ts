@@ -77,9 +77,23 @@ function parseFault(words: string[], nodes: readonly NodeId[], entry: string): F
       const offsetMs = parseDuration(match[2]!, "skew offset") * (match[1] === "-" ? -1 : 1);
       return { name: "skew", node, offsetMs };
     }
+    case "flaky": {
+      const links = (first ?? "").split(",").filter((link) => link !== "");
+      const lossRate = Number(second);
+      if (links.length === 0 || !(lossRate > 0 && lossRate <= 1))
+        throw new RangeError(`Expected flaky LINKS RATE like flaky n1->n2 0.3 in "${entry}"`);
+      return { name: "flaky", links, lossRate };
+    }
+    case "join":
+    case "leave":
+      return {
+        name: kind,
+        node: parseNode(first, nodes, entry),
+        via: parseNode(second?.replace(/^via=/, ""), nodes, entry),
+      };
     default:
       throw new RangeError(
-        `Expected partition, cut, crash, pause or skew in "${entry}", got ${JSON.stringify(kind ?? "")}`,
+        `Expected partition, cut, crash, pause, skew, join or leave in "${entry}", got ${JSON.stringify(kind ?? "")}`,
       );
   }
 }
@@ -120,6 +134,11 @@ function formatFault(fault: Fault): string {
       return `${fault.name} ${fault.node}`;
     case "skew":
       return `skew ${fault.node} ${fault.offsetMs < 0 ? "-" : "+"}${formatDuration(Math.abs(fault.offsetMs))}`;
+    case "join":
+    case "leave":
+      return `${fault.name} ${fault.node} via=${fault.via}`;
+    case "flaky":
+      return `flaky ${fault.links.join(",")} ${fault.lossRate}`;
     case "none":
       return "none";
   }
