@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { afterAll, afterEach, expect, test, vi } from "vitest";
 import { parseJsonLines } from "../chaos/harness/history-io.ts";
-import { registerHarnessCommands } from "./harness-commands.ts";
+import { registerHarnessCommands, runOptionsFromFlags, type RunFlags } from "./harness-commands.ts";
 
 const store = mkdtempSync(join(tmpdir(), "neverstop-commands-"));
 afterAll(() => rmSync(store, { recursive: true, force: true }));
@@ -105,6 +105,30 @@ test("bad input is one line and exit 3", async () => {
   const faults = await neverstop("test", "set", "--faults", "earthquake");
   expect(faults.exitCode).toBe(3);
   expect(faults.stderr).toBe(
-    'neverstop: Expected `--faults` to list some of partition, crash, pause, skew, none, got "earthquake"',
+    'neverstop: Expected `--faults` to list some of partition, crash, pause, skew, flaky, join, leave, none, got "earthquake"',
+  );
+});
+
+test("--pw and --min-availability reach the run options, checked at the boundary", () => {
+  const flags: RunFlags = {
+    backend: "sim",
+    time: "10s",
+    nodes: "5",
+    pw: "2",
+    minAvailability: "0.95",
+    sync: "always",
+    faults: "",
+    interval: "10s",
+    concurrency: "10",
+    rate: "10",
+    retry: "none",
+    keys: "3",
+    partitions: "64",
+    store: "store",
+  };
+  const fromFlags = runOptionsFromFlags("register", flags);
+  expect([fromFlags.cluster?.pw, fromFlags.minimumAvailability]).toEqual([2, 0.95]);
+  expect(() => runOptionsFromFlags("register", { ...flags, minAvailability: "2" })).toThrow(
+    'Expected `--min-availability` to be a number from 0 to 1, got "2"',
   );
 });

@@ -8,10 +8,12 @@ import { checkerNames, type CheckerName } from "../chaos/harness/checks.ts";
 import { retryStrategies, type RetryStrategy } from "../chaos/harness/client.ts";
 import { parseDuration } from "../chaos/harness/duration.ts";
 import { faultNames, type FaultName } from "../chaos/harness/faults.ts";
+import { parseSchedule } from "../chaos/harness/fault-schedule.ts";
 import { createProgressLine } from "../chaos/harness/progress.ts";
 import type { RunResult } from "../chaos/harness/run-core.ts";
 import {
   backendNames,
+  nodeIds,
   RunOptionsError,
   type BackendName,
   type RunOptionsInput,
@@ -31,7 +33,7 @@ import {
 } from "../chaos/checkers/check-command.ts";
 export { exitBadInput, exitInvalid, exitUnknown, exitValid };
 
-interface RunFlags {
+export interface RunFlags {
   backend: string;
   seed?: string;
   time: string;
@@ -39,10 +41,13 @@ interface RunFlags {
   n?: string;
   r?: string;
   w?: string;
+  pw?: string;
+  minAvailability?: string;
   sync: string;
   faults: string;
   interval: string;
   faultDuration?: string;
+  schedule?: string;
   concurrency: string;
   rate: string;
   retry: string;
@@ -93,10 +98,19 @@ function addRunFlags(command: Command): Command {
     .option("--n <n>", "replicas per key (N)")
     .option("--r <n>", "read quorum (R)")
     .option("--w <n>", "write quorum (W)")
+    .option("--pw <n>", "primary write quorum (PW, strict quorum; default 0: sloppy)")
+    .option(
+      "--min-availability <fraction>",
+      "fail the run when fewer operations than this (0..1) complete ok",
+    )
     .option("--sync <policy>", "fsync policy: always, interval, never", "always")
     .option("--faults <list>", `comma-separated faults: ${faultNames.join(", ")}`, "")
     .option("--interval <duration>", "one fault starts every interval", "10s")
     .option("--fault-duration <duration>", "how long each fault lasts (default half the interval)")
+    .option(
+      "--schedule <text>",
+      'faults at fixed times: "5s..9s crash n3; 12s..20s partition n1,n2|n3,n4,n5"',
+    )
     .option("--concurrency <n>", "client processes", "10")
     .option("--rate <n>", "operations per second per client", "10")
     .option("--retry <strategy>", `client retries: ${retryStrategies.join(", ")}`, "none")
@@ -164,6 +178,16 @@ function integerFlag(name: string, text: string | undefined): number | undefined
   return Number(text);
 }
 
+function fractionFlag(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^(0|1|0?\.[0-9]{1,6}|1\.0{1,6})$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(value >= 0 && value <= 1))
+    throw new RunOptionsError(
+      `Expected \`--${name}\` to be a number from 0 to 1, got ${JSON.stringify(text.slice(0, 40))}`,
+    );
+  return value;
+}
+
 function listFlag<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
   const items = text
     .split(",")
@@ -199,6 +223,7 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
       n: integerFlag("n", flags.n),
       r: integerFlag("r", flags.r),
       w: integerFlag("w", flags.w),
+      pw: integerFlag("pw", flags.pw),
       sync: flags.sync as SyncPolicyName,
       partitionCount: integerFlag("partitions", flags.partitions)!,
     },
@@ -215,12 +240,17 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
         flags.faultDuration === undefined
           ? undefined
           : parseDuration(flags.faultDuration, "--fault-duration"),
+      schedule:
+        flags.schedule === undefined
+          ? undefined
+          : parseSchedule(flags.schedule, nodeIds(integerFlag("nodes", flags.nodes)!)),
     },
     checkers:
       flags.checkers === undefined
         ? undefined
         : listFlag<CheckerName>("checkers", flags.checkers, checkerNames),
     name: flags.name,
+    minimumAvailability: fractionFlag("min-availability", flags.minAvailability),
   };
   return input;
 }

@@ -23,6 +23,7 @@ import { registerHarnessCommands } from "./harness-commands.ts";
 import { registerMembershipCommands } from "./membership-commands.ts";
 import { registerNemesisCommands } from "./nemesis-commands.ts";
 import { registerToxiproxyCommand } from "./toxiproxy-command.ts";
+import { registerLabCommand } from "../labs/kit/command.ts";
 
 /** The `neverstop` program with every command registered, ready for parseAsync(). */
 export function createProgram(): Command {
@@ -44,5 +45,6 @@ export function createProgram(): Command {
   registerNemesisCommands(program);
   registerMembershipCommands(program);
   registerDockerCommands(program);
+  registerLabCommand(program);
   return program;
 }

@@ -13,7 +13,10 @@ function parsePort(text: string): number {
   return port;
 }
 
-/** Adds `toxiproxy [--port 8474] [--host 127.0.0.1]` to the neverstop command. */
+/**
+ * Adds `toxiproxy [--port 8474] [--host 127.0.0.1] [--allow-remote-upstreams]`. The API and
+ * the proxies listen on loopback; the switch lets proxies dial upstreams on other hosts.
+ */
 export function registerToxiproxyCommand(program: Command): void {
   program
     .command("toxiproxy")
@@ -22,22 +25,33 @@ export function registerToxiproxyCommand(program: Command): void {
     )
     .option("--port <port>", "HTTP API port (0 picks a free one)", parsePort, defaultToxiproxyPort)
     .option("--host <host>", "HTTP API address, loopback only", "127.0.0.1")
-    .action(async (options: { port: number; host: string }) => {
-      await runToxiproxyServer(options.host, options.port);
+    .option(
+      "--allow-remote-upstreams",
+      "let proxies connect to upstreams on other hosts (they still listen on loopback)",
+    )
+    .action(async (options: { port: number; host: string; allowRemoteUpstreams?: boolean }) => {
+      await runToxiproxyServer(options.host, options.port, options.allowRemoteUpstreams === true);
     });
 }
 
 /** Runs until SIGINT or SIGTERM; a failure to start is one line on stderr and exit code 1. */
-async function runToxiproxyServer(host: string, port: number): Promise<void> {
+async function runToxiproxyServer(
+  host: string,
+  port: number,
+  allowRemoteUpstreams: boolean,
+): Promise<void> {
   let server: Awaited<ReturnType<typeof startToxiproxyServer>>;
   try {
-    server = await startToxiproxyServer({ host, port });
+    server = await startToxiproxyServer({ host, port, allowRemoteUpstreams });
   } catch (error) {
     console.error(`neverstop toxiproxy: ${(error as Error).message}`);
     process.exitCode = 1;
     return;
   }
-  console.log(`Toxiproxy-compatible server (embedded) listening on ${server.url}`);
+  console.log(
+    `Toxiproxy-compatible server (embedded) listening on ${server.url}` +
+      (allowRemoteUpstreams ? " (remote upstreams allowed)" : ""),
+  );
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off("SIGINT", stop);

@@ -54,6 +54,20 @@ describe("detectFormat", () => {
 });
 
 describe("parseHistory", () => {
+  it("gives each format its convention: Porcupine's for Jepsen log lines, Jepsen's otherwise", () => {
+    expect(
+      [jsonl, ednVector, ednLines, jepsenLog].map((text) => {
+        const parsed = parseHistory(text);
+        return [parsed.format, parsed.convention];
+      }),
+    ).toEqual([
+      ["jsonl", "jepsen"],
+      ["edn", "jepsen"],
+      ["edn", "jepsen"],
+      ["jepsen-log", "porcupine"],
+    ]);
+  });
+
   it("reads JSON Lines as they are", () => {
     const { operations, format } = parseHistory(jsonl);
     expect(format).toBe("jsonl");

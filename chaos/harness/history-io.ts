@@ -7,6 +7,11 @@
 //               `{:process 0, :type :invoke, :f :read, :value nil}`.
 //   jepsen-log  the log lines of Jepsen's early etcd test that Porcupine's corpus replays,
 //               `INFO  jepsen.util - 4	:ok	:write	2` (tabs or spaces: split on runs).
+// Each format comes with the convention its tools read it by (`HistoryConvention`):
+//   jsonl, edn  jepsen     a `fail` did not happen; an ok read of nil tells nothing (Knossos's
+//                          cas-register); `info` may take effect at any time after its invoke.
+//   jepsen-log  porcupine  Porcupine's reading of these logs: a `fail` cas compared and did not
+//                          match, and a read of nil needs the register to be nil.
 // A source without `index` or `time` gets them from line order. Values that Jepsen writes
 // as keywords (`:timed-out`) arrive as plain strings (`"timed-out"`).
 //
@@ -31,6 +36,17 @@ import type { Operation, OperationType } from "./history.ts";
 
 export type HistoryFormat = "jsonl" | "edn" | "jepsen-log";
 
+/**
+ * How the checkers read `fail` and nil in a history: Jepsen's rules (Knossos) or the ones
+ * Porcupine applies to the early Jepsen etcd logs of its corpus. See the header.
+ */
+export type HistoryConvention = "jepsen" | "porcupine";
+
+/** The convention a format is read by: Porcupine's for its etcd logs, Jepsen's otherwise. */
+export function historyConvention(format: HistoryFormat): HistoryConvention {
+  return format === "jepsen-log" ? "porcupine" : "jepsen";
+}
+
 export class HistoryFormatError extends Error {
   constructor(
     /** The line (from 1) where the problem is. */
@@ -44,6 +60,8 @@ export class HistoryFormatError extends Error {
 
 export interface ParsedHistory {
   format: HistoryFormat;
+  /** How to read `fail` and nil: `historyConvention(format)`. */
+  convention: HistoryConvention;
   operations: Operation[];
   /** `lines[i]` is the source line of `operations[i]`, for error messages and drawings. */
   lines: number[];
@@ -130,7 +148,7 @@ export function parseJsonLines(text: string): ParsedHistory {
     );
     lines.push(line);
   }
-  return { format: "jsonl", operations, lines };
+  return { format: "jsonl", convention: historyConvention("jsonl"), operations, lines };
 }
 
 /** Validates the fields of one operation from any source; fills index and time from order. */
@@ -249,7 +267,7 @@ export function parseEdnHistory(text: string): ParsedHistory {
     operations.push(operationFromFields(fields, operations.length, line));
     lines.push(line);
   }
-  return { format: "edn", operations, lines };
+  return { format: "edn", convention: historyConvention("edn"), operations, lines };
 }
 
 // The shape almost every Jepsen history has: one op map per line, keyword keys, plain values.
@@ -286,7 +304,7 @@ function parseFlatEdnLines(text: string): ParsedHistory | undefined {
     operations.push(operationFromFields(fields, operations.length, line));
     lines.push(line);
   }
-  return { format: "edn", operations, lines };
+  return { format: "edn", convention: historyConvention("edn"), operations, lines };
 }
 
 /** A value the flat shape allows, as plainValue would give it. */
@@ -440,7 +458,7 @@ export function parseJepsenLog(text: string): ParsedHistory {
     });
     lines.push(line);
   }
-  return { format: "jepsen-log", operations, lines };
+  return { format: "jepsen-log", convention: historyConvention("jepsen-log"), operations, lines };
 }
 
 /** The value of a log line: the common shapes directly, anything else through the EDN reader. */
