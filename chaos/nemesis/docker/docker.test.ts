@@ -4,18 +4,19 @@
 // and unpause thaws it; a killed node restarts from its own data.
 //
 // Needs a Docker engine and the docker command line (.ci/docker-setup.sh starts one as root).
-// Without them the whole file skips with one line saying why. The first run builds the images
+// Without them the whole file skips with one line saying why; under CI=true it fails instead
+// (chaos/harness/requirements.ts). The first run builds the images
 // (minutes on the vfs storage driver); later runs reuse them while the sources are unchanged.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
+import { requirePart } from "../../harness/requirements.ts";
 import { removeStaleDockerClusters, startDockerCluster, type DockerCluster } from "./backend.ts";
 import { connectDocker, whyNoDockerCli, whyNoEngine } from "./engine.ts";
 import { ensureTestImage } from "./test-image.ts";
 
 const docker = connectDocker();
-const skipReason = (await whyNoEngine(docker)) ?? whyNoDockerCli();
-if (skipReason !== undefined) console.log(`docker tests skipped: ${skipReason}`);
+const skipDocker = requirePart("Docker engine", (await whyNoEngine(docker)) ?? whyNoDockerCli());
 
 const buildTimeoutMs = 20 * 60_000;
 const clusterTestTimeoutMs = 5 * 60_000;
@@ -46,7 +47,7 @@ async function get(url: string, key: string): Promise<{ status: number; siblings
   return { status: 200, siblings: body.siblings };
 }
 
-describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in containers", () => {
+describe.skipIf(skipDocker)("docker backend: a 3-node cluster in containers", () => {
   let cluster: DockerCluster | undefined;
 
   beforeAll(async () => {
