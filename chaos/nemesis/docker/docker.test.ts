@@ -13,7 +13,7 @@ import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
 import { requirePart } from "../../harness/requirements.ts";
 import { removeStaleDockerClusters, startDockerCluster, type DockerCluster } from "./backend.ts";
 import { connectDocker, whyNoDockerCli, whyNoEngine } from "./engine.ts";
-import { ensureTestImage } from "./test-image.ts";
+import { ensureNodeImage } from "./node-image.ts";
 
 const docker = connectDocker();
 const skipDocker = requirePart("Docker engine", (await whyNoEngine(docker)) ?? whyNoDockerCli());
@@ -54,7 +54,7 @@ describe.skipIf(skipDocker)("docker backend: a 3-node cluster in containers", ()
     // Containers a crashed earlier run left behind (a run lasts well under an hour).
     await removeStaleDockerClusters(docker, namePrefix, 60 * 60_000);
     const started = Date.now();
-    const image = await ensureTestImage(docker);
+    const image = await ensureNodeImage(docker);
     console.log(
       `docker test image ${image.tag}: base ${image.baseBuildMs} ms, node image ${image.nodeBuildMs} ms (0 = reused); ready after ${Date.now() - started} ms`,
     );

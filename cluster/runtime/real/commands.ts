@@ -70,6 +70,9 @@ export class CliError extends Error {
 }
 
 export interface ClusterRecord {
+  /** Where the nodes run; absent means local processes (chaos/nemesis/docker/stack.ts adds the
+   * containers' names for "docker"). */
+  backend?: "local" | "docker";
   dataDir: string;
   startedAt: string;
   detached: boolean;
@@ -146,6 +149,15 @@ export function registerClusterCommands(program: Command): void {
         "the Toxiproxy HTTP API port (default base+394: 8474)",
       ).argParser(integerArgument),
     )
+    .addOption(
+      new Option("--backend <backend>", "where the nodes run: processes or Docker containers")
+        .choices(["local", "docker"])
+        .default("local"),
+    )
+    .option(
+      "--image <tag>",
+      "with --backend docker: a published node image to use (pulled when missing); default: built from the sources offline",
+    )
     .action(async (options: UpOptions, command: Command) => {
       await up(options, command.getOptionValueSource("dataDir") === "default");
     });
@@ -181,15 +193,21 @@ interface UpOptions {
   toxiproxyPort?: number;
   spareNodes: number;
   lwwBuckets: string;
+  backend: "local" | "docker";
+  image?: string;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
   const dataDir = resolve(options.dataDir);
   prepareDataDir(dataDir, dataDirIsDefault);
   const running = readRecord(dataDir);
+  const docker = await dockerCommands(
+    running?.backend === "docker" || options.backend === "docker",
+  );
   if (
     running !== undefined &&
-    running.nodes.some((node) => node.pid !== undefined && isNeverstopNode(node.pid))
+    (running.nodes.some((node) => node.pid !== undefined && isNeverstopNode(node.pid)) ||
+      (await docker?.anyDockerNodeRunning(running)) === true)
   ) {
     throw new CliError(
       `a cluster is already running from ${options.dataDir} (see \`npx neverstop status\`; stop it with \`npx neverstop down\`)`,
@@ -204,6 +222,19 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     throw new CliError(
       `Expected \`--nodes\` + \`--spare-nodes\` to be at most 16, got ${options.nodes + options.spareNodes}`,
     );
+  }
+  if (options.backend === "docker") {
+    // Free ports at random: a Docker cluster never collides with a local one (status shows them).
+    await docker!.upDocker({
+      nodes: options.nodes,
+      spareNodes: options.spareNodes,
+      sync: options.sync,
+      dataDir,
+      detach: options.detach,
+      bucketModes: bucketModesOf(options.lwwBuckets),
+      ...(options.image === undefined ? {} : { image: options.image }),
+    });
+    return;
   }
   // Ports and proxies cover the spares too, so a node that joins later is breakable as well.
   const layout: PortLayout = {
@@ -224,13 +255,7 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     toxiproxyPort,
     cluster: {
       spareNodes: options.spareNodes,
-      bucketModes: Object.fromEntries(
-        options.lwwBuckets
-          .split(",")
-          .map((name) => name.trim())
-          .filter((name) => name.length > 0)
-          .map((name) => [name, "lww" as const]),
-      ),
+      bucketModes: bucketModesOf(options.lwwBuckets),
     },
   });
   if (!options.detach) {
@@ -261,6 +286,22 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
   });
   process.stderr.write("stopping ...\n");
   await started.stop();
+}
+
+function bucketModesOf(lwwBuckets: string): Record<string, "lww"> {
+  return Object.fromEntries(
+    lwwBuckets
+      .split(",")
+      .map((name) => name.trim())
+      .filter((name) => name.length > 0)
+      .map((name) => [name, "lww" as const]),
+  );
+}
+
+/** The Docker branches (chaos/nemesis/docker/commands.ts), loaded only when a Docker cluster is
+ * asked for or recorded: local commands never load dockerode. */
+async function dockerCommands(wanted: boolean) {
+  return wanted ? await import("../../../chaos/nemesis/docker/commands.ts") : undefined;
 }
 
 /** The lines `up` prints: where Toxiproxy is, and each node directly and through its proxy. */
@@ -457,6 +498,8 @@ export async function down(dataDirOption: string): Promise<string> {
   if (record === undefined) {
     return `no cluster recorded in ${dataDirOption}/${clusterFileName}: nothing to stop`;
   }
+  const docker = await dockerCommands(record.backend === "docker");
+  if (docker?.isDockerRecord(record) === true) return docker.downDocker(record);
   const pids = record.nodes
     .map((node) => node.pid)
     .filter((pid): pid is number => pid !== undefined && isNeverstopNode(pid));
@@ -495,6 +538,8 @@ async function status(dataDirOption: string, json: boolean): Promise<void> {
       1,
     );
   }
+  const docker = await dockerCommands(record.backend === "docker");
+  if (docker?.isDockerRecord(record) === true) return docker.statusDocker(record, json);
   const nodes = await Promise.all(
     record.nodes.map(async (node) => {
       const health = await fetchHealth(node.httpUrl, 1_000);
