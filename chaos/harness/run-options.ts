@@ -14,7 +14,7 @@ import { faultNames, type FaultName } from "./faults.ts";
 import { concurrencyMax, ratePerSecondMax } from "./generator.ts";
 import { workloadNames, workloads } from "./workloads/index.ts";
 
-export const backendNames = ["sim", "local"] as const;
+export const backendNames = ["sim", "local", "docker"] as const;
 export type BackendName = (typeof backendNames)[number];
 export type SyncPolicyName = (typeof syncPolicyNames)[number];
 
