@@ -94,7 +94,9 @@ describe("the Docker and browser tests with their part missing", () => {
       const run = runTestFile("chaos/nemesis/docker/docker.test.ts", noEngine);
       expect(run.status).toBe(0);
       expect(run.output).toContain("skipped (no Docker engine): no Docker engine answers");
-      expect(run.output).toMatch(/4 skipped/);
+      // (vitest colours its summary: no \b before the counts)
+      expect(run.output).toMatch(/[1-9][0-9]* skipped/);
+      expect(run.output).not.toMatch(/[1-9][0-9]* passed/);
     },
     childTimeoutMs,
   );

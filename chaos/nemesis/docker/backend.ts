@@ -17,7 +17,8 @@
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import type { ClusterConfig, NodeId } from "../../../cluster/core/types.ts";
 import {
@@ -72,6 +73,10 @@ export interface DockerClusterOptions {
   spareNodes?: number;
   partitionCount?: number;
   bucketModes?: ClusterConfig["bucketModes"];
+  /** A policies module (cluster/core/policies.ts) every node loads: its folder is mounted
+   * read-only where the node finds it (under /app, the image's copy of the repository, when the
+   * file is inside this repository, so its imports of cluster/ resolve). */
+  policies?: string;
   /** More labels on every container (the composition records who started it). */
   labels?: Record<string, string>;
   /** The `org.neverstop.cluster` label and the middle of every container name. Default: made
@@ -178,6 +183,7 @@ export async function startDockerCluster(
     nodes: allNodes,
     labels: { ...options.labels, [clusterLabel]: runId, [prefixLabel]: prefix },
     ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    ...(options.policies === undefined ? {} : { policies: resolve(options.policies) }),
     removeDataDir: temporary,
   });
   try {
@@ -226,15 +232,18 @@ async function prepareNodes(
           ? direct
           : await options.peerAddress(id, peer, port);
     }
-    const nodeConfig = nodeProcessConfig({
-      nodeId: id,
-      cluster: plan.config,
-      httpPort,
-      peerPort,
-      peers,
-      dataDir: "/data",
-      ...(options.sync === undefined ? {} : { sync: options.sync }),
-    });
+    const nodeConfig = {
+      ...nodeProcessConfig({
+        nodeId: id,
+        cluster: plan.config,
+        httpPort,
+        peerPort,
+        peers,
+        dataDir: "/data",
+        ...(options.sync === undefined ? {} : { sync: options.sync }),
+      }),
+      ...(options.policies === undefined ? {} : { policies: policiesMount(options.policies).file }),
+    };
     writeFileSync(join(nodeDir, "config.json"), JSON.stringify(nodeConfig, null, 2) + "\n");
     nodes.push({
       id,
@@ -263,6 +272,8 @@ export interface AttachOptions {
   startTimeoutMs?: number;
   /** stop() removes `dataDir` too (a temporary one). */
   removeDataDir?: boolean;
+  /** The host path of the policies module the nodes load (see DockerClusterOptions). */
+  policies?: string;
 }
 
 /**
@@ -302,10 +313,13 @@ export function attachDockerCluster(options: AttachOptions): DockerCluster {
     async addNode(id) {
       const node = nodeOf(id);
       if (node.containerId !== "") throw new DockerClusterError(`${id} is already started`);
-      node.containerId = await createNodeContainer(docker, node, options.image, {
-        ...options.labels,
-        [nodeLabel]: id,
-      });
+      node.containerId = await createNodeContainer(
+        docker,
+        node,
+        options.image,
+        { ...options.labels, [nodeLabel]: id },
+        options.policies === undefined ? [] : [policiesMount(options.policies).bind],
+      );
       await docker.getContainer(node.containerId).start();
       await waitForHealth(docker, node, startTimeoutMs);
       return node;
@@ -384,6 +398,7 @@ async function createNodeContainer(
   node: DockerNode,
   image: string,
   labels: Record<string, string>,
+  extraBinds: string[],
 ): Promise<string> {
   const user =
     typeof process.getuid === "function" && typeof process.getgid === "function"
@@ -398,11 +413,34 @@ async function createNodeContainer(
     HostConfig: {
       // Loopback only: the host's network namespace, never a bridge and its private addresses.
       NetworkMode: "host",
-      Binds: [`${node.dataDir}:/data`],
+      Binds: [`${node.dataDir}:/data`, ...extraBinds],
       RestartPolicy: { Name: "no" },
     },
   });
   return container.id;
+}
+
+/** The image's copy of the repository (the Dockerfile's WORKDIR). */
+const imageRepositoryRoot = "/app";
+const hostRepositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/**
+ * Where a policies module is seen inside a node container: its folder, mounted read-only at the
+ * same place relative to /app when it is inside this repository (a lab's solution imports
+ * cluster/core by relative path), at its own absolute path otherwise.
+ */
+export function policiesMount(hostFile: string): { bind: string; file: string } {
+  const file = resolve(hostFile);
+  const folder = dirname(file);
+  const inside = relative(hostRepositoryRoot, folder);
+  const containerFolder =
+    inside !== "" && !inside.startsWith("..") && !isAbsolute(inside)
+      ? posix.join(imageRepositoryRoot, ...inside.split(sep))
+      : folder;
+  return {
+    bind: `${folder}:${containerFolder}:ro`,
+    file: posix.join(containerFolder, basename(file)),
+  };
 }
 
 /** Waits until the node answers /health, or explains in one line why its container stopped. */

@@ -4,6 +4,7 @@
 //   npx neverstop up --backend docker --nodes 3 --detach     (node and Toxiproxy containers)
 //   write at W=2; partition n1 n2,n3 (n1 alone cannot reach W=2, the majority can); heal
 //   kill n3 (its container exits; W=2 still holds); restart n3 (it serves what it had)
+//   join n4 (a spare becomes a container and a member); leave n4 (its container goes)
 //   npx neverstop test set --backend docker                  (valid, nothing lost at W=2)
 //   npx neverstop down                                       (no container of the run is left)
 //
@@ -17,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "../../../cluster/runtime/real/test-support.ts";
 import { requirePart } from "../../harness/requirements.ts";
 import { clusterLabel } from "./backend.ts";
 import { connectDocker, whyNoDockerCli, whyNoEngine } from "./engine.ts";
@@ -31,6 +33,8 @@ const stepTimeoutMs = 3 * 60_000;
 const commandTimeoutMs = 150_000;
 const requestTimeoutMs = 10_000;
 const keyCount = 10;
+/** How long a cluster may take to notice a link is back, or a node gone. */
+const settleTimeoutMs = 20_000;
 
 interface CommandResult {
   status: number | null;
@@ -119,7 +123,7 @@ describe.skipIf(skipDocker)("npx neverstop up --backend docker, faults, test, do
       await run(folder, "up", "--help"); // warm the compile cache: later timings are the work
       const up = await run(
         folder,
-        ...["up", "--backend", "docker", "--nodes", "3", "--spare-nodes", "0", "--detach"],
+        ...["up", "--backend", "docker", "--nodes", "3", "--spare-nodes", "1", "--detach"],
         ...["--data-dir", "cluster"],
       );
       expect(up.status, up.stderr).toBe(0);
@@ -142,16 +146,25 @@ describe.skipIf(skipDocker)("npx neverstop up --backend docker, faults, test, do
     "writes at W=2; partition n1 | n2,n3 fails W=2 on n1 only; heal brings it back",
     async () => {
       const [n1, n2] = record!.nodes.map((node) => node.clientUrl!);
+      // Peer connections come up, and come back after a heal, on their own time: wait for the
+      // first success, then demand the rest at once (a lost write is then a failure).
+      const settle = (what: string, node: string, key: string, status: number) =>
+        eventually(what, settleTimeoutMs, async () =>
+          (await put(node, key, what)) === status ? true : undefined,
+        );
+      await settle("a first W=2 write", n1!, "first", 204);
       for (let index = 0; index < keyCount; index++) {
         expect(await put(n1!, `before-${index}`, `value-${index}`)).toBe(204);
       }
       const split = await run(folder, "partition", "n1", "n2,n3", "--data-dir", "cluster");
       expect(split.stdout).toContain("partition split n1 | n2,n3 (refuse): 4 link(s) cut");
+      await settle("the minority to refuse W=2", n1!, "during", 503);
       expect(await put(n1!, "during", "minority")).toBe(503);
+      await settle("the majority to take W=2", n2!, "during", 204);
       expect(await put(n2!, "during", "majority")).toBe(204);
       const heal = await run(folder, "heal", "--data-dir", "cluster");
       expect(heal.status, heal.stderr).toBe(0);
-      expect(await put(n1!, "after-heal", "whole")).toBe(204);
+      await settle("n1 to take W=2 after the heal", n1!, "after-heal", 204);
     },
     stepTimeoutMs,
   );
@@ -164,13 +177,32 @@ describe.skipIf(skipDocker)("npx neverstop up --backend docker, faults, test, do
       const kill = await run(folder, "kill", "n3", "--data-dir", "cluster");
       expect(kill.stdout).toContain("killed n3 (docker kill -s KILL)");
       expect((await containerStates(record!.docker.runId)).get(containerOfN3)).toBe("exited");
-      expect(await put(record!.nodes[0]!.clientUrl!, "n3-down", "still-w2")).toBe(204);
+      const n1 = record!.nodes[0]!.clientUrl!;
+      await eventually("W=2 without n3", settleTimeoutMs, async () =>
+        (await put(n1, "n3-down", "still-w2")) === 204 ? true : undefined,
+      );
       const restart = await run(folder, "restart", "n3", "--data-dir", "cluster");
       expect(restart.stdout).toContain("restarted n3 (its container)");
       expect((await containerStates(record!.docker.runId)).get(containerOfN3)).toBe("running");
       for (let index = 0; index < keyCount; index++) {
         expect(await read(n3.httpUrl, `before-${index}`)).toEqual([`value-${index}`]);
       }
+    },
+    stepTimeoutMs,
+  );
+
+  it(
+    "join n4 starts the spare's container and adds it to the ring; leave n4 removes it",
+    async () => {
+      const join = await run(folder, "join", "n4", "--data-dir", "cluster");
+      expect(join.status, join.stderr).toBe(0);
+      expect(join.stdout).toContain("members n1, n2, n3, n4");
+      const containerOfN4 = record!.docker.nodes[3]!.containerName;
+      expect((await containerStates(record!.docker.runId)).get(containerOfN4)).toBe("running");
+      const leave = await run(folder, "leave", "n4", "--data-dir", "cluster");
+      expect(leave.status, leave.stderr).toBe(0);
+      expect(leave.stdout).toContain("members n1, n2, n3");
+      expect((await containerStates(record!.docker.runId)).has(containerOfN4)).toBe(false);
     },
     stepTimeoutMs,
   );

@@ -8,6 +8,7 @@
 // (chaos/harness/requirements.ts). The first run builds the images
 // (minutes on the vfs storage driver); later runs reuse them while the sources are unchanged.
 
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
 import { requirePart } from "../../harness/requirements.ts";
@@ -151,5 +152,34 @@ describe.skipIf(skipDocker)("docker backend: a 3-node cluster in containers", ()
       expect((await get(running.node("n2").httpUrl, "after-remove")).siblings).toEqual(["gone-n3"]);
     },
     clusterTestTimeoutMs,
+  );
+});
+
+describe.skipIf(skipDocker)("docker backend: a lab's policies file", () => {
+  const policiesFile = fileURLToPath(
+    new URL("../../../cluster/runtime/real/test-data/one-owner-policies.ts", import.meta.url),
+  );
+
+  it(
+    "is mounted into every container and loaded by every node (its claim: every partition on n1)",
+    async () => {
+      const image = await ensureNodeImage(docker);
+      const cluster = await startDockerCluster({
+        nodes: 2,
+        image: image.tag,
+        namePrefix,
+        policies: policiesFile,
+      });
+      try {
+        const response = await fetch(`${cluster.node("n2").httpUrl}/ring`, {
+          signal: AbortSignal.timeout(requestTimeoutMs),
+        });
+        const ring = (await response.json()) as { ownership: Record<string, number> };
+        expect(ring.ownership).toEqual({ n1: 64 });
+      } finally {
+        await cluster.stop();
+      }
+    },
+    buildTimeoutMs,
   );
 });

@@ -20,7 +20,6 @@
 import type Dockerode from "dockerode";
 import type { ClusterConfig, NodeId } from "../../../cluster/core/types.ts";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
-import type { ClusterRecord } from "../../../cluster/runtime/real/commands.ts";
 import type { SyncPolicyName } from "../../../cluster/runtime/real/node-config.ts";
 import { freePort } from "../../toxiproxy/locate.ts";
 import { ProcessNemesisBackend } from "../local.ts";
@@ -47,28 +46,54 @@ export const namePrefixDefault = "neverstop";
 /** The label value that marks the Toxiproxy container (nodes carry their id). */
 const toxiproxyRole = "toxiproxy";
 
-/** cluster.json of a Docker cluster: the local record and what finds the containers again. */
-export interface DockerClusterRecord extends ClusterRecord {
+/** One node as cluster.json records it (the local backend's fields, plus its container). */
+export interface RecordedDockerNode {
+  id: NodeId;
+  httpUrl: string;
+  httpPort: number;
+  peerPort: number;
+  /** Always undefined here: a container's process is Docker's business. */
+  pid: undefined;
+  container: string;
+  clientUrl?: string;
+}
+
+/**
+ * cluster.json of a Docker cluster: the local record's fields (cli/local-cluster.ts reads them
+ * for every backend) and `docker`, what finds the containers again.
+ */
+export interface DockerClusterRecord {
   backend: "docker";
+  dataDir: string;
+  startedAt: string;
+  detached: boolean;
+  supervisorPid?: number;
+  sync: string;
+  nodes: RecordedDockerNode[];
+  toxiproxy: { url: string; kind: "embedded" };
   docker: {
     runId: string;
     image: string;
     namePrefix: string;
     toxiproxyContainer: string;
     config: ClusterConfig;
+    /** The host path of the policies module the nodes load, if any (a restart mounts it again). */
+    policies?: string;
     /** Every node, started or spare, with its container's name ("" while a spare). */
     nodes: DockerNode[];
   };
 }
 
-export function isDockerRecord(record: ClusterRecord): record is DockerClusterRecord {
-  return (record as Partial<DockerClusterRecord>).backend === "docker";
+export function isDockerRecord(record: { backend?: string }): record is DockerClusterRecord {
+  return record.backend === "docker" && "docker" in record;
 }
 
 export interface DockerStackOptions {
   nodes: number;
   spareNodes?: number;
   sync?: SyncPolicyName;
+  /** A policies module every node loads (mounted read-only into each container). */
+  policies?: string;
   /** An existing folder: node folders and cluster.json go there. */
   dataDir: string;
   detach: boolean;
@@ -117,7 +142,14 @@ export async function startDockerStack(options: DockerStackOptions): Promise<Doc
       runId,
       namePrefix,
       peerAddress: topology.peerAddress,
-      ...pick(options, ["sync", "defaults", "partitionCount", "bucketModes", "startTimeoutMs"]),
+      ...pick(options, [
+        "sync",
+        "defaults",
+        "partitionCount",
+        "bucketModes",
+        "startTimeoutMs",
+        "policies",
+      ]),
     });
     const clientUrls = await topology.addClientProxies(cluster.nodes);
     const record: DockerClusterRecord = {
@@ -134,6 +166,7 @@ export async function startDockerStack(options: DockerStackOptions): Promise<Doc
         namePrefix,
         toxiproxyContainer: toxiproxy.containerName,
         config: cluster.config,
+        ...(options.policies === undefined ? {} : { policies: options.policies }),
         nodes: [...cluster.nodes, ...cluster.spareNodes.map((id) => cluster.node(id))],
       },
     };
@@ -144,7 +177,7 @@ export async function startDockerStack(options: DockerStackOptions): Promise<Doc
   }
 }
 
-function recordedNode(node: DockerNode, clientUrl: string | undefined) {
+function recordedNode(node: DockerNode, clientUrl: string | undefined): RecordedDockerNode {
   return {
     id: node.id,
     httpUrl: node.httpUrl,
@@ -244,6 +277,7 @@ export function openDockerCluster(
       [clusterLabel]: record.docker.runId,
       [prefixLabel]: record.docker.namePrefix,
     },
+    ...(record.docker.policies === undefined ? {} : { policies: record.docker.policies }),
   });
 }
 

@@ -13,13 +13,16 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { DynamoNode } from "../../core/node.ts";
+import type { Policies } from "../../core/policies.ts";
 import { hashKey, partitionOf, preferenceList } from "../../core/ring.ts";
 import type { ClientRequest, NodeEvent } from "../../core/types.ts";
 import { validateClientRequest } from "../../core/validate.ts";
 import { BitcaskStore } from "../../storage/bitcask.ts";
+import { OutputCommit } from "../../storage/output-commit.ts";
 import { StoreError } from "../../storage/store.ts";
 import { RealEnvironment } from "./environment.ts";
 import { HttpApi, type ClientBackend } from "./http.ts";
+import { loadPoliciesFile } from "./load-policies.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { checkNodeConfig, syncPolicyOf, type NodeProcessConfig } from "./node-config.ts";
 import { Transport } from "./transport.ts";
@@ -39,8 +42,18 @@ export class StartError extends Error {
   override name = "StartError";
 }
 
+async function loadPolicies(file: string): Promise<Policies> {
+  try {
+    return await loadPoliciesFile(file);
+  } catch (error) {
+    throw new StartError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Starts a node in this process. Throws StartError with a one-line message when it cannot. */
 export async function startNode(config: NodeProcessConfig): Promise<RunningNode> {
+  // Policies first: a lab's broken file is its author's one-line error, before any port opens.
+  const policies = config.policies === undefined ? undefined : await loadPolicies(config.policies);
   const logger = createLogger(config);
   let store: BitcaskStore;
   try {
@@ -49,6 +62,9 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
       folder: join(config.dataDir, "data"),
       syncPolicy: syncPolicyOf(config),
       repair: config.repairStore === true,
+      // Under `always`, writes share fsyncs; OutputCommit below holds every send and reply until
+      // the writes before it are on disk, so acknowledged still means on disk.
+      groupCommit: true,
       onWarning: (message) => logger.warn({ event: "store-recovery", message }),
     });
   } catch (error) {
@@ -59,13 +75,33 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
   }
   // The HTTP layer needs the node and the node needs the environment: close the loop here.
   const replies: { http?: HttpApi } = {};
+  const outputs = new OutputCommit(store, (error) => {
+    // After a failed fsync the kernel may have dropped the pages: stop rather than acknowledge.
+    logger.fatal({ event: "store-fsync-failed", error: `${error}` });
+    logger.flush();
+    process.stderr.write(`neverstop node ${config.nodeId}: fsync failed: ${error}\n`);
+    process.exit(70);
+  });
   const environment = new RealEnvironment({
     store,
     logger,
-    send: (to, message) => transport.send(to, message),
-    reply: (requestId, response) => replies.http?.complete(requestId, response),
+    send: (to, message) => outputs.release(() => transport.send(to, message)),
+    reply: (requestId, response) =>
+      outputs.release(() => replies.http?.complete(requestId, response)),
   });
-  const node = new DynamoNode({ config: config.cluster, nodeId: config.nodeId, env: environment });
+  let node: DynamoNode;
+  try {
+    node = new DynamoNode({
+      config: config.cluster,
+      nodeId: config.nodeId,
+      env: environment,
+      policies,
+    });
+  } catch (error) {
+    // The first ring is claimed here: a lab's claim that fails cannot start a node.
+    store.close();
+    throw new StartError(error instanceof Error ? error.message : String(error));
+  }
   const handle = (event: NodeEvent) => {
     try {
       node.handle(event);
@@ -326,4 +362,5 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1]?.endsWith("node-main.ts")) await main();
+// Run as a program (from the sources or as the compiled dist/node-main.js), not when imported.
+if (/node-main\.[jt]s$/.test(process.argv[1] ?? "")) await main();
