@@ -330,9 +330,9 @@ type FieldKind = "string" | "number" | "object" | "array" | "any";
 
 /** The fields each message type must carry, and their JSON kinds. */
 const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
-  "coordinate-put": { id: "string", bucket: "string", key: "string", context: "object" },
-  "coordinate-put-ok": { id: "string", object: "object" },
-  "coordinate-put-refused": { id: "string", detail: "string" },
+  mint: { id: "string", bucket: "string", key: "string", context: "object" },
+  "mint-ok": { id: "string", object: "object" },
+  "mint-refused": { id: "string", detail: "string" },
   replicate: { id: "string", bucket: "string", key: "string", object: "object" },
   "replicate-ok": { id: "string" },
   read: { id: "string", bucket: "string", key: "string" },
@@ -345,6 +345,8 @@ const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
   pong: {},
   handoff: { id: "string", bucket: "string", key: "string", object: "object" },
   "handoff-ok": { id: "string" },
+  transfer: { id: "string", bucket: "string", key: "string", object: "object" },
+  "transfer-ok": { id: "string" },
   "aae-root": { partition: "number", root: "string" },
   "aae-segments": { partition: "number", segments: "array" },
   "aae-keys": { partition: "number", segment: "number", keys: "object" },
