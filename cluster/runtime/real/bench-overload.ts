@@ -221,13 +221,20 @@ function sampleMemory(cluster: LocalCluster) {
   };
 }
 
-async function overloadRejections(cluster: LocalCluster): Promise<number> {
-  let total = 0;
+/** Refusals counted by the nodes: by the core's request budget, and by the HTTP layer's load
+ * regulator (event-loop delay, load-regulator.ts) before the core saw the request. */
+async function overloadRejections(cluster: LocalCluster): Promise<{ core: number; http: number }> {
+  let core = 0;
+  let all = 0;
   for (const node of cluster.nodes) {
     const text = (await httpCall(node.httpPort, { path: "/metrics" })).body;
-    total += metricValue(text, "neverstop_node_stat", { stat: "overloadRejections" }) ?? 0;
+    core += metricValue(text, "neverstop_node_stat", { stat: "overloadRejections" }) ?? 0;
+    for (const operation of ["put", "get"]) {
+      const labels = { operation, outcome: "overload" };
+      all += metricValue(text, "neverstop_requests_total", labels) ?? 0;
+    }
   }
-  return total;
+  return { core, http: all - core };
 }
 
 interface Scenario {
@@ -328,7 +335,11 @@ async function runScenario(scenario: Scenario) {
     const overloadRun = await openLoop(ports, overloadRate, phaseMs);
     const memory = stopSampling();
     const overload = summarize(overloadRun.samples, phaseMs);
-    const rejectionsByNodes = (await overloadRejections(cluster)) - rejectionsBefore;
+    const rejectionsAfter = await overloadRejections(cluster);
+    const rejectionsByNodes = {
+      coreBudget: rejectionsAfter.core - rejectionsBefore.core,
+      loadRegulator: rejectionsAfter.http - rejectionsBefore.http,
+    };
     const latencyRatio = round(overload.acceptedP99Ms / unloaded.acceptedP99Ms);
     return {
       about: scenario.about,

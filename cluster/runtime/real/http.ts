@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ClientRequest, ClientResponse, JsonValue, NodeId } from "../../core/types.ts";
 import type { StoreStats } from "../../storage/store.ts";
+import { LoadRegulator } from "./load-regulator.ts";
 import type { NodeMetrics, Operation, Outcome } from "./metrics.ts";
 
 export const contextHeader = "x-neverstop-context";
@@ -48,6 +49,9 @@ export interface HttpLimits {
   pendingRequestsMax: number;
   /** Beyond the request's own timeout, how long to wait for the node before answering 504. */
   replyGraceMs: number;
+  /** Event-loop delay a busy node may carry before it refuses new client requests with 503
+   * overload (load-regulator.ts); 0 turns this regulation off. */
+  loopDelayTargetMs: number;
 }
 
 export const defaultHttpLimits: HttpLimits = {
@@ -64,6 +68,7 @@ export const defaultHttpLimits: HttpLimits = {
   timeoutMsMax: 60_000,
   pendingRequestsMax: 10_000,
   replyGraceMs: 2_000,
+  loopDelayTargetMs: 4,
 };
 
 /** What the HTTP layer needs from the node; node-main.ts builds it around a DynamoNode. */
@@ -123,9 +128,11 @@ export class HttpApi {
   private readonly server: http.Server;
   private readonly pending = new Map<string, Pending>();
   private nextRequestNumber = 1;
+  private readonly regulator: LoadRegulator;
 
   constructor(private readonly options: HttpApiOptions) {
     this.limits = { ...defaultHttpLimits, ...options.limits };
+    this.regulator = new LoadRegulator({ delayTargetMs: this.limits.loopDelayTargetMs });
     this.server = http.createServer(
       {
         maxHeaderSize: this.limits.headerSizeMaxBytes,
@@ -162,6 +169,7 @@ export class HttpApi {
         this.server.on("error", (error) =>
           this.options.logger.error({ event: "http-error", error: `${error}` }),
         );
+        this.regulator.start();
         resolve();
       });
     });
@@ -173,6 +181,7 @@ export class HttpApi {
   }
 
   async close(): Promise<void> {
+    this.regulator.stop();
     for (const [requestId, pending] of this.pending) {
       clearTimeout(pending.safetyTimer);
       this.pending.delete(requestId);
@@ -342,6 +351,9 @@ export class HttpApi {
         status: "ok",
         ...this.options.backend.health(),
         pendingRequests: this.pending.size,
+        loopDelayMs: Math.round(this.regulator.delayMs * 10) / 10,
+        loopUtilization: Math.round(this.regulator.utilization * 100) / 100,
+        loadRegulatorRefusals: this.regulator.refusals,
       });
       return;
     }
@@ -434,9 +446,26 @@ export class HttpApi {
     return { op: "put", bucket, key, value, context, n, w, pw, timeoutMs: timeout_ms };
   }
 
+  /** Refuses a valid client request before the node's logic sees it, while the node's event loop
+   * carries a standing queue (load-regulator.ts): the 503 costs little, and the requests that
+   * are taken do not wait behind work the node's own budget cannot see. Bad input is still
+   * answered 4xx first: what is wrong with a request does not depend on the load. */
+  private regulate(operation: Operation): void {
+    if (this.regulator.admit(this.pending.size)) return;
+    this.options.metrics.observeRequest(operation, "overload", 0);
+    const retryAfterSeconds = Math.max(1, Math.ceil(this.regulator.retryAfterMs / 1000));
+    throw new HttpError(
+      503,
+      "overload",
+      `The node is saturated (event loop ${Math.round(this.regulator.delayMs)} ms behind); retry later`,
+      { "retry-after": String(retryAfterSeconds) },
+    );
+  }
+
   private submit(request: ClientRequest, response: ServerResponse): void {
     const problem = this.options.backend.validate(request);
     if (problem !== undefined) throw new HttpError(400, "bad_request", problem);
+    this.regulate(request.op);
     if (this.pending.size >= this.limits.pendingRequestsMax) {
       this.options.metrics.observeRequest(request.op, "overload", 0);
       throw new HttpError(
