@@ -1,8 +1,12 @@
 // The load regulator (lesson 9, back pressure under CPU saturation), driven by hand: samples of
 // event-loop delay and utilization in, admit or refuse out. No clocks, no timing assertions.
 
+import pino from "pino";
 import { describe, expect, it } from "vitest";
+import { HttpApi, type ClientBackend } from "./http.ts";
 import { LoadRegulator } from "./load-regulator.ts";
+import { NodeMetrics } from "./metrics.ts";
+import { httpCall } from "./test-support.ts";
 
 /** Ticks every 5 ms, each `delayMs` late, with the loop `utilization` busy. */
 function feed(regulator: LoadRegulator, ticks: number, delayMs: number, utilization: number) {
@@ -67,5 +71,62 @@ describe("LoadRegulator", () => {
     expect(() => new LoadRegulator({ sampleIntervalMs: 10, windowMs: 5 })).toThrow(
       "Expected 1 <= sampleIntervalMs <= windowMs and delayTargetMs >= 0, got 10, 5, 4",
     );
+  });
+});
+
+describe("the HTTP layer with the regulator on", () => {
+  /** Keeps this process's event loop busy: every tick spins for `spinMs`, so the loop is late
+   * and fully utilized for as long as it runs, however loaded the machine is. */
+  function saturateLoop(spinMs: number): () => void {
+    const timer = setInterval(() => {
+      const until = performance.now() + spinMs;
+      while (performance.now() < until) {
+        // spin
+      }
+    }, 1);
+    return () => clearInterval(timer);
+  }
+
+  it("answers a valid request 503 overload with Retry-After while the loop is saturated, and 4xx for bad ones", async () => {
+    const submitted: string[] = [];
+    const api = new HttpApi({
+      port: 0,
+      logger: pino({ level: "silent" }),
+      metrics: new NodeMetrics({
+        nodeId: "n1",
+        nodeStats: () => ({}) as never,
+        storeStats: () => ({ keyCount: 0, liveBytes: 0, totalBytes: 0, mergeCount: 0 }),
+      }),
+      limits: { loopDelayTargetMs: 4 },
+      backend: {
+        nodeId: "n1",
+        defaultTimeoutMs: 1_000,
+        validate: () => undefined,
+        submit: (requestId: string) => {
+          submitted.push(requestId);
+          api.complete(requestId, { status: 204, context: "c" });
+        },
+      } as unknown as ClientBackend,
+    });
+    await api.listen();
+    try {
+      const idle = await httpCall(api.port, { method: "PUT", path: "/kv/b/k", body: "1" });
+      expect(idle.status).toBe(204);
+      const stop = saturateLoop(12);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const busy = await httpCall(api.port, { method: "PUT", path: "/kv/b/k", body: "1" });
+        expect(busy.status).toBe(503);
+        expect(JSON.parse(busy.body).error).toBe("overload");
+        expect(Number(busy.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+        const bad = await httpCall(api.port, { method: "PUT", path: "/kv/b/k", body: "{" });
+        expect(bad.status).toBe(400);
+      } finally {
+        stop();
+      }
+      expect(submitted).toHaveLength(1);
+    } finally {
+      await api.close();
+    }
   });
 });
