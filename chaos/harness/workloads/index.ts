@@ -2,6 +2,7 @@
 import type { Workload } from "../workload.ts";
 import { cartWorkload } from "./cart.ts";
 import { counterWorkload } from "./counter.ts";
+import { pnCounterWorkload } from "./pn-counter.ts";
 import { registerWorkload } from "./register.ts";
 import { sessionWorkload } from "./session.ts";
 import { setWorkload } from "./set.ts";
@@ -10,6 +11,7 @@ export const workloads: Readonly<Record<string, Workload>> = {
   register: registerWorkload,
   set: setWorkload,
   counter: counterWorkload,
+  "pn-counter": pnCounterWorkload,
   cart: cartWorkload,
   session: sessionWorkload,
 };

@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { DynamoNode } from "../../core/node.ts";
+import type { Policies } from "../../core/policies.ts";
 import { hashKey, partitionOf, preferenceList } from "../../core/ring.ts";
 import type { ClientRequest, NodeEvent } from "../../core/types.ts";
 import { validateClientRequest } from "../../core/validate.ts";
@@ -21,6 +22,7 @@ import { OutputCommit } from "../../storage/output-commit.ts";
 import { StoreError } from "../../storage/store.ts";
 import { RealEnvironment } from "./environment.ts";
 import { HttpApi, type ClientBackend } from "./http.ts";
+import { loadPoliciesFile } from "./load-policies.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { checkNodeConfig, syncPolicyOf, type NodeProcessConfig } from "./node-config.ts";
 import { Transport } from "./transport.ts";
@@ -40,8 +42,18 @@ export class StartError extends Error {
   override name = "StartError";
 }
 
+async function loadPolicies(file: string): Promise<Policies> {
+  try {
+    return await loadPoliciesFile(file);
+  } catch (error) {
+    throw new StartError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Starts a node in this process. Throws StartError with a one-line message when it cannot. */
 export async function startNode(config: NodeProcessConfig): Promise<RunningNode> {
+  // Policies first: a lab's broken file is its author's one-line error, before any port opens.
+  const policies = config.policies === undefined ? undefined : await loadPolicies(config.policies);
   const logger = createLogger(config);
   let store: BitcaskStore;
   try {
@@ -77,7 +89,19 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
     reply: (requestId, response) =>
       outputs.release(() => replies.http?.complete(requestId, response)),
   });
-  const node = new DynamoNode({ config: config.cluster, nodeId: config.nodeId, env: environment });
+  let node: DynamoNode;
+  try {
+    node = new DynamoNode({
+      config: config.cluster,
+      nodeId: config.nodeId,
+      env: environment,
+      policies,
+    });
+  } catch (error) {
+    // The first ring is claimed here: a lab's claim that fails cannot start a node.
+    store.close();
+    throw new StartError(error instanceof Error ? error.message : String(error));
+  }
   const handle = (event: NodeEvent) => {
     try {
       node.handle(event);
@@ -338,4 +362,5 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1]?.endsWith("node-main.ts")) await main();
+// Run as a program (from the sources or as the compiled dist/node-main.js), not when imported.
+if (/node-main\.[jt]s$/.test(process.argv[1] ?? "")) await main();
