@@ -116,6 +116,7 @@ function startCluster(options: RunOptions, topology: LinkTopology): Promise<Loca
     },
     bucketModes: options.cluster.bucketModes,
     peerAddress: topology.peerAddress,
+    ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
 }
 
