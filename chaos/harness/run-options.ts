@@ -56,6 +56,9 @@ export interface RunOptions {
   /** The availability checker's target, 0 to 1 (lesson 10): below it the run fails. Unset:
    * availability is measured, never judged. */
   minimumAvailability?: number | undefined;
+  /** A policies module (cluster/core/policies.ts) every node loads, as a path; undefined: the
+   * reference policies. The simulator gets the loaded module through SimulatedRun's runtime. */
+  policies?: string | undefined;
 }
 
 /** Every property optional, and `undefined` means "the default" (flags a user left out). */
@@ -278,5 +281,6 @@ export function replayCommand(options: RunOptions): string {
   if (!simOnly && options.checkers.join(",") !== defaults.checkers.join(","))
     parts.push(`--checkers ${options.checkers.join(",")}`);
   if (options.name !== defaults.name) parts.push(`--name ${options.name}`);
+  if (options.policies !== undefined) parts.push(`--policies ${options.policies}`);
   return parts.join(" ");
 }
