@@ -11,6 +11,7 @@ import { Command } from "commander";
 import { registerCheckCommand } from "../chaos/checkers/check-command.ts";
 import { registerToxiproxyCommand } from "../chaos/toxiproxy/command.ts";
 import { CliError, registerClusterCommands } from "../cluster/runtime/real/commands.ts";
+import { registerLabCommand } from "../labs/kit/command.ts";
 
 const packageJson = JSON.parse(
   readFileSync(new URL("../package.json", import.meta.url), "utf8"),
@@ -28,6 +29,7 @@ const program = new Command()
 registerClusterCommands(program);
 registerCheckCommand(program);
 registerToxiproxyCommand(program);
+registerLabCommand(program);
 await registerOptional(
   ["sim", "test"],
   "../chaos/harness/commands.ts",

@@ -98,6 +98,7 @@ export function classifyOutcome(
       return { kind: "fail", node, reason: `404 ${response.body.detail}`, retryable: false };
     case 400:
       return { kind: "fail", node, reason: `400 ${response.body.detail}`, retryable: false };
+    case 500: // a lab's policy failed the request (policies.ts); a write may have landed
     case 503:
     case 504: {
       const reason = `${response.status} ${response.body.error}: ${response.body.detail}`;

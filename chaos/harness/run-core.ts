@@ -13,7 +13,12 @@
 // sliced. No Node built-ins: this file runs in the browser too (store-writer.ts writes files).
 
 import { Random } from "../../cluster/runtime/sim/random.ts";
-import { Simulation, type TraceEntry } from "../../cluster/runtime/sim/simulator.ts";
+import type { PolicyOverrides } from "../../cluster/core/policies.ts";
+import {
+  Simulation,
+  type NodeFactory,
+  type TraceEntry,
+} from "../../cluster/runtime/sim/simulator.ts";
 import { overallVerdict, runChecker, type CheckerResult } from "./checks.ts";
 import { KvClient, retryPolicy } from "./client.ts";
 import type { Validity } from "../checkers/history-view.ts";
@@ -280,12 +285,19 @@ export class SimulatedRun {
   readonly driver: RunDriver;
   private finished = false;
 
-  constructor(readonly options: RunOptions) {
+  /** `runtime` holds what cannot be written in options (functions): the policies loaded from
+   * `options.policies` (the CLI loads the file), or a node factory a test builds. */
+  constructor(
+    readonly options: RunOptions,
+    runtime: { policies?: PolicyOverrides | undefined; nodeFactory?: NodeFactory | undefined } = {},
+  ) {
     this.simulation = new Simulation({
       config: clusterConfig(options),
       seed: options.seed,
       sync: syncPolicy(options.cluster.sync),
       trace: options.trace,
+      policies: runtime.policies,
+      nodeFactory: runtime.nodeFactory,
     });
     const simulation = this.simulation;
     this.driver = new RunDriver(
@@ -331,9 +343,10 @@ export class SimulatedRun {
 export function runSimulatedTest(
   options: RunOptions,
   wallClock: () => number = () => globalThis.performance.now(),
+  runtime: ConstructorParameters<typeof SimulatedRun>[1] = {},
 ): RunResult {
   const startedMs = wallClock();
-  const run = new SimulatedRun(options);
+  const run = new SimulatedRun(options, runtime);
   while (run.advance(10_000)) {
     // Each slice runs 10 s of virtual time.
   }

@@ -57,6 +57,9 @@ export interface RunOptions {
   /** Record the simulator's message trace (trace.json). */
   trace: boolean;
   linearizableTimeoutMs: number;
+  /** A policies module (cluster/core/policies.ts) every node loads, as a path; undefined: the
+   * reference policies. The simulator gets the loaded module through SimulatedRun's runtime. */
+  policies?: string | undefined;
 }
 
 /** Every property optional, and `undefined` means "the default" (flags a user left out). */
@@ -254,5 +257,6 @@ export function replayCommand(options: RunOptions): string {
   if (!simOnly && options.checkers.join(",") !== defaults.checkers.join(","))
     parts.push(`--checkers ${options.checkers.join(",")}`);
   if (options.name !== defaults.name) parts.push(`--name ${options.name}`);
+  if (options.policies !== undefined) parts.push(`--policies ${options.policies}`);
   return parts.join(" ");
 }

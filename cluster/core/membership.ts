@@ -6,8 +6,8 @@
 // everywhere (the larger text wins), and a joiner whose join was lost that way simply asks again.
 // Pure functions.
 
-import { rebalance } from "./claim.ts";
-import { preferenceList, type Ring } from "./ring.ts";
+import { defaultPolicies, type Policies } from "./policies.ts";
+import type { Ring } from "./ring.ts";
 import type { NodeId } from "./types.ts";
 
 export interface MemberRing extends Ring {
@@ -16,24 +16,44 @@ export interface MemberRing extends Ring {
   members: NodeId[];
 }
 
-export function withMember(ring: MemberRing, node: NodeId, targetN: number): MemberRing {
+export function withMember(
+  ring: MemberRing,
+  node: NodeId,
+  targetN: number,
+  claim: Policies["claim"] = defaultPolicies.claim,
+): MemberRing {
   if (ring.members.includes(node)) return ring;
   const members = [...ring.members, node].sort();
   return {
     partitionCount: ring.partitionCount,
-    owners: rebalance(ring.owners, members, targetN),
+    owners: claim({
+      members,
+      partitionCount: ring.partitionCount,
+      targetN,
+      currentOwners: ring.owners,
+    }),
     members,
     version: ring.version + 1,
   };
 }
 
-export function withoutMember(ring: MemberRing, node: NodeId, targetN: number): MemberRing {
+export function withoutMember(
+  ring: MemberRing,
+  node: NodeId,
+  targetN: number,
+  claim: Policies["claim"] = defaultPolicies.claim,
+): MemberRing {
   if (!ring.members.includes(node)) return ring;
   const members = ring.members.filter((member) => member !== node);
   if (members.length === 0) throw new RangeError("Expected at least one member to remain");
   return {
     partitionCount: ring.partitionCount,
-    owners: rebalance(ring.owners, members, targetN),
+    owners: claim({
+      members,
+      partitionCount: ring.partitionCount,
+      targetN,
+      currentOwners: ring.owners,
+    }),
     members,
     version: ring.version + 1,
   };
@@ -51,7 +71,11 @@ export function partitionStart(partition: number, partitionCount: number): bigin
 }
 
 /** The N replicas of every partition, by partition index. */
-export function replicasOfPartitions(ring: Ring, n: number): NodeId[][] {
+export function replicasOfPartitions(
+  ring: Ring,
+  n: number,
+  preferenceList: Policies["preferenceList"] = defaultPolicies.preferenceList,
+): NodeId[][] {
   return ring.owners.map((_, partition) =>
     preferenceList(ring, partitionStart(partition, ring.partitionCount), n).primaries.map(
       (entry) => entry.node,

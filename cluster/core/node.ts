@@ -26,7 +26,19 @@ import {
   type MemberRing,
 } from "./membership.ts";
 import { freezeJson } from "./immutable.ts";
-import { createRing, hashKey, partitionOf, partitionOfKey, preferenceList } from "./ring.ts";
+import {
+  alarmThresholds,
+  defaultPolicies,
+  guardPolicies,
+  PolicyError,
+  withDefaults,
+  type AlarmName,
+  type Policies,
+  type PolicyOverrides,
+  type QuorumVerdict,
+  type WriteTarget,
+} from "./policies.ts";
+import { hashKey, partitionOf, partitionOfKey, type PreferenceList } from "./ring.ts";
 import type {
   ClientRequest,
   ClientResponse,
@@ -86,7 +98,8 @@ export interface NodeStats {
   transfersCompleted: number;
 }
 
-export type Outcome = "ok" | "not_found" | "bad_request" | "unavailable" | "timeout" | "overload";
+export type Outcome =
+  "ok" | "not_found" | "bad_request" | "unavailable" | "timeout" | "overload" | "policy_failed";
 
 export const defaultTiming: Timing = {
   heartbeatIntervalMs: 500,
@@ -100,20 +113,13 @@ export const defaultTiming: Timing = {
 };
 
 export interface Alarm {
-  name: "node-down" | "hints-growing" | "overload" | "replicas-diverged";
+  name: AlarmName;
   detail: string;
   /** Local clock (ms) when it fired. */
   sinceMs: number;
 }
 
-/** Thresholds for alarms (lesson 10, "monitoring for five nines"). */
-export const alarmThresholds = { hintsPending: 1_000, divergedMs: 30_000 };
-
-/** One target of a write: a primary, or a fallback standing in for one (sloppy quorum). */
-interface WriteTarget {
-  node: NodeId;
-  hintFor?: NodeId;
-}
+export { alarmThresholds };
 
 /** A key-value request as the state machines run it; data-type requests are translated into
  * these, on their own buckets (validate.ts's crdtBucket). */
@@ -194,7 +200,13 @@ export class DynamoNode {
   private readonly selfQueue: PeerMessage[] = [];
   private fsmSequence = 0;
   /** Preference lists by (n, bucket, key): hashing is the hot path of every request. */
-  private readonly preferenceCache = new Map<string, NodeId[]>();
+  private readonly preferenceCache = new Map<
+    string,
+    { primaries: NodeId[]; fallbacks: NodeId[] }
+  >();
+  /** The functions a lab may replace (policies.ts), guarded: one that throws fails a request,
+   * never the node. */
+  readonly policies: Policies;
   /** The last version read or written per storage key, with the stored text it stands for. */
   private readonly parsedVersions = new Map<string, { text: string; object: VersionedObject }>();
   private readonly partitionByKey = new Map<string, number>();
@@ -225,8 +237,17 @@ export class DynamoNode {
   private readonly seed: NodeId | undefined;
   private everMember: boolean;
 
-  constructor(options: { config: ClusterConfig; nodeId: NodeId; env: Environment }) {
+  constructor(options: {
+    config: ClusterConfig;
+    nodeId: NodeId;
+    env: Environment;
+    policies?: PolicyOverrides | undefined;
+  }) {
     const { config, nodeId, env } = options;
+    this.policies =
+      options.policies === undefined || options.policies === defaultPolicies
+        ? defaultPolicies
+        : guardPolicies(withDefaults(options.policies));
     for (const warning of validateClusterConfig(config)) env.log("config-warning", { warning });
     // A node that is not among the initial members is a joiner: it asks a seed to add it.
     this.seed = config.nodes.includes(nodeId) ? undefined : config.nodes[0];
@@ -235,7 +256,13 @@ export class DynamoNode {
     this.nodeId = nodeId;
     this.env = env;
     this.currentRing = {
-      ...createRing(config.nodes, config.partitionCount, config.defaults.n),
+      partitionCount: config.partitionCount,
+      owners: this.policies.claim({
+        members: config.nodes,
+        partitionCount: config.partitionCount,
+        targetN: config.defaults.n,
+        currentOwners: undefined,
+      }),
       members: [...config.nodes].sort(),
       version: 1,
     };
@@ -247,6 +274,7 @@ export class DynamoNode {
       unavailable: 0,
       timeout: 0,
       overload: 0,
+      policy_failed: 0,
     });
     this.counters = {
       requests: {
@@ -283,7 +311,7 @@ export class DynamoNode {
     const peers = this.currentRing.members.filter((node) => node !== nodeId);
     this.detector = new FailureDetector(peers, this.timing.suspicionMs, env.now());
     this.hints = new HintedHandoff(env.store, this.timing.hintCountMax);
-    this.replicasByPartition = replicasOfPartitions(this.currentRing, this.replicaCount());
+    this.replicasByPartition = this.partitionReplicas();
     this.antiEntropy = new AntiEntropy(this.replicasByPartition, nodeId);
     for (const key of env.store.keys()) {
       if (!key.startsWith(hintPrefix)) this.noteStored(key, this.load(key));
@@ -305,7 +333,7 @@ export class DynamoNode {
   /** Adds a member (npx neverstop join): a new claim moves as few partitions as it can, and
    * gossip spreads it. Returns the new ring. */
   join(node: NodeId): MemberRing {
-    this.adopt(withMember(this.currentRing, node, this.config.defaults.n));
+    this.adopt(withMember(this.currentRing, node, this.config.defaults.n, this.policies.claim));
     this.broadcastRing([node]);
     return this.currentRing;
   }
@@ -313,13 +341,21 @@ export class DynamoNode {
   /** Removes a member (npx neverstop leave): its partitions move to the others, and it hands
    * its data over while it keeps running. Returns the new ring. */
   leave(node: NodeId): MemberRing {
-    this.adopt(withoutMember(this.currentRing, node, this.config.defaults.n));
+    this.adopt(withoutMember(this.currentRing, node, this.config.defaults.n, this.policies.claim));
     this.broadcastRing([node]);
     return this.currentRing;
   }
 
   private replicaCount(): number {
     return Math.min(this.config.defaults.n, this.currentRing.members.length);
+  }
+
+  private partitionReplicas(): NodeId[][] {
+    return replicasOfPartitions(
+      this.currentRing,
+      this.replicaCount(),
+      this.policies.preferenceList,
+    );
   }
 
   private adopt(ring: MemberRing): void {
@@ -329,7 +365,7 @@ export class DynamoNode {
     // Once in, a node never asks to join again: a later ring without it means it was removed.
     if (ring.members.includes(this.nodeId)) this.everMember = true;
     this.preferenceCache.clear();
-    this.replicasByPartition = replicasOfPartitions(ring, this.replicaCount());
+    this.replicasByPartition = this.partitionReplicas();
     this.antiEntropy.setReplicas(this.replicasByPartition);
     this.detector.setPeers(
       ring.members.filter((member) => member !== this.nodeId),
@@ -357,9 +393,20 @@ export class DynamoNode {
 
   /** The one entry point: the runtime calls it for every event, one at a time. */
   handle(event: NodeEvent): void {
-    this.dispatch(event);
+    this.dispatchGuarded(event);
     for (let message = this.selfQueue.shift(); message; message = this.selfQueue.shift()) {
-      this.dispatch({ type: "peer", from: this.nodeId, message });
+      this.dispatchGuarded({ type: "peer", from: this.nodeId, message });
+    }
+  }
+
+  /** A policy that throws where no request can take the blame (gossip adopting a ring, say)
+   * costs that one event and a log line, never the node. */
+  private dispatchGuarded(event: NodeEvent): void {
+    try {
+      this.dispatch(event);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      this.env.log("policy-failed", { policy: error.policy, detail: error.message });
     }
   }
 
@@ -387,16 +434,26 @@ export class DynamoNode {
 
   /** The preference list of a key: the first N distinct owners clockwise from its hash. */
   preferenceListOf(bucket: string, key: string, n: number): NodeId[] {
+    return this.placement(bucket, key, n).primaries;
+  }
+
+  private placement(
+    bucket: string,
+    key: string,
+    n: number,
+  ): { primaries: NodeId[]; fallbacks: NodeId[] } {
     const cacheKey = `${n}\u0000${bucket}\u0000${key}`;
-    let list = this.preferenceCache.get(cacheKey);
-    if (list === undefined) {
+    let placement = this.preferenceCache.get(cacheKey);
+    if (placement === undefined) {
       if (this.preferenceCache.size >= preferenceCacheSizeMax) this.preferenceCache.clear();
-      list = preferenceList(this.ring, hashKey(bucket, key), n).primaries.map(
-        (entry) => entry.node,
-      );
-      this.preferenceCache.set(cacheKey, list);
+      const list: PreferenceList = this.policies.preferenceList(this.ring, hashKey(bucket, key), n);
+      placement = {
+        primaries: list.primaries.map((entry) => entry.node),
+        fallbacks: list.fallbacks,
+      };
+      this.preferenceCache.set(cacheKey, placement);
     }
-    return list;
+    return placement;
   }
 
   private dispatch(event: NodeEvent): void {
@@ -454,57 +511,50 @@ export class DynamoNode {
       this.env.reply(requestId, { status: 400, body: { error: "bad_request", detail: problem } });
       return;
     }
+    try {
+      this.startRequest(requestId, countAs, request, crdt, crdtType);
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      // Nothing was taken yet (budget, timer, state machine): only the answer is owed.
+      this.count(countAs, "policy_failed");
+      this.env.log("policy-failed", { policy: error.policy, detail: error.message });
+      this.env.reply(requestId, policyFailure(error, false));
+    }
+  }
+
+  private startRequest(
+    requestId: string,
+    countAs: ClientRequest["op"],
+    request: KeyValueRequest,
+    crdt: CrdtOperation | undefined,
+    crdtType: CrdtType | undefined,
+  ): void {
     const partition = this.partitionOfStorageKey(storageKey(request.bucket, request.key));
     const inPartition = this.awaitingByPartition.get(partition) ?? 0;
-    if (
-      this.awaitingReply >= this.timing.requestsInFlightMax ||
-      inPartition >= this.timing.partitionRequestsInFlightMax
-    ) {
+    const decision = this.policies.admit({
+      requestsAwaiting: this.awaitingReply,
+      requestsInFlightMax: this.timing.requestsInFlightMax,
+      partition,
+      partitionRequestsAwaiting: inPartition,
+      partitionRequestsInFlightMax: this.timing.partitionRequestsInFlightMax,
+      random: () => this.env.random(),
+    });
+    if (!decision.admit) {
       // Back pressure: refuse at once, and say when to come back, instead of queuing without
       // limit until every request times out (lesson 9).
       this.count(countAs, "overload");
       this.counters.overloadRejections += 1;
-      const where =
-        inPartition >= this.timing.partitionRequestsInFlightMax
-          ? `${inPartition} requests on partition ${partition}`
-          : `${this.awaitingReply} requests`;
       this.env.reply(requestId, {
         status: 503,
-        body: {
-          error: "overload",
-          detail: `This node already waits on ${where} (the limit); retry later`,
-          retryAfterMs: 100 + Math.floor(this.env.random() * 400),
-        },
+        body: { error: "overload", detail: decision.detail, retryAfterMs: decision.retryAfterMs },
       });
       return;
     }
-    this.awaitingReply += 1;
-    this.awaitingByPartition.set(partition, inPartition + 1);
     const n = request.n ?? this.config.defaults.n;
-    const timeoutMs = request.timeoutMs ?? this.config.defaults.timeoutMs;
-    const id = `${this.actor}:${(this.fsmSequence += 1)}`;
     const list = this.preferenceListOf(request.bucket, request.key, n);
-    const requestTimer = this.env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
     if (request.op === "get") {
-      const fsm: GetFsm = {
-        kind: "get",
-        id,
-        requestId,
-        request,
-        countAs,
-        crdt: crdtType,
-        r: request.r ?? this.config.defaults.r,
-        preferenceList: list,
-        replies: new Map(),
-        merged: null,
-        failed: new Set(),
-        requestTimer,
-        replied: false,
-      };
-      this.fsms.set(id, fsm);
-      for (const replica of list) {
-        this.sendTo(replica, { type: "read", id, bucket: request.bucket, key: request.key });
-      }
+      this.takeBudget(partition, inPartition);
+      this.startGet(requestId, countAs, request, crdtType, list);
       return;
     }
     const pw = request.pw ?? 0;
@@ -514,7 +564,6 @@ export class DynamoNode {
     if (primariesUp < pw) {
       // Riak's pw_val_unsatisfied: refuse before writing anything, so the client knows the
       // write did not happen (a definite failure, not an indeterminate one).
-      this.env.cancelTimer(requestTimer);
       this.count(countAs, "unavailable");
       this.env.reply(requestId, {
         status: 503,
@@ -525,6 +574,58 @@ export class DynamoNode {
       });
       return;
     }
+    const targets = this.writeTargets(request.bucket, request.key, n, pw);
+    this.takeBudget(partition, inPartition);
+    this.startPut(requestId, countAs, request, crdt, list, targets);
+  }
+
+  private takeBudget(partition: number, inPartition: number): void {
+    this.awaitingReply += 1;
+    this.awaitingByPartition.set(partition, inPartition + 1);
+  }
+
+  private startGet(
+    requestId: string,
+    countAs: ClientRequest["op"],
+    request: Extract<ClientRequest, { op: "get" }>,
+    crdtType: CrdtType | undefined,
+    list: NodeId[],
+  ): void {
+    const id = `${this.actor}:${(this.fsmSequence += 1)}`;
+    const timeoutMs = request.timeoutMs ?? this.config.defaults.timeoutMs;
+    const requestTimer = this.env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
+    const fsm: GetFsm = {
+      kind: "get",
+      id,
+      requestId,
+      request,
+      countAs,
+      crdt: crdtType,
+      r: request.r ?? this.config.defaults.r,
+      preferenceList: list,
+      replies: new Map(),
+      merged: null,
+      failed: new Set(),
+      requestTimer,
+      replied: false,
+    };
+    this.fsms.set(id, fsm);
+    for (const replica of list) {
+      this.sendTo(replica, { type: "read", id, bucket: request.bucket, key: request.key });
+    }
+  }
+
+  private startPut(
+    requestId: string,
+    countAs: ClientRequest["op"],
+    request: Extract<ClientRequest, { op: "put" | "delete" }>,
+    crdt: CrdtOperation | undefined,
+    list: NodeId[],
+    targets: WriteTarget[],
+  ): void {
+    const id = `${this.actor}:${(this.fsmSequence += 1)}`;
+    const timeoutMs = request.timeoutMs ?? this.config.defaults.timeoutMs;
+    const requestTimer = this.env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
     const fsm: PutFsm = {
       kind: "put",
       id,
@@ -536,7 +637,7 @@ export class DynamoNode {
       w: request.w ?? this.config.defaults.w,
       pw: request.pw ?? 0,
       preferenceList: list,
-      targets: this.writeTargets(request.bucket, request.key, list, request.pw ?? 0),
+      targets,
       candidates: this.mintingCandidates(list),
       attempt: -1,
       coordinateTimer: undefined,
@@ -551,25 +652,15 @@ export class DynamoNode {
     this.tryNextCoordinator(fsm);
   }
 
-  /**
-   * Sloppy quorum: each primary believed down is replaced by the next healthy fallback on the
-   * ring, which keeps the write with a hint. With PW = N there is nothing to gain (only
-   * primaries count), so the targets stay the primaries.
-   */
-  private writeTargets(
-    bucket: string,
-    key: string,
-    primaries: NodeId[],
-    pw: number,
-  ): WriteTarget[] {
-    const isUp = (node: NodeId) => node === this.nodeId || this.detector.isUp(node, this.env.now());
-    if (primaries.every(isUp) || pw >= primaries.length) return primaries.map((node) => ({ node }));
-    const fallbacks = preferenceList(this.ring, hashKey(bucket, key), primaries.length).fallbacks;
-    const spare = fallbacks.filter(isUp);
-    return primaries.map((node) => {
-      if (isUp(node)) return { node };
-      const fallback = spare.shift();
-      return fallback === undefined ? { node } : { node: fallback, hintFor: node };
+  /** Sloppy quorum (policies.ts's sloppyQuorumTargets): who receives the write. */
+  private writeTargets(bucket: string, key: string, n: number, pw: number): WriteTarget[] {
+    const { primaries, fallbacks } = this.placement(bucket, key, n);
+    const now = this.env.now();
+    return this.policies.sloppyQuorumTargets({
+      primaries,
+      fallbacks,
+      isUp: (node) => node === this.nodeId || this.detector.isUp(node, now),
+      pw,
     });
   }
 
@@ -650,35 +741,37 @@ export class DynamoNode {
     const acknowledged = fsm.acknowledged.size;
     const stillPossible = n - acknowledged - fsm.failed.size;
     const isPrimary = (target: WriteTarget) => target.hintFor === undefined;
-    const primaryAcks = fsm.targets.filter(
-      (t) => isPrimary(t) && fsm.acknowledged.has(t.node),
-    ).length;
-    const primariesPending = fsm.targets.filter(
-      (t) => isPrimary(t) && !fsm.acknowledged.has(t.node) && !fsm.failed.has(t.node),
-    ).length;
-    if (!fsm.replied && primaryAcks + primariesPending < fsm.pw) {
-      this.replyPut(fsm, {
-        status: 503,
-        body: {
-          error: "unavailable",
-          detail: `Only ${primaryAcks + primariesPending} primaries are reachable; PW=${fsm.pw} needs ${fsm.pw}`,
-          indeterminate: true,
-        },
-      });
-    } else if (!fsm.replied && acknowledged >= fsm.w && primaryAcks >= fsm.pw) {
-      this.replyPut(fsm, {
-        status: 204,
-        context: encodeContext(fsm.object!.clock, contextTag(fsm.request.bucket, fsm.request.key)),
-      });
-    } else if (!fsm.replied && acknowledged + stillPossible < fsm.w) {
-      this.replyPut(fsm, {
-        status: 503,
-        body: {
-          error: "unavailable",
-          detail: `Only ${acknowledged} of ${n} replicas acknowledged the write; W=${fsm.w} needs ${fsm.w}`,
-          indeterminate: true,
-        },
-      });
+    if (!fsm.replied) {
+      const verdict = this.policyVerdict(fsm, () =>
+        this.policies.writeQuorum({
+          w: fsm.w,
+          pw: fsm.pw,
+          targetCount: n,
+          acknowledged,
+          failed: fsm.failed.size,
+          primariesAcknowledged: fsm.targets.filter(
+            (t) => isPrimary(t) && fsm.acknowledged.has(t.node),
+          ).length,
+          primariesPending: fsm.targets.filter(
+            (t) => isPrimary(t) && !fsm.acknowledged.has(t.node) && !fsm.failed.has(t.node),
+          ).length,
+        }),
+      );
+      if (verdict === undefined) return;
+      if (verdict.kind === "ok") {
+        this.replyPut(fsm, {
+          status: 204,
+          context: encodeContext(
+            fsm.object!.clock,
+            contextTag(fsm.request.bucket, fsm.request.key),
+          ),
+        });
+      } else if (verdict.kind === "unavailable") {
+        this.replyPut(fsm, {
+          status: 503,
+          body: { error: "unavailable", detail: verdict.detail, indeterminate: true },
+        });
+      }
     }
     if (stillPossible === 0) {
       // Every replica answered. A tombstone that every replica holds can be reaped.
@@ -714,6 +807,24 @@ export class DynamoNode {
     this.retire(fsm);
   }
 
+  /** Asks a quorum policy; one that throws fails this request with a 500 (a write may have
+   * landed on some replica: indeterminate) and the state machine ends. */
+  private policyVerdict(fsm: Fsm, ask: () => QuorumVerdict): QuorumVerdict | undefined {
+    try {
+      return ask();
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      this.env.log("policy-failed", { policy: error.policy, detail: error.message });
+      const response = policyFailure(error, fsm.kind === "put");
+      if (fsm.kind === "put") this.finishPut(fsm, response);
+      else {
+        if (!fsm.replied) this.replyGet(fsm, response);
+        this.retire(fsm);
+      }
+      return undefined;
+    }
+  }
+
   private onReadReply(fsm: GetFsm, from: NodeId, object: VersionedObject | null): void {
     if (fsm.replies.has(from)) return; // a duplicated message
     fsm.replies.set(from, object);
@@ -725,16 +836,18 @@ export class DynamoNode {
     const n = fsm.preferenceList.length;
     const answered = fsm.replies.size;
     const stillPossible = n - answered - fsm.failed.size;
-    if (!fsm.replied && answered >= fsm.r) {
-      this.replyGet(fsm, this.readResponse(fsm));
-    } else if (!fsm.replied && answered + stillPossible < fsm.r) {
-      this.replyGet(fsm, {
-        status: 503,
-        body: {
-          error: "unavailable",
-          detail: `Only ${answered} of ${n} replicas answered the read; R=${fsm.r} needs ${fsm.r}`,
-        },
+    if (!fsm.replied) {
+      const verdict = this.policyVerdict(fsm, () => {
+        const tally = { r: fsm.r, replicaCount: n, answered, failed: fsm.failed.size };
+        const verdict = this.policies.readQuorum(tally);
+        // The resolver runs here too, so that a resolver that throws fails this read alone.
+        return verdict.kind === "ok" ? { kind: "ok", response: this.readResponse(fsm) } : verdict;
       });
+      if (verdict === undefined) return;
+      if (verdict.kind === "ok") this.replyGet(fsm, (verdict as ReadAnswer).response);
+      else if (verdict.kind === "unavailable") {
+        this.replyGet(fsm, { status: 503, body: { error: "unavailable", detail: verdict.detail } });
+      }
     }
     if (stillPossible === 0) this.finishGet(fsm);
   }
@@ -759,7 +872,12 @@ export class DynamoNode {
         body: { crdt: fsm.crdt, value: crdtValue(state), context: encodeContext(clock, tag) },
       };
     }
-    const live = merged.siblings.filter((sibling) => !sibling.tombstone);
+    const resolve = this.policies.resolveSiblings[merged.mode === "lww" ? "lww" : "causal"];
+    const stored = merged.siblings.filter((sibling) => !sibling.tombstone);
+    const live =
+      stored.length > 0
+        ? resolve(stored, { bucket: fsm.request.bucket, key: fsm.request.key })
+        : stored;
     return {
       status: 200,
       body: {
@@ -1253,28 +1371,21 @@ export class DynamoNode {
       .map((peer) => peer.node);
     const rejections = this.counters.overloadRejections - this.overloadRejectionsSeen;
     this.overloadRejectionsSeen = this.counters.overloadRejections;
-    const hintsPending = this.hints.count();
-    const divergedMs = this.antiEntropy.divergedForMs(now);
-    this.setAlarm(
-      "node-down",
-      down.length > 0,
-      `unreachable from ${this.nodeId}: ${down.join(", ")}`,
-    );
-    this.setAlarm(
-      "hints-growing",
-      hintsPending > alarmThresholds.hintsPending,
-      `${hintsPending} hints waiting for their primaries`,
-    );
-    this.setAlarm(
-      "overload",
-      rejections > 0,
-      `${rejections} requests refused since the last check`,
-    );
-    this.setAlarm(
-      "replicas-diverged",
-      divergedMs > alarmThresholds.divergedMs,
-      `a replica pair has disagreed for ${Math.round(divergedMs)} ms`,
-    );
+    let rules;
+    try {
+      rules = this.policies.alarmRules({
+        nodeId: this.nodeId,
+        peersDown: down,
+        overloadRejections: rejections,
+        hintsPending: this.hints.count(),
+        divergedMs: this.antiEntropy.divergedForMs(now),
+      });
+    } catch (error) {
+      if (!(error instanceof PolicyError)) throw error;
+      this.env.log("policy-failed", { policy: error.policy, detail: error.message });
+      return;
+    }
+    for (const rule of rules) this.setAlarm(rule.name, rule.active, rule.detail);
   }
 
   private setAlarm(name: Alarm["name"], active: boolean, detail: string): void {
@@ -1340,6 +1451,21 @@ export class DynamoNode {
       ratio: eligible === 0 ? 1 : good / eligible,
     };
   }
+}
+
+/** A read's verdict with its answer (the resolver ran inside the guarded call). */
+type ReadAnswer = { kind: "ok"; response: ClientResponse };
+
+/** The answer to a request whose policy threw or broke its contract. */
+function policyFailure(error: PolicyError, indeterminate: boolean): ClientResponse {
+  return {
+    status: 500,
+    body: {
+      error: "policy_failed",
+      detail: error.message,
+      ...(indeterminate ? { indeterminate } : {}),
+    },
+  };
 }
 
 function outcomeOf(response: ClientResponse): Outcome {

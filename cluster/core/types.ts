@@ -116,7 +116,8 @@ export type ErrorKind =
   | "not_found" // 404
   | "unavailable" // 503: too few replicas could be reached
   | "timeout" // 504: replicas did not answer within the time bound
-  | "overload"; // 503 with Retry-After: the node sheds load instead of queuing
+  | "overload" // 503 with Retry-After: the node sheds load instead of queuing
+  | "policy_failed"; // 500: a lab's policy (policies.ts) threw or broke its contract
 
 export const statusOfError: Record<ErrorKind, number> = {
   bad_request: 400,
@@ -124,6 +125,7 @@ export const statusOfError: Record<ErrorKind, number> = {
   unavailable: 503,
   timeout: 504,
   overload: 503,
+  policy_failed: 500,
 };
 
 export type ClientResponse =
@@ -131,7 +133,7 @@ export type ClientResponse =
   | { status: 200; body: { crdt: CrdtType; value: number | string[]; context: string } } // crdt-get
   | { status: 204; context: string } // put, delete
   | {
-      status: 400 | 404 | 503 | 504;
+      status: 400 | 404 | 500 | 503 | 504;
       body: {
         error: ErrorKind;
         detail: string;

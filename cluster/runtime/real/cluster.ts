@@ -81,6 +81,8 @@ export interface LocalClusterOptions {
   repairStores?: boolean;
   /** How long each node may take to answer /health. Default 30 s (a busy 2-core machine). */
   startTimeoutMs?: number;
+  /** A policies module (cluster/core/policies.ts) every node loads; made absolute here. */
+  policies?: string;
 }
 
 export interface LocalNode {
@@ -207,6 +209,7 @@ async function startOnce(options: LocalClusterOptions): Promise<LocalCluster> {
       ...(options.syncIntervalMs === undefined ? {} : { syncIntervalMs: options.syncIntervalMs }),
       ...(options.httpLimits === undefined ? {} : { httpLimits: options.httpLimits }),
       ...(options.repairStores === true ? { repairStore: true } : {}),
+      ...(options.policies === undefined ? {} : { policies: resolve(options.policies) }),
     };
     const configPath = join(nodeDir, "config.json");
     writeFileSync(configPath, JSON.stringify(nodeConfig, null, 2) + "\n");

@@ -31,6 +31,9 @@ export interface NodeProcessConfig {
   repairStore?: boolean;
   /** Overrides of the HTTP layer's limits (tests use short slow-client timeouts). */
   httpLimits?: Partial<HttpLimits>;
+  /** An absolute path to a policies module (cluster/core/policies.ts) the node loads at
+   * start; omitted: the reference policies. */
+  policies?: string;
 }
 
 export const syncIntervalMsDefault = 100;
@@ -77,6 +80,12 @@ export function checkNodeConfig(value: unknown): NodeProcessConfig {
     throw new Error(
       `Expected \`sync\` to be always, interval or never, got ${String(config.sync)}`,
     );
+  }
+  if (
+    config.policies !== undefined &&
+    (typeof config.policies !== "string" || config.policies === "")
+  ) {
+    throw new Error("Expected `policies` to be the path of a policies module");
   }
   for (const member of config.cluster.nodes) {
     if (!Object.hasOwn(config.peers, member)) {

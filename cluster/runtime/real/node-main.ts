@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { DynamoNode } from "../../core/node.ts";
+import type { Policies } from "../../core/policies.ts";
 import { hashKey, partitionOf, preferenceList } from "../../core/ring.ts";
 import type { ClientRequest, NodeEvent } from "../../core/types.ts";
 import { validateClientRequest } from "../../core/validate.ts";
@@ -20,6 +21,7 @@ import { BitcaskStore } from "../../storage/bitcask.ts";
 import { StoreError } from "../../storage/store.ts";
 import { RealEnvironment } from "./environment.ts";
 import { HttpApi, type ClientBackend } from "./http.ts";
+import { loadPoliciesFile } from "./load-policies.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { checkNodeConfig, syncPolicyOf, type NodeProcessConfig } from "./node-config.ts";
 import { Transport } from "./transport.ts";
@@ -39,8 +41,18 @@ export class StartError extends Error {
   override name = "StartError";
 }
 
+async function loadPolicies(file: string): Promise<Policies> {
+  try {
+    return await loadPoliciesFile(file);
+  } catch (error) {
+    throw new StartError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 /** Starts a node in this process. Throws StartError with a one-line message when it cannot. */
 export async function startNode(config: NodeProcessConfig): Promise<RunningNode> {
+  // Policies first: a lab's broken file is its author's one-line error, before any port opens.
+  const policies = config.policies === undefined ? undefined : await loadPolicies(config.policies);
   const logger = createLogger(config);
   let store: BitcaskStore;
   try {
@@ -65,7 +77,19 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
     send: (to, message) => transport.send(to, message),
     reply: (requestId, response) => replies.http?.complete(requestId, response),
   });
-  const node = new DynamoNode({ config: config.cluster, nodeId: config.nodeId, env: environment });
+  let node: DynamoNode;
+  try {
+    node = new DynamoNode({
+      config: config.cluster,
+      nodeId: config.nodeId,
+      env: environment,
+      policies,
+    });
+  } catch (error) {
+    // The first ring is claimed here: a lab's claim that fails cannot start a node.
+    store.close();
+    throw new StartError(error instanceof Error ? error.message : String(error));
+  }
   const handle = (event: NodeEvent) => {
     try {
       node.handle(event);

@@ -9,6 +9,7 @@
 
 import { freezeJson } from "../../core/immutable.ts";
 import { DynamoNode } from "../../core/node.ts";
+import type { PolicyOverrides } from "../../core/policies.ts";
 import type {
   ClientRequest,
   ClientResponse,
@@ -35,6 +36,9 @@ export type NodeFactory = (options: {
   config: ClusterConfig;
   nodeId: NodeId;
   env: Environment;
+  /** The simulation's policies (SimulationOptions.policies), for a factory that builds a
+   * DynamoNode; undefined means the reference ones. */
+  policies: PolicyOverrides | undefined;
 }) => SimulatedNode;
 
 export interface SimulationOptions {
@@ -44,7 +48,9 @@ export interface SimulationOptions {
   link?: LinkBehaviour;
   /** Record every send, delivery and drop (the course site draws them). */
   trace?: boolean;
-  nodeFactory?: NodeFactory;
+  nodeFactory?: NodeFactory | undefined;
+  /** Functions a lab replaces (cluster/core/policies.ts); every node runs the same ones. */
+  policies?: PolicyOverrides | undefined;
 }
 
 /** One line of the message trace: [timeMs, event, from, to, message type]. */
@@ -104,6 +110,7 @@ export class Simulation {
   private readonly syncPolicy: SyncPolicy;
   private readonly tracing: boolean;
   private readonly nodeFactory: NodeFactory;
+  private readonly policies: PolicyOverrides | undefined;
   private timerSequence = 0;
   private requestSequence = 0;
   private readonly pendingRequests = new Map<string, (response: ClientResponse) => void>();
@@ -116,6 +123,7 @@ export class Simulation {
     this.syncPolicy = options.sync ?? { kind: "always" };
     this.tracing = options.trace ?? false;
     this.nodeFactory = options.nodeFactory ?? ((nodeOptions) => new DynamoNode(nodeOptions));
+    this.policies = options.policies;
     for (const id of options.config.nodes) this.addNode(id);
   }
 
@@ -316,7 +324,12 @@ export class Simulation {
     host.paused = false;
     host.store = host.disk.open({ syncPolicy: this.syncPolicy, now: () => this.localClock(host) });
     const env = this.environment(host, host.incarnation, host.store);
-    host.node = this.nodeFactory({ config: this.config, nodeId: host.id, env });
+    host.node = this.nodeFactory({
+      config: this.config,
+      nodeId: host.id,
+      env,
+      policies: this.policies,
+    });
   }
 
   private localClock(host: Host): number {
