@@ -162,6 +162,7 @@ function startCluster(options: RunOptions, topology: LinkTopology): Promise<Loca
     peerAddress: topology.peerAddress,
     // A join fault needs a spare node ready to start (every node knows every peer's address).
     spareNodes: options.nemesis.faults.includes("join") ? 1 : 0,
+    ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
 }
 
