@@ -18,8 +18,10 @@
 //   step(1, input, output) -> [true, 2]      the value was 1, so the cas took effect
 //   step(3, input, output) -> [false, 3]     an ok cas from 1 cannot happen when the value is 3
 // And of the two conventions, for `cas-register` after an ok write(1):
-//   invoke cas [1, 2] then fail   jepsen: dropped, valid   porcupine: 1 = 1 so it must have swapped, invalid
-//   invoke read then ok nil       jepsen: tells nothing    porcupine: the register is 1, invalid
+//   invoke cas [1, 2] then fail   jepsen: did not happen, valid
+//                                 porcupine: the compare of 1 with 1 cannot fail, invalid
+//   invoke read then ok nil       jepsen: tells nothing, valid
+//                                 porcupine: the register holds 1, not nil, invalid
 //
 // No Node built-ins: this runs in the browser too.
 

@@ -933,3 +933,81 @@ svg { display: block; max-width: 100%; height: auto; font: 11px system-ui, sans-
 .scroll { overflow-x: auto; } svg.wide { max-width: none; }
 .counterexample-text { border-left: 4px solid #d43c3c; padding-left: 0.6em; }
 `;
+
+/** What a run folder's results.json holds, as far as the report needs it (store-writer.ts). */
+export interface ResultsDocument {
+  summary?: { verdict?: Validity; replayCommand?: string };
+  results?: Record<string, CheckerSummary>;
+  options?: {
+    name?: string;
+    workload?: string;
+    seed?: number;
+    backend?: string;
+    timeMs?: number;
+    nemesis?: { faults?: string[] };
+    cluster?: { nodes?: number; n?: number; r?: number; w?: number; sync?: string };
+  };
+}
+
+function objectOrEmpty(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/**
+ * The report of a stored run, from its history and its results.json: the one recipe both
+ * report.html (written by the CLI) and the course site's report viewer (which opens the two
+ * files in the browser) use, so the two show the same. Missing fields read as "unknown".
+ */
+export function reportInputFromResults(
+  history: readonly Operation[],
+  document: ResultsDocument | unknown,
+): ReportInput {
+  const root = objectOrEmpty(document);
+  const options = objectOrEmpty(root["options"]) as NonNullable<ResultsDocument["options"]>;
+  const summary = objectOrEmpty(root["summary"]) as NonNullable<ResultsDocument["summary"]>;
+  const resultsObject = objectOrEmpty(root["results"]);
+  const results: Record<string, CheckerSummary> = {};
+  for (const [name, result] of Object.entries(resultsObject)) {
+    const fields = objectOrEmpty(result);
+    const valid = fields["valid"];
+    results[name] = {
+      ...fields,
+      valid: valid === true || valid === false ? valid : "unknown",
+    } as CheckerSummary;
+  }
+  const example = objectOrEmpty(objectOrEmpty(resultsObject["linearizable"])["counterExample"]);
+  const failed = objectOrEmpty(example["failedOperation"])["index"];
+  const prefix = example["longestLinearizablePrefix"];
+  const counterExample =
+    typeof failed === "number" && Array.isArray(prefix)
+      ? {
+          failingOperationIndex: failed,
+          linearizablePrefixIndices: prefix.filter((index) => typeof index === "number"),
+        }
+      : undefined;
+  const cluster = objectOrEmpty(options.cluster);
+  const faults = Array.isArray(options.nemesis?.faults) ? options.nemesis.faults : [];
+  const verdict = overallVerdict(results);
+  const extra: Record<string, string | number> = {};
+  for (const name of ["nodes", "n", "r", "w", "sync"] as const) {
+    const value = cluster[name];
+    if (typeof value === "number" || typeof value === "string") extra[name] = value;
+  }
+  if (typeof options.timeMs === "number") extra["time"] = `${options.timeMs} ms`;
+  return {
+    title: `${String(options.name ?? "run")}: ${verdictText(summary.verdict ?? verdict)}`,
+    parameters: {
+      workload: String(options.workload ?? "unknown"),
+      seed: typeof options.seed === "number" ? options.seed : "unknown",
+      backend: String(options.backend ?? "unknown"),
+      nemesis: faults.length === 0 ? "none" : faults.join(", "),
+      replayCommand: String(summary.replayCommand ?? "(not recorded)"),
+      extra,
+    },
+    history,
+    results,
+    ...(counterExample === undefined ? {} : { counterExample }),
+  };
+}

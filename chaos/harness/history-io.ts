@@ -4,7 +4,8 @@
 // Three formats, told apart by their content, never by the file name:
 //   jsonl       neverstop's own: one Operation as a JSON object per line (history.jsonl).
 //   edn         Jepsen's: a top-level vector or list of op maps, or bare maps one per line,
-//               `{:process 0, :type :invoke, :f :read, :value nil}`.
+//               `{:process 0, :type :invoke, :f :read, :value nil}`; an op map may carry the
+//               tag of Jepsen's op record, `#jepsen.history.Op{...}`.
 //   jepsen-log  the log lines of Jepsen's early etcd test that Porcupine's corpus replays,
 //               `INFO  jepsen.util - 4	:ok	:write	2` (tabs or spaces: split on runs).
 // Each format comes with the convention its tools read it by (`HistoryConvention`):
@@ -81,7 +82,8 @@ export function detectFormat(text: string): HistoryFormat {
     if (line === "" || line.startsWith(";")) continue;
     if (jepsenLogLine.test(line)) return "jepsen-log";
     if (/^\{\s*"/.test(line) || line === "{") return line === "{" ? "edn" : "jsonl";
-    if (/^[[({]/.test(line) || line.startsWith("#{")) return "edn";
+    // `#jepsen.history.Op{...}`: the record Jepsen 0.3's jepsen.history prints an op as.
+    if (/^[[({]/.test(line) || /^#(?:[A-Za-z][\w.-]*)?\{/.test(line)) return "edn";
     throw new HistoryFormatError(
       index + 1,
       "not a history: expected JSON Lines, Jepsen EDN or Jepsen log lines",
@@ -256,8 +258,10 @@ export function parseEdnHistory(text: string): ParsedHistory {
   }
   const operations: Operation[] = [];
   const lines: number[] = [];
-  for (const { value, line } of maps) {
+  for (const { value: form, line } of maps) {
     countLimit(operations.length, line);
+    // A tagged op record (`#jepsen.history.Op{...}`) is its map.
+    const value = form instanceof EdnTagged ? form.value : form;
     if (!(value instanceof EdnMap))
       throw new HistoryFormatError(line, "expected an op map such as {:type :invoke, ...}");
     const fields: Record<string, unknown> = {};

@@ -304,7 +304,7 @@ export class SimulatedRun {
 
   /** `runtime` holds what cannot be written in options (functions): the policies loaded from
    * `options.policies` (the CLI loads the file), a node factory a test builds, or a lab's
-   * client retry policy. */
+   * client retry policy (lab 07). */
   constructor(
     readonly options: RunOptions,
     runtime: {

@@ -15,7 +15,7 @@ import { formatSchedule } from "./fault-schedule.ts";
 import { concurrencyMax, ratePerSecondMax } from "./generator.ts";
 import { workloadNames, workloads } from "./workloads/index.ts";
 
-export const backendNames = ["sim", "local"] as const;
+export const backendNames = ["sim", "local", "docker"] as const;
 export type BackendName = (typeof backendNames)[number];
 export type SyncPolicyName = (typeof syncPolicyNames)[number];
 
@@ -100,7 +100,7 @@ export function defaultRunOptions(workload: string): RunOptions {
       pw: 0,
       partitionCount: 64,
       sync: "always",
-      bucketModes: {},
+      bucketModes: bucketModesOf(workload),
       requestTimeoutMs: 1_000,
     },
     workload,
@@ -119,6 +119,12 @@ export function defaultRunOptions(workload: string): RunOptions {
     trace: true,
     linearizableTimeoutMs: 30_000,
   };
+}
+
+/** A workload's own bucket mode (cache-register's lww), as the default bucket modes. */
+function bucketModesOf(workload: string): Record<string, BucketMode> {
+  const known = workloads[workload];
+  return known?.bucketMode === undefined ? {} : { [known.bucket]: known.bucketMode };
 }
 
 /** Fills in defaults and checks everything; throws RunOptionsError with one line. */

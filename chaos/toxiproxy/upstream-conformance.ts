@@ -151,7 +151,10 @@ async function runHere(): Promise<number> {
       return 1;
     }
     const passed = report.numPassedTests;
-    const line = `${passed} of ${upstreamTestCount} toxiproxy-node-client tests passed (${report.numTotalTests} ran, ${report.numFailedTests} failed, ${report.numPendingTests} skipped)`;
+    const line =
+      `${passed} of ${upstreamTestCount} toxiproxy-node-client tests passed ` +
+      `(${report.numTotalTests} ran, ${report.numFailedTests} failed, ` +
+      `${report.numPendingTests} skipped)`;
     const ok = passed === upstreamTestCount && report.numTotalTests === upstreamTestCount;
     say(`${ok ? "PASS" : "FAIL"}: ${line}`);
     return ok ? 0 : 1;

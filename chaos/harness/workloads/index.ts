@@ -1,5 +1,6 @@
 // Every workload by name (see workload.ts for the shape each file follows).
 import type { Workload } from "../workload.ts";
+import { cacheRegisterWorkload } from "./cache-register.ts";
 import { cartWorkload } from "./cart.ts";
 import { counterWorkload } from "./counter.ts";
 import { pnCounterWorkload } from "./pn-counter.ts";
@@ -14,6 +15,7 @@ export const workloads: Readonly<Record<string, Workload>> = {
   "pn-counter": pnCounterWorkload,
   cart: cartWorkload,
   session: sessionWorkload,
+  "cache-register": cacheRegisterWorkload,
 };
 
 export const workloadNames = Object.keys(workloads);
