@@ -2,10 +2,11 @@
 // --backend sim --policies FILE` drives) hands its policies to every node, and its node factory
 // too; a resolver that keeps one sibling is visible in what clients read.
 import { describe, expect, it } from "vitest";
+import type { RetryDecider as HarnessRetryDecider } from "../../../chaos/harness/client.ts";
 import { SimulatedRun } from "../../../chaos/harness/run-core.ts";
 import { resolveRunOptions } from "../../../chaos/harness/run-options.ts";
 import { DynamoNode } from "../../core/node.ts";
-import type { PolicyOverrides } from "../../core/policies.ts";
+import type { PolicyOverrides, RetryDecider } from "../../core/policies.ts";
 import type { NodeFactory } from "./simulator.ts";
 
 /** A register run with concurrent blind writes: siblings appear under the reference policies. */
@@ -57,5 +58,23 @@ describe("SimulatedRun passes policies and node factories to every node", () => 
     registerRun({ policies, nodeFactory });
     expect(seen.length).toBe(5);
     expect(seen.every((entry) => entry === policies)).toBe(true);
+  });
+});
+
+describe("the client side's retry policy", () => {
+  it("is the type the harness's clients run (each assignable to the other)", () => {
+    const fromCore: RetryDecider = (question) => (question.retryable ? 10 : undefined);
+    const asHarness: HarnessRetryDecider = fromCore;
+    const backToCore: RetryDecider = asHarness;
+    const question = {
+      kind: "read" as const,
+      idempotent: true,
+      outcome: "fail" as const,
+      retryable: true,
+      retryAfterMs: undefined,
+      attempts: 1,
+      elapsedMs: 0,
+    };
+    expect(backToCore(question, () => 0)).toBe(10);
   });
 });
