@@ -27,7 +27,7 @@ import {
   type ClusterRecord,
   type StartClusterOptions,
 } from "./local-cluster.ts";
-import { integerArgument, policiesPath } from "./options.ts";
+import { integerArgument, loadPoliciesOption } from "./options.ts";
 
 /** Nodes plus spares: every one gets ports and proxies up front. */
 const memberCountMax = 16;
@@ -133,7 +133,10 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
       `\`--backend ${options.backend}\` cannot start clusters yet: use \`--backend local\``,
     );
   }
-  const policies = options.policies === undefined ? undefined : policiesPath(options.policies, 1);
+  const policies =
+    options.policies === undefined
+      ? undefined
+      : (await loadPoliciesOption(options.policies, 1)).path;
   const dataDir = resolve(options.dataDir);
   prepareDataDir(dataDir, dataDirIsDefault);
   checkNothingRuns(dataDir, options.dataDir);
@@ -158,11 +161,9 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     cluster: {
       spareNodes: options.spareNodes,
       bucketModes: lwwBucketModes(options.lwwBuckets),
-      // TODO(split): `...(policies === undefined ? {} : { policies })` once
-      // LocalClusterOptions carries the policies path into each node's config.
+      ...(policies === undefined ? {} : { policies }),
     },
   };
-  void policies;
   const started = await backend(startOptions);
   if (!options.detach) {
     started.record.supervisorPid = process.pid;
