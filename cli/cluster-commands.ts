@@ -86,6 +86,10 @@ export function registerClusterCommands(program: Command): void {
       "--policies <file>",
       "a module of replacement policies (a lab's solution) every node loads",
     )
+    .option(
+      "--image <tag>",
+      "with --backend docker: a published node image (pulled when missing); default: built from the sources, offline",
+    )
     .option("--no-toxiproxy", "wire the nodes directly to each other (nothing to break)")
     .addOption(
       new Option(
@@ -100,7 +104,7 @@ export function registerClusterCommands(program: Command): void {
     .command("down")
     .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
     .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .action(async (options: { dataDir: string }) => console.log(await down(options.dataDir)));
+    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
   program
     .command("status")
     .description("show each member's client URL, process id and health")
@@ -124,6 +128,7 @@ interface UpOptions {
   spareNodes: number;
   lwwBuckets: string;
   policies?: string;
+  image?: string;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -139,16 +144,19 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
       : (await loadPoliciesOption(options.policies, 1)).path;
   const dataDir = resolve(options.dataDir);
   prepareDataDir(dataDir, dataDirIsDefault);
-  checkNothingRuns(dataDir, options.dataDir);
+  await checkNothingRuns(dataDir, options.dataDir);
   checkCounts(options);
+  const docker = options.backend === "docker";
   // Ports and proxies cover the spares too, so a node that joins later is breakable as well.
   const layout: PortLayout = {
     basePort: options.basePort,
     nodeCount: options.nodes + options.spareNodes,
   };
   const toxiproxyPort = options.toxiproxyPort ?? toxiproxyPortOf(layout);
-  await checkPortsFree(layout, options.toxiproxy ? toxiproxyPort : undefined);
-  process.stderr.write(`starting ${options.nodes} nodes (sync ${options.sync}) ...\n`);
+  // A Docker cluster takes free ports at random: only the local one needs the fixed layout.
+  if (!docker) await checkPortsFree(layout, options.toxiproxy ? toxiproxyPort : undefined);
+  const where = docker ? " in Docker containers" : "";
+  process.stderr.write(`starting ${options.nodes} nodes${where} (sync ${options.sync}) ...\n`);
   const startOptions: StartClusterOptions = {
     nodes: options.nodes,
     layout,
@@ -158,6 +166,7 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     repair: options.repair,
     toxiproxy: options.toxiproxy,
     toxiproxyPort,
+    ...(options.image === undefined ? {} : { image: options.image }),
     cluster: {
       spareNodes: options.spareNodes,
       bucketModes: lwwBucketModes(options.lwwBuckets),
@@ -185,11 +194,13 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
   await started.stop();
 }
 
-function checkNothingRuns(dataDir: string, dataDirOption: string): void {
+async function checkNothingRuns(dataDir: string, dataDirOption: string): Promise<void> {
   const running = readRecord(dataDir);
   if (
     running !== undefined &&
-    running.nodes.some((node) => node.pid !== undefined && isNeverstopNode(node.pid))
+    (running.nodes.some((node) => node.pid !== undefined && isNeverstopNode(node.pid)) ||
+      (running.backend === "docker" &&
+        (await (await import("./docker-cluster.ts")).anyDockerNodeRunning(running))))
   ) {
     throw new CliError(
       `a cluster is already running from ${dataDirOption} (see \`npx neverstop status\`; stop it with \`npx neverstop down\`)`,
@@ -244,9 +255,20 @@ export function describeCluster(record: ClusterRecord): string[] {
   }
   for (const node of record.nodes) {
     const proxied = node.clientUrl === undefined ? "" : `  via proxy ${node.clientUrl}`;
-    lines.push(`${node.id}  ${node.httpUrl}${proxied}  (pid ${node.pid ?? "-"})`);
+    const where =
+      node.container === undefined ? `pid ${node.pid ?? "-"}` : `container ${node.container}`;
+    lines.push(`${node.id}  ${node.httpUrl}${proxied}  (${where})`);
   }
   return lines;
+}
+
+/** `down` of whatever runs: Docker containers (docker-cluster.ts) or local processes. */
+async function downAny(dataDirOption: string): Promise<string> {
+  const record = readRecord(resolve(dataDirOption));
+  if (record?.backend !== "docker") return down(dataDirOption);
+  const docker = await import("./docker-cluster.ts");
+  if (!docker.isDockerRecord(record)) return down(dataDirOption);
+  return docker.downDocker(record);
 }
 
 async function status(dataDirOption: string, json: boolean): Promise<void> {
@@ -258,6 +280,10 @@ async function status(dataDirOption: string, json: boolean): Promise<void> {
       `no cluster is running from ${dataDirOption} (start one with \`npx neverstop up\`)`,
       1,
     );
+  }
+  if (record.backend === "docker") {
+    const docker = await import("./docker-cluster.ts");
+    if (docker.isDockerRecord(record)) return docker.statusDocker(record, json);
   }
   const nodes = await Promise.all(
     record.nodes.map(async (node) => {

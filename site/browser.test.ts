@@ -9,7 +9,9 @@
 //     differ in the last bit: see traceText in src/demo-run.ts): the determinism property holds
 //     across runtimes, not only across runs;
 //   - a different seed gives a different history, so the equal hashes are not a constant.
-// Without /usr/bin/chromium (install it with .ci/browser-setup.sh) the test skips and says why.
+// Without /usr/bin/chromium (install it with .ci/browser-setup.sh) the test skips and says why;
+// under CI=true it fails instead (chaos/harness/requirements.ts). NEVERSTOP_CHROMIUM names
+// another binary (the test of that failure names one that does not exist).
 
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -21,9 +23,10 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { requirePart } from "../chaos/harness/requirements.ts";
 import { runDemo, type DemoSummary } from "./src/demo-run.ts";
 
-const chromiumPath = "/usr/bin/chromium";
+const chromiumPath = process.env["NEVERSTOP_CHROMIUM"] ?? "/usr/bin/chromium";
 const chromiumArgs = [
   "--headless",
   "--no-sandbox",
@@ -38,12 +41,12 @@ const chromiumArgs = [
 const pageDoneTimeoutMs = 30_000;
 const siteRoot = fileURLToPath(new URL(".", import.meta.url));
 
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) {
-  console.warn(
-    `site/browser.test.ts: skipped, no Chromium at ${chromiumPath} (install it with .ci/browser-setup.sh)`,
-  );
-}
+const skipBrowser = requirePart(
+  "Chromium",
+  existsSync(chromiumPath)
+    ? undefined
+    : `no Chromium at ${chromiumPath} (install it with .ci/browser-setup.sh)`,
+);
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -75,7 +78,7 @@ async function serve(directory: string): Promise<{ server: Server; origin: strin
   return { server, origin: `http://127.0.0.1:${port}` };
 }
 
-describe.skipIf(!hasChromium)("the simulator in a real browser", () => {
+describe.skipIf(skipBrowser)("the simulator in a real browser", () => {
   let outDir = "";
   let server: Server | undefined;
   let origin = "";

@@ -5,6 +5,8 @@
 //   sim    the deterministic simulator (run-core.ts): fast, replayable from the seed
 //   local  real node processes on 127.0.0.1 (run-local.ts): crash, pause and skew faults, and
 //          partitions through a Toxiproxy proxy on every link between nodes
+//   docker the same faults on node containers and a Toxiproxy container
+//          (chaos/nemesis/docker/run-docker.ts; loaded only when asked for)
 
 import type { PolicyOverrides } from "../../cluster/core/policies.ts";
 import { SimulatedRun, type ProgressSnapshot, type RunResult } from "./run-core.ts";
@@ -30,6 +32,10 @@ export async function runTest(
 ): Promise<RunResult> {
   const options = resolveRunOptions(input);
   if (options.backend === "local") return runLocalTest(options, hooks);
+  if (options.backend === "docker") {
+    const { runDockerTest } = await import("../nemesis/docker/run-docker.ts");
+    return runDockerTest(options, hooks);
+  }
   const startedMs = performance.now();
   const run = new SimulatedRun(options, { policies: hooks.policies });
   while (run.advance(simulatedSliceMs)) {
