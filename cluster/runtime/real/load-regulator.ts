@@ -6,20 +6,27 @@
 // measures it itself and refuses early, with 503 overload and Retry-After, while a refusal is
 // still cheap and the requests it does accept can still be served quickly.
 //
-// The measure is event-loop delay: a timer asks to run every `sampleIntervalMs` and records how
-// late it ran. An idle loop runs it on time; a loop with a standing queue of work runs it late
-// by about as long as any new request will wait. Like CoDel (Nichols and Jacobson, 2012) it
-// reacts to delay that persists, not to a single slow tick: the estimate is the smallest delay
-// seen over the last `windowMs` (a garbage-collection pause is one late tick; a standing queue
-// makes every tick late). Worked example, target 4 ms: ticks late by 1, 9, 2 ms -> estimate 1 ms,
-// admit everything; ticks late by 12, 9, 15 ms -> estimate 9 ms, refuse with probability
-// (9 - 4) / 4 capped at 1, i.e. every new request until the queue drains.
+// The measure is event-loop delay: every `sampleIntervalMs` a timer notes the time and queues a
+// setImmediate callback, which runs at the end of the same turn of the loop, after every I/O
+// callback that turn had to run (Node's phases: timers, poll for I/O, check). The gap is how long
+// input that arrived just then waits before the loop gets to it: near 0 on an idle loop, about
+// the time to work through the backlog on a saturated one. (How late the timer itself fires is
+// a poorer measure: Node re-arms interval timers from the loop's cached clock, so a late tick
+// can be followed by an early one.) Like CoDel (Nichols and Jacobson, 2012) the regulator reacts
+// to delay that persists, not to one slow turn: the estimate is the smallest delay seen over the
+// last `windowMs` (a garbage-collection pause is one slow turn; a standing queue makes every turn
+// slow). Worked example, target 4 ms: turns of 1, 9, 2 ms -> estimate 1 ms, admit everything;
+// turns of 12, 9, 15 ms -> estimate 9 ms, refuse with probability (9 - 4) / 4 capped at 1, i.e.
+// every new request until the queue drains.
 //
-// A late timer alone does not prove this node is the bottleneck: on a machine shared with busier
-// processes the node may simply not be scheduled, while it has nothing queued at all. So the
-// regulator refuses only while the loop is also busy: its utilization (the share of time it
-// spent running callbacks rather than waiting for input, Node's eventLoopUtilization) over the
-// window is at least `utilizationMin`. An idle node on a loaded machine admits everything.
+// A late timer alone does not prove this node has work queued: on a machine shared with busier
+// processes the node may simply not be scheduled while it has nothing to do. So the regulator
+// refuses only while the node is also busy: its loop's utilization (the share of time spent
+// running callbacks rather than waiting for input, Node's eventLoopUtilization) over the window
+// is at least `utilizationMin`, or at least `pendingBusyMin` requests wait for an answer. The
+// second matters on an oversubscribed machine: time a process waits for a core after input
+// arrives counts as idle in the utilization, so a starved node looks half idle while its
+// requests queue. A node with nothing pending on a loaded machine admits everything.
 //
 // The HTTP layer's own queue counts too: requests it has accepted and not yet answered. Past
 // `pendingSoftMax` of them, new ones are refused while the loop is busy and late at all.
@@ -36,8 +43,10 @@ export interface LoadRegulatorLimits {
   delayTargetMs: number;
   /** Accepted requests not yet answered past which any delay at all refuses new ones. */
   pendingSoftMax: number;
-  /** Event-loop utilization (0..1) over the window below which nothing is refused. */
+  /** Event-loop utilization (0..1) over the window from which the node counts as busy. */
   utilizationMin: number;
+  /** Unanswered requests from which the node counts as busy whatever its utilization. */
+  pendingBusyMin: number;
 }
 
 export const defaultLoadRegulatorLimits: LoadRegulatorLimits = {
@@ -46,6 +55,7 @@ export const defaultLoadRegulatorLimits: LoadRegulatorLimits = {
   delayTargetMs: 4,
   pendingSoftMax: 64,
   utilizationMin: 0.8,
+  pendingBusyMin: 8,
 };
 
 export class LoadRegulator {
@@ -56,7 +66,6 @@ export class LoadRegulator {
   /** Ring buffer of event-loop utilization between consecutive samples. */
   private readonly utilizations: number[];
   private next = 0;
-  private expectedAtMs = 0;
   private estimateMs = 0;
   private utilizationEstimate = 0;
   private lastUtilization: EventLoopUtilization | undefined;
@@ -82,13 +91,13 @@ export class LoadRegulator {
   /** Starts sampling; unref'd, so it never keeps a process alive. */
   start(): void {
     if (this.timer !== undefined || this.limits.delayTargetMs === 0) return;
-    this.expectedAtMs = this.nowMs() + this.limits.sampleIntervalMs;
     this.lastUtilization = performance.eventLoopUtilization();
     this.timer = setInterval(() => {
       const now = performance.eventLoopUtilization();
       const utilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
       this.lastUtilization = now;
-      this.sample(this.nowMs(), utilization);
+      const startedMs = this.nowMs();
+      setImmediate(() => this.sample(this.nowMs() - startedMs, utilization));
     }, this.limits.sampleIntervalMs);
     this.timer.unref();
   }
@@ -98,12 +107,10 @@ export class LoadRegulator {
     this.timer = undefined;
   }
 
-  /** Records one tick of the timer, run at `atMs`, with the loop's utilization since the last
-   * one; public for tests. */
-  sample(atMs: number, utilization: number): void {
-    const delayMs = Math.max(0, atMs - this.expectedAtMs);
-    this.expectedAtMs = atMs + this.limits.sampleIntervalMs;
-    this.delays[this.next] = delayMs;
+  /** Records one sample: the rest of a loop turn took `delayMs`, and the loop was `utilization`
+   * busy since the last sample. Public for tests. */
+  sample(delayMs: number, utilization: number): void {
+    this.delays[this.next] = Math.max(0, delayMs);
     this.utilizations[this.next] = utilization;
     this.next = (this.next + 1) % this.delays.length;
     this.estimateMs = Math.min(...this.delays);
@@ -125,7 +132,11 @@ export class LoadRegulator {
   /** Whether to take one more client request, given how many wait for an answer already. */
   admit(pendingRequests: number): boolean {
     const { delayTargetMs, pendingSoftMax } = this.limits;
-    if (delayTargetMs === 0 || this.utilizationEstimate < this.limits.utilizationMin) return true;
+    if (delayTargetMs === 0) return true;
+    const busy =
+      this.utilizationEstimate >= this.limits.utilizationMin ||
+      pendingRequests >= this.limits.pendingBusyMin;
+    if (!busy) return true;
     const delayMs = this.estimateMs;
     if (pendingRequests >= pendingSoftMax && delayMs > delayTargetMs / 2) return this.refuse();
     if (delayMs <= delayTargetMs) return true;
