@@ -6,18 +6,18 @@
 // measures it itself and refuses early, with 503 overload and Retry-After, while a refusal is
 // still cheap and the requests it does accept can still be served quickly.
 //
-// The measure is event-loop delay: every `sampleIntervalMs` a timer notes the time and queues a
-// setImmediate callback, which runs at the end of the same turn of the loop, after every I/O
-// callback that turn had to run (Node's phases: timers, poll for I/O, check). The gap is how long
-// input that arrived just then waits before the loop gets to it: near 0 on an idle loop, about
-// the time to work through the backlog on a saturated one. (How late the timer itself fires is
-// a poorer measure: Node re-arms interval timers from the loop's cached clock, so a late tick
-// can be followed by an early one.) Like CoDel (Nichols and Jacobson, 2012) the regulator reacts
-// to delay that persists, not to one slow turn: the estimate is the smallest delay seen over the
-// last `windowMs` (a garbage-collection pause is one slow turn; a standing queue makes every turn
-// slow). Worked example, target 4 ms: turns of 1, 9, 2 ms -> estimate 1 ms, admit everything;
-// turns of 12, 9, 15 ms -> estimate 9 ms, refuse with probability (9 - 4) / 4 capped at 1, i.e.
-// every new request until the queue drains.
+// The measure is event-loop delay, sampled every `sampleIntervalMs` as the larger of two gaps:
+// how late the sampling timer fired (a process that waited for a core, on a machine with more
+// runnable processes than cores, fires late), and how long the rest of that loop turn took, from
+// the timer to a setImmediate callback (Node's phases: timers, poll for I/O, check), which is how
+// long input that arrived just then waits on a saturated loop. Like CoDel (Nichols and
+// Jacobson, 2012) the regulator reacts to delay that persists, not to one slow turn: the
+// estimate is the median over the last `windowMs` (a garbage-collection pause is one slow
+// sample; Node re-arms interval timers from the loop's cached clock, so a late tick can be
+// followed by an early one; a standing queue makes most samples slow). Worked example, target
+// 4 ms: samples of 1, 9, 2 ms -> estimate 2 ms, admit everything; 12, 9, 15 ms -> estimate
+// 12 ms, refuse with probability (12 - 4) / 4 capped at 1, i.e. every new request until the
+// queue drains.
 //
 // A late timer alone does not prove this node has work queued: on a machine shared with busier
 // processes the node may simply not be scheduled while it has nothing to do. So the regulator
@@ -37,7 +37,7 @@ import type { EventLoopUtilization } from "node:perf_hooks";
 export interface LoadRegulatorLimits {
   /** How often the event-loop timer asks to run. */
   sampleIntervalMs: number;
-  /** The delay estimate is the smallest delay seen in this window. */
+  /** The delay estimate is the median of the samples in this window. */
   windowMs: number;
   /** Delay the loop may carry before requests are refused; 0 turns regulation off. */
   delayTargetMs: number;
@@ -67,6 +67,7 @@ export class LoadRegulator {
   private readonly utilizations: number[];
   private next = 0;
   private estimateMs = 0;
+  private previousTickMs: number | undefined;
   private utilizationEstimate = 0;
   private lastUtilization: EventLoopUtilization | undefined;
   /** Requests refused by this regulator since start. */
@@ -97,7 +98,13 @@ export class LoadRegulator {
       const utilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
       this.lastUtilization = now;
       const startedMs = this.nowMs();
-      setImmediate(() => this.sample(this.nowMs() - startedMs, utilization));
+      // A process that waited for a core fires its timer late: that wait is queueing too.
+      const lateMs =
+        this.previousTickMs === undefined
+          ? 0
+          : startedMs - this.previousTickMs - this.limits.sampleIntervalMs;
+      this.previousTickMs = startedMs;
+      setImmediate(() => this.sample(Math.max(lateMs, this.nowMs() - startedMs), utilization));
     }, this.limits.sampleIntervalMs);
     this.timer.unref();
   }
@@ -113,7 +120,11 @@ export class LoadRegulator {
     this.delays[this.next] = Math.max(0, delayMs);
     this.utilizations[this.next] = utilization;
     this.next = (this.next + 1) % this.delays.length;
-    this.estimateMs = Math.min(...this.delays);
+    // The median: one slow turn (a GC pause) or one early tick cannot move it; a standing queue
+    // makes most samples slow.
+    this.estimateMs = [...this.delays].sort((left, right) => left - right)[
+      this.delays.length >> 1
+    ]!;
     let sum = 0;
     for (const value of this.utilizations) sum += value;
     this.utilizationEstimate = sum / this.utilizations.length;
