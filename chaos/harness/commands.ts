@@ -25,7 +25,7 @@ import { workloadNames } from "./workloads/index.ts";
 import { exitBadInput, exitInvalid, exitUnknown, exitValid } from "../checkers/check-command.ts";
 export { exitBadInput, exitInvalid, exitUnknown, exitValid };
 
-interface RunFlags {
+export interface RunFlags {
   backend: string;
   seed?: string;
   time: string;
@@ -33,6 +33,8 @@ interface RunFlags {
   n?: string;
   r?: string;
   w?: string;
+  pw?: string;
+  minAvailability?: string;
   sync: string;
   faults: string;
   interval: string;
@@ -86,6 +88,11 @@ function addRunFlags(command: Command): Command {
     .option("--n <n>", "replicas per key (N)")
     .option("--r <n>", "read quorum (R)")
     .option("--w <n>", "write quorum (W)")
+    .option("--pw <n>", "primary write quorum (PW, strict quorum; default 0: sloppy)")
+    .option(
+      "--min-availability <fraction>",
+      "fail the run when fewer operations than this (0..1) complete ok",
+    )
     .option("--sync <policy>", "fsync policy: always, interval, never", "always")
     .option("--faults <list>", `comma-separated faults: ${faultNames.join(", ")}`, "")
     .option("--interval <duration>", "one fault starts every interval", "10s")
@@ -156,6 +163,16 @@ function integerFlag(name: string, text: string | undefined): number | undefined
   return Number(text);
 }
 
+function fractionFlag(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = /^(0|1|0?\.[0-9]{1,6}|1\.0{1,6})$/.test(text.trim()) ? Number(text) : Number.NaN;
+  if (!(value >= 0 && value <= 1))
+    throw new RunOptionsError(
+      `Expected \`--${name}\` to be a number from 0 to 1, got ${JSON.stringify(text.slice(0, 40))}`,
+    );
+  return value;
+}
+
 function listFlag<T extends string>(name: string, text: string, allowed: readonly T[]): T[] {
   const items = text
     .split(",")
@@ -187,6 +204,7 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
       n: integerFlag("n", flags.n),
       r: integerFlag("r", flags.r),
       w: integerFlag("w", flags.w),
+      pw: integerFlag("pw", flags.pw),
       sync: flags.sync as SyncPolicyName,
       partitionCount: integerFlag("partitions", flags.partitions)!,
     },
@@ -209,6 +227,7 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
         ? undefined
         : listFlag<CheckerName>("checkers", flags.checkers, checkerNames),
     name: flags.name,
+    minimumAvailability: fractionFlag("min-availability", flags.minAvailability),
   };
   return input;
 }

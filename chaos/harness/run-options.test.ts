@@ -37,7 +37,9 @@ describe("run options", () => {
   test("an unknown fault is refused", () => {
     expect(() =>
       resolveRunOptions({ workload: "set", nemesis: { faults: ["meteor" as never] } }),
-    ).toThrow(/Expected `faults` to be one of partition, crash, pause, skew, none/);
+    ).toThrow(
+      /Expected `faults` to be one of partition, crash, pause, skew, flaky, join, leave, none/,
+    );
   });
   test("small clusters get quorums that fit", () => {
     const options = resolveRunOptions({ workload: "set", cluster: { nodes: 1 } });
