@@ -254,12 +254,19 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     );
     return;
   }
+  // The course site's live dashboard, served by this process on 127.0.0.1 (lesson 10).
+  const { ensureSiteBuilt, startDashboard } = await import("../../../site/server/dashboard.ts");
+  const built = await ensureSiteBuilt();
+  if (built !== undefined) process.stderr.write(`${built}\n`);
+  const dashboard = await startDashboard({ dataDir });
+  console.log(`dashboard: ${dashboard.url}`);
   console.log("Ctrl-C stops the cluster");
   await new Promise<void>((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
     process.once("SIGTERM", () => resolveSignal());
   });
   process.stderr.write("stopping ...\n");
+  await dashboard.stop();
   await started.stop();
 }
 
