@@ -16,6 +16,7 @@ import {
   clusterBackends,
   type ClusterBackendName,
 } from "./cluster-backends.ts";
+import { ensureSiteBuilt, startDashboard, type Dashboard } from "./dashboard.ts";
 import { CliError } from "./errors.ts";
 import {
   checkPortsFree,
@@ -91,6 +92,7 @@ export function registerClusterCommands(program: Command): void {
       "with --backend docker: a published node image (pulled when missing); default: built from the sources, offline",
     )
     .option("--no-toxiproxy", "wire the nodes directly to each other (nothing to break)")
+    .option("--no-dashboard", "do not serve the live dashboard (only in the foreground: lesson 10)")
     .addOption(
       new Option(
         "--toxiproxy-port <port>",
@@ -129,6 +131,7 @@ interface UpOptions {
   lwwBuckets: string;
   policies?: string;
   image?: string;
+  dashboard: boolean;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -185,13 +188,31 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     );
     return;
   }
+  // The course site's live dashboard (lesson 10), served by this process on 127.0.0.1 at the
+  // layout's base port, which no node uses (nodes take base+1..).
+  const dashboard = options.dashboard ? await startDashboardNear(dataDir, options.basePort) : null;
+  if (dashboard !== null) console.log(`dashboard: ${dashboard.url}`);
   console.log("Ctrl-C stops the cluster");
   await new Promise<void>((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
     process.once("SIGTERM", () => resolveSignal());
   });
   process.stderr.write("stopping ...\n");
+  await dashboard?.stop();
   await started.stop();
+}
+
+/** The dashboard on `port`, or on a free port when that one is taken; the site is built first
+ * when site/dist is missing (once, a few seconds). */
+async function startDashboardNear(dataDir: string, port: number): Promise<Dashboard> {
+  const built = await ensureSiteBuilt();
+  if (built !== undefined) process.stderr.write(`${built}\n`);
+  try {
+    return await startDashboard({ dataDir, port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    return await startDashboard({ dataDir, port: 0 });
+  }
 }
 
 async function checkNothingRuns(dataDir: string, dataDirOption: string): Promise<void> {

@@ -84,6 +84,14 @@ function parseFault(words: string[], nodes: readonly NodeId[], entry: string): F
         throw new RangeError(`Expected flaky LINKS RATE like flaky n1->n2 0.3 in "${entry}"`);
       return { name: "flaky", links, lossRate };
     }
+    case "slow": {
+      const links = (first ?? "").split(",").filter((link) => link !== "");
+      const [, , , jitter = "0ms"] = words;
+      if (links.length === 0)
+        throw new RangeError(`Expected slow LINKS LATENCY [JITTER] in "${entry}"`);
+      const latencyMs = parseDuration(second ?? "", "slow latency");
+      return { name: "slow", links, latencyMs, jitterMs: parseDuration(jitter, "slow jitter") };
+    }
     case "join":
     case "leave":
       return {
@@ -93,7 +101,7 @@ function parseFault(words: string[], nodes: readonly NodeId[], entry: string): F
       };
     default:
       throw new RangeError(
-        `Expected partition, cut, crash, pause, skew, join or leave in "${entry}", got ${JSON.stringify(kind ?? "")}`,
+        `Expected partition, cut, crash, pause, skew, flaky, slow, join or leave in "${entry}", got ${JSON.stringify(kind ?? "")}`,
       );
   }
 }
@@ -139,6 +147,8 @@ function formatFault(fault: Fault): string {
       return `${fault.name} ${fault.node} via=${fault.via}`;
     case "flaky":
       return `flaky ${fault.links.join(",")} ${fault.lossRate}`;
+    case "slow":
+      return `slow ${fault.links.join(",")} ${formatDuration(fault.latencyMs)} ${formatDuration(fault.jitterMs)}`;
     case "none":
       return "none";
   }

@@ -148,7 +148,7 @@ function orderFree(module: CartModule) {
 export const lab03 = defineLab<CartModule>({
   id: "03",
   slug: "03-network-splits",
-  title: "Network splits (Seattle | London): the cart that never loses an add",
+  title: "Network splits (Seattle | London): the shopping cart",
   learnerFile: "cart-resolver.ts",
   talkSlide: "Network splits: Seattle | London (both sides keep taking writes)",
   paperSection:

@@ -226,6 +226,8 @@ function describe(fault: Fault): string {
       return `skew ${fault.node} ${fault.offsetMs >= 0 ? "+" : ""}${fault.offsetMs} ms`;
     case "flaky":
       return `flaky ${fault.links.join(",")} (${Math.round(fault.lossRate * 100)}% lost)`;
+    case "slow":
+      return `slow ${fault.links.join(",")} (+${fault.latencyMs} ms)`;
     case "join":
     case "leave":
       return `${fault.name} ${fault.node} via ${fault.via}`;
