@@ -115,7 +115,7 @@ describe.skipIf(!hasChromium)("the simulator in a real browser", () => {
       if (message.type() === "error") pageErrors.push(message.text());
     });
     try {
-      await page.goto(`${origin}/index.html${query}`);
+      await page.goto(`${origin}/partition.html${query}`);
       await page.waitForSelector("body[data-done='true']", { timeout: pageDoneTimeoutMs });
       const json = await page.textContent("#summary-json");
       const fields = await page.$$eval("#summary dd", (definitions) =>

@@ -13,6 +13,8 @@
 import { pairOperations } from "../harness/history.ts";
 import type { Operation, OperationPair } from "../harness/history.ts";
 import type { LinearizableResult } from "./linearizable.ts";
+import { placeLabels, textWidthPx } from "./report.ts";
+import type { LabelCandidate } from "./report.ts";
 
 /** Operations drawn at most; a larger partition shows a window around the failing one. */
 export const drawnOperationCountMax = 600;
@@ -26,6 +28,7 @@ const barHeightPx = 18;
 const marginLeftPx = 90;
 const marginTopPx = 40;
 const stepWidthPx = 14;
+const labelFontPx = 10;
 
 function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (character) => `&#${character.charCodeAt(0)};`);
@@ -107,6 +110,7 @@ export function renderCounterExample(
     );
 
   const parts: string[] = [];
+  const labels: (LabelCandidate & { text: string })[] = [];
   for (const [process, index] of lane) {
     const y = marginTopPx + index * laneHeightPx;
     parts.push(`<text x="8" y="${y + barHeightPx - 4}" class="lane">process ${process}</text>`);
@@ -141,8 +145,25 @@ export function renderCounterExample(
     const title = `#${invoke.index} process ${invoke.process}: ${label}${order !== undefined ? ` (linearized ${order})` : ""}${failed ? " — cannot be linearized" : ""}`;
     parts.push(
       `<g class="${classes}"><title>${escapeXml(title)}</title>` +
-        `<rect x="${x}" y="${y}" width="${barWidth}" height="${barHeightPx}" rx="3"/>` +
-        `<text x="${x + 3}" y="${y + barHeightPx - 5}">${escapeXml(order !== undefined ? `${order}. ${invoke.f}` : invoke.f)}</text></g>`,
+        `<rect x="${x}" y="${y}" width="${barWidth}" height="${barHeightPx}" rx="3"/></g>`,
+    );
+    // The bar's name is written inside it only where it fits and meets no other name; the
+    // hover title always has it.
+    const text = order !== undefined ? `${order}. ${invoke.f}` : invoke.f;
+    labels.push({
+      id: labels.length,
+      x: x + 3,
+      y: y + 2,
+      width: textWidthPx(text, labelFontPx),
+      height: barHeightPx - 4,
+      roomPx: barWidth - 6,
+      priority: failed ? 2 : order !== undefined ? 1 : 0,
+      text,
+    });
+  }
+  for (const label of placeLabels(labels) as typeof labels) {
+    parts.push(
+      `<text class="op-label" x="${label.x}" y="${label.y + barHeightPx - 7}">${escapeXml(label.text)}</text>`,
     );
   }
   const title = options.title ?? "Linearizability counter-example";
@@ -159,12 +180,12 @@ svg { border: 1px solid #ddd; background: #fff; }
 .lane { font-size: 12px; fill: #555; }
 .rule { stroke: #eee; }
 .op rect { fill: #dbe7f5; stroke: #7a9cc6; }
-.op text { font-size: 10px; fill: #222; pointer-events: none; }
+.op-label { font-size: 10px; fill: #222; pointer-events: none; }
 .op.pending rect { fill: #f3f3f3; stroke-dasharray: 4 3; }
 .op.did-not-happen rect { fill: #fff; stroke: #bbb; }
 .op.prefix rect { stroke: #1f5fbf; stroke-width: 2.5; }
 .op.failed rect { fill: #e5484d; stroke: #8c1d20; stroke-width: 2.5; }
-.op.failed text { fill: #fff; }
+
 .legend span { display: inline-block; margin-right: 16px; }
 </style></head>
 <body>

@@ -4,7 +4,21 @@
 import { describe, expect, it } from "vitest";
 import { buildHistory } from "./history-view.ts";
 import type { HistoryStep } from "./history-view.ts";
-import { escapeHtml, overallVerdict, renderReport } from "./report.ts";
+import {
+  boxesOverlap,
+  escapeHtml,
+  faultInWords,
+  labelFontPx,
+  overallVerdict,
+  placeLabels,
+  renderReport,
+  textWidthPx,
+  timelineLayout,
+} from "./report.ts";
+import { pairOperations } from "./history-view.ts";
+import { runSimulatedTest } from "../harness/run-core.ts";
+import { resolveRunOptions } from "../harness/run-options.ts";
+import type { Operation } from "../harness/history.ts";
 import type { ReportInput } from "./report.ts";
 import { checkSet } from "./set.ts";
 
@@ -113,17 +127,18 @@ describe("renderReport", () => {
       ["info", 12],
     ]);
     expect(html).toMatch(/class="op op-info op-open" data-index="12"/);
-    expect(html.match(/class="lane-label"/g)).toHaveLength(4);
+    // Processes share a lane once the one before has finished: 0 then 3, and 1 then 2.
+    expect(html.match(/class="lane-label"/g)).toHaveLength(2);
+    expect(html).toContain(">processes 0, 3<title>processes 0, 3</title></text>");
+    expect(html).toContain(">processes 1, 2<title>processes 1, 2</title></text>");
   });
 
   it("draws the fault window as a band with its name", () => {
     const html = renderReport(input());
     expect(html).toMatch(/<rect class="fault-band" x="164.2" y="0" width="593.3"/);
+    expect(html).toContain('<text class="fault-label" x="167.2" y="11">partition majority</text>');
     expect(html).toContain(
-      '<text class="fault-label" x="167.2" y="11">partition &quot;majority&quot;</text>',
-    );
-    expect(html).toContain(
-      "<td>partition &quot;majority&quot;</td><td>0.250 s</td><td>2.250 s</td><td>healed</td>",
+      "<td>partition majority</td><td>0.250 s</td><td>2.250 s</td><td>healed</td>",
     );
   });
 
@@ -168,5 +183,147 @@ describe("renderReport", () => {
     expect(overallVerdict({ a: { valid: false }, b: { valid: "unknown" } })).toBe(false);
     expect(overallVerdict({ a: { valid: true } })).toBe(true);
     expect(overallVerdict({})).toBe("unknown");
+  });
+});
+
+/** A busy history: `clientCount` clients, `operationCount` operations, some timing out. */
+function denseHistory(operationCount: number, clientCount: number): Operation[] {
+  const events: Omit<Operation, "index">[] = [];
+  const processOf = Array.from({ length: clientCount }, (_, slot) => slot);
+  const cursorNs = Array.from({ length: clientCount }, (_, slot) => slot * 100_000);
+  for (let count = 0; count < operationCount; count += 1) {
+    const slot = count % clientCount;
+    const process = processOf[slot]!;
+    // Latencies from 0.2 ms to 40 ms, and one in 20 slow (a timeout), so some bars are wide
+    // enough for a name and most are not.
+    const latencyNs = count % 20 === 0 ? 500_000_000 : 200_000 + ((count * 7919) % 200) * 200_000;
+    const timeNs = cursorNs[slot]!;
+    events.push({ time: timeNs, process, type: "invoke", f: "add", value: count });
+    const type = count % 37 === 0 ? "info" : count % 11 === 0 ? "fail" : "ok";
+    events.push({ time: timeNs + latencyNs, process, type, f: "add", value: count });
+    if (type === "info") processOf[slot] = process + clientCount;
+    cursorNs[slot] = timeNs + latencyNs + 1_000_000;
+  }
+  events.sort((a, b) => a.time - b.time);
+  return events.map((event, index) => ({ index, ...event }));
+}
+
+/** Every pair of boxes that overlap, found by sorting on x (fast enough for thousands). */
+function overlappingPairs(
+  boxes: readonly { x: number; y: number; width: number; height: number }[],
+): number {
+  const sorted = [...boxes].sort((a, b) => a.x - b.x);
+  let count = 0;
+  for (let i = 0; i < sorted.length; i += 1) {
+    for (
+      let j = i + 1;
+      j < sorted.length && sorted[j]!.x < sorted[i]!.x + sorted[i]!.width;
+      j += 1
+    ) {
+      if (boxesOverlap(sorted[i]!, sorted[j]!)) count += 1;
+    }
+  }
+  return count;
+}
+
+describe("timeline labels", () => {
+  it("placeLabels keeps the first of two overlapping labels and drops one that does not fit", () => {
+    const box = { y: 0, width: 30, height: 10, roomPx: 100, priority: 0 };
+    const kept = placeLabels([
+      { id: 1, x: 0, ...box },
+      { id: 2, x: 20, ...box },
+      { id: 3, x: 40, ...box },
+      { id: 4, x: 200, ...box, roomPx: 29 },
+      { id: 5, x: 25, ...box, y: 10 },
+    ]);
+    expect(kept.map((label) => label.id).sort()).toEqual([1, 3, 5]);
+    // A higher priority wins the place even when it comes later from the left.
+    const marked = placeLabels([
+      { id: 1, x: 0, ...box },
+      { id: 2, x: 20, ...box, priority: 2 },
+    ]);
+    expect(marked.map((label) => label.id)).toEqual([2]);
+  });
+
+  it("at 3,000 operations: a few lanes, a wider scrolling drawing, and no two labels overlap", () => {
+    const history = denseHistory(3_000, 6);
+    const pairs = pairOperations(history);
+    const layout = timelineLayout(pairs, [], undefined, history.at(-1)!.time);
+    // Six client slots; timed-out clients come back as new processes in their old slot's lane.
+    expect(new Set(pairs.map((pair) => pair.process)).size).toBeGreaterThan(50);
+    expect(layout.lanes.length).toBeLessThanOrEqual(12);
+    expect(layout.bars).toHaveLength(3_000);
+    expect(layout.widthPx).toBeGreaterThan(2_000);
+    expect(layout.labels.length).toBeGreaterThan(50);
+    expect(overlappingPairs(layout.labels)).toBe(0);
+    for (const label of layout.labels) {
+      expect(textWidthPx(label.text, labelFontPx)).toBeLessThanOrEqual(label.roomPx);
+    }
+    // The rendered page draws exactly those labels, at those places.
+    const html = renderReport({ ...input(), history, results: {} });
+    const drawn = [
+      ...html.matchAll(/<text class="op-label" x="([\d.]+)" y="([\d.]+)">([^<]*)<\/text>/g),
+    ];
+    expect(drawn).toHaveLength(layout.labels.length);
+    const boxes = drawn.map(([, x, y, text]) => ({
+      x: Number(x),
+      y: Number(y) - labelFontPx,
+      width: textWidthPx(text!, labelFontPx),
+      height: labelFontPx,
+    }));
+    expect(overlappingPairs(boxes)).toBe(0);
+  });
+
+  it("without packing and room checks the same history would overlap (the test can fail)", () => {
+    const history = denseHistory(3_000, 6);
+    const pairs = pairOperations(history);
+    const layout = timelineLayout(pairs, [], undefined, history.at(-1)!.time);
+    const everyBar = layout.bars.map((bar) => ({
+      x: bar.x + 2,
+      y: bar.y + 2,
+      width: textWidthPx("add 1234", labelFontPx),
+      height: 10,
+    }));
+    expect(overlappingPairs(everyBar)).toBeGreaterThan(100);
+  });
+});
+
+describe("faults in words", () => {
+  it("describes each kind of fault the schedule makes", () => {
+    expect(
+      faultInWords("partition", { description: "isolate n3", how: "drop", cut: ["n1->n3"] }),
+    ).toBe("partition: isolate n3 (messages dropped)");
+    expect(faultInWords("partition", { description: "halves n1,n2 | n3,n4", how: "refuse" })).toBe(
+      "partition: halves n1,n2 | n3,n4 (connections refused)",
+    );
+    expect(faultInWords("crash", { node: "n2" })).toBe("crash n2 (kill -9)");
+    expect(faultInWords("pause", { node: "n4" })).toBe("pause n4");
+    expect(faultInWords("skew", { node: "n5", offsetMs: -12_345 })).toBe(
+      "skew n5's clock -12.345 s",
+    );
+    expect(faultInWords("partition", "majority")).toBe("partition majority");
+  });
+
+  it("a simulated run's report names its partitions in the schedule's words, not cut links", () => {
+    const result = runSimulatedTest(
+      resolveRunOptions({
+        workload: "set",
+        seed: 3,
+        timeMs: 20_000,
+        cluster: { nodes: 5 },
+        client: { concurrency: 3, ratePerSecond: 5 },
+        nemesis: { faults: ["partition"], intervalMs: 10_000, durationMs: 5_000 },
+      }),
+    );
+    const html = renderReport({ ...input(), history: result.history, results: {} });
+    expect(result.schedule.length).toBe(2);
+    for (const { fault } of result.schedule) {
+      if (fault.name !== "partition") throw new Error("expected partitions only");
+      const words = `partition: ${fault.description} (${fault.how === "drop" ? "messages dropped" : "connections refused"})`;
+      expect(html).toContain(`<td>${escapeHtml(words)}</td>`);
+      expect(html).toContain(`<title>${escapeHtml(words)}: `);
+    }
+    expect(html).not.toContain("cut&quot;");
+    expect(html).not.toMatch(/n\d-&gt;n\d/);
   });
 });

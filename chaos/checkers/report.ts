@@ -61,6 +61,129 @@ const laneHeightPx = 16;
 const laneGapPx = 4;
 const chartHeightPx = 220;
 
+/** Labels in the drawings use this font size; `textWidthPx` measures with it. */
+export const labelFontPx = 10;
+/** The timeline grows wider (and scrolls) to keep this many pixels per operation in a lane. */
+const timelinePxPerOperation = 7;
+const timelineWidthMaxPx = 16_000;
+
+/**
+ * A label that may be drawn, as a box in SVG pixels. `roomPx` is the space its anchor offers
+ * (the bar or the band it names): a label wider than its room is not drawn at all.
+ */
+export interface LabelCandidate {
+  id: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  roomPx: number;
+  /** Higher first: a counter-example's marks win over plain operation names. */
+  priority: number;
+}
+
+/**
+ * An upper bound on the width of `text` in a sans-serif font of `fontPx`: 0.62 em per
+ * character is wider than any digit or lower-case letter of system-ui, so a label measured
+ * here never spills out of the box it was given.
+ */
+export function textWidthPx(text: string, fontPx: number): number {
+  return [...text].length * fontPx * 0.62;
+}
+
+/**
+ * Chooses the labels to draw so that no two overlap and each fits its room: highest priority
+ * first, then left to right, each kept only if its box meets no kept box. The layout is all
+ * arithmetic, so a test can check it without a browser. Example: two 30 px labels at x = 0 and
+ * x = 20 on one row keep only the first; the second stays readable on hover.
+ */
+export function placeLabels(candidates: readonly LabelCandidate[]): LabelCandidate[] {
+  const ordered = candidates
+    .filter((label) => label.width <= label.roomPx)
+    .sort((a, b) => b.priority - a.priority || a.x - b.x || a.y - b.y);
+  const rowHeightPx = 8;
+  const rows = new Map<number, LabelCandidate[]>();
+  const kept: LabelCandidate[] = [];
+  for (const label of ordered) {
+    const firstRow = Math.floor(label.y / rowHeightPx);
+    const lastRow = Math.floor((label.y + label.height) / rowHeightPx);
+    let clear = true;
+    for (let row = firstRow; row <= lastRow && clear; row += 1) {
+      clear = (rows.get(row) ?? []).every((other) => !boxesOverlap(label, other));
+    }
+    if (!clear) continue;
+    kept.push(label);
+    for (let row = firstRow; row <= lastRow; row += 1) {
+      const list = rows.get(row) ?? [];
+      list.push(label);
+      rows.set(row, list);
+    }
+  }
+  return kept;
+}
+
+/** Whether two label boxes share any area (touching edges do not count). */
+export function boxesOverlap(
+  a: Pick<LabelCandidate, "x" | "y" | "width" | "height">,
+  b: Pick<LabelCandidate, "x" | "y" | "width" | "height">,
+): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/**
+ * A fault in the words its schedule already has, from the value the history recorded when it
+ * started: `{ description: "isolate n3", how: "drop", cut: [...] }` reads "partition: isolate n3
+ * (messages dropped)", never the list of cut links. Values this does not know (a Jepsen
+ * keyword such as "majority") are shown as they are.
+ */
+export function faultInWords(name: string, value: unknown): string {
+  if (typeof value === "string" || typeof value === "number") return `${name} ${value}`;
+  if (value === null || typeof value !== "object") return name;
+  const fields = value as Record<string, unknown>;
+  if (typeof fields["description"] === "string") {
+    const how =
+      fields["how"] === "refuse"
+        ? " (connections refused)"
+        : fields["how"] === "drop"
+          ? " (messages dropped)"
+          : "";
+    return `${name}: ${fields["description"]}${how}`;
+  }
+  if (typeof fields["node"] === "string") {
+    const offsetMs = fields["offsetMs"];
+    if (name === "skew" && typeof offsetMs === "number") {
+      const sign = offsetMs >= 0 ? "+" : "-";
+      return `skew ${fields["node"]}'s clock ${sign}${(Math.abs(offsetMs) / 1000).toFixed(3)} s`;
+    }
+    const crash = name === "crash" || name === "kill" ? " (kill -9)" : "";
+    return `${name} ${fields["node"]}${crash}`;
+  }
+  if (typeof fields["error"] === "string") return `${name} failed: ${fields["error"]}`;
+  return `${name} ${describeValue(value)}`.trim();
+}
+
+/** The fault windows with their labels in words (see `faultInWords`). */
+export function describeFaultWindows(
+  history: readonly Operation[],
+  windows: readonly FaultWindow[],
+): FaultWindow[] {
+  const byIndex = new Map<number, Operation>();
+  for (const window of windows) {
+    const atPosition = history[window.startIndex];
+    const start =
+      atPosition?.index === window.startIndex
+        ? atPosition
+        : history.find((operation) => operation.index === window.startIndex);
+    if (start !== undefined) byIndex.set(window.startIndex, start);
+  }
+  return windows.map((window) => {
+    const start = byIndex.get(window.startIndex);
+    return start === undefined
+      ? window
+      : { ...window, label: faultInWords(window.name, start.value) };
+  });
+}
+
 /** Escapes text for HTML and SVG, in element content and in quoted attributes alike. */
 export function escapeHtml(text: string): string {
   return text
@@ -89,9 +212,11 @@ export function renderReport(input: ReportInput): string {
   const endNs = Math.max(1, ...input.history.slice(-1).map((operation) => operation.time));
   const scale: TimeScale = {
     endNs,
+    widthPx: plotWidthPx,
     x: (timeNs) => marginLeftPx + (Math.min(timeNs, endNs) / endNs) * innerWidth(),
   };
   const verdict = overallVerdict(input.results);
+  const windows = describeFaultWindows(input.history, availability.faultWindows);
   return [
     "<!doctype html>",
     '<html lang="en">',
@@ -106,11 +231,11 @@ export function renderReport(input: ReportInput): string {
     renderParameters(input.parameters),
     renderSummary(input.results),
     renderGuide(),
-    renderTimeline(pairs, availability.faultWindows, scale, input.counterExample),
-    renderFaultTable(availability.faultWindows),
-    renderScatter(pairs, availability.faultWindows, scale),
-    renderPercentiles(availability, scale),
-    renderAvailability(availability, scale),
+    renderTimeline(pairs, windows, input.counterExample, endNs),
+    renderFaultTable(windows),
+    renderScatter(pairs, windows, scale),
+    renderPercentiles(availability, windows, scale),
+    renderAvailability(availability, windows, scale),
     renderLatencyTable(availability),
     "</body>",
     "</html>",
@@ -118,8 +243,9 @@ export function renderReport(input: ReportInput): string {
   ].join("\n");
 }
 
-interface TimeScale {
+export interface TimeScale {
   endNs: number;
+  widthPx: number;
   x: (timeNs: number) => number;
 }
 
@@ -231,14 +357,34 @@ function faultBands(
   topPx: number,
   heightPx: number,
 ): string {
-  return windows
-    .map((window) => {
-      const x = scale.x(window.startNs);
-      const width = Math.max(1, scale.x(window.endNs) - x);
+  const bands = windows.map((window) => {
+    const x = scale.x(window.startNs);
+    return { window, x, width: Math.max(1, scale.x(window.endNs) - x) };
+  });
+  // A label is drawn only inside its own band and clear of every other label; the band's
+  // hover title always carries the full words.
+  const shown = new Set(
+    placeLabels(
+      bands.map(({ window, x, width }, position) => ({
+        id: position,
+        x: x + 3,
+        y: topPx + 1,
+        width: textWidthPx(window.label, labelFontPx),
+        height: labelFontPx + 2,
+        roomPx: width - 6,
+        priority: 0,
+      })),
+    ).map((label) => label.id),
+  );
+  return bands
+    .map(({ window, x, width }, position) => {
+      const text = shown.has(position)
+        ? `<text class="fault-label" x="${px(x + 3)}" y="${px(topPx + 11)}">${escapeHtml(window.label)}</text>`
+        : "";
       return (
         `<g class="fault"><rect class="fault-band" x="${px(x)}" y="${px(topPx)}" width="${px(width)}" height="${px(heightPx)}">` +
         `<title>${escapeHtml(`${window.label}: ${formatSeconds(window.startNs)} to ${formatSeconds(window.endNs)}`)}</title></rect>` +
-        `<text class="fault-label" x="${px(x + 3)}" y="${px(topPx + 11)}">${escapeHtml(window.label)}</text></g>`
+        `${text}</g>`
       );
     })
     .join("\n");
@@ -267,7 +413,7 @@ function ticks(max: number): number[] {
 
 function timeAxis(scale: TimeScale, yPx: number): string {
   const parts = [
-    `<line class="axis" x1="${marginLeftPx}" y1="${px(yPx)}" x2="${plotWidthPx - marginRightPx}" y2="${px(yPx)}"/>`,
+    `<line class="axis" x1="${marginLeftPx}" y1="${px(yPx)}" x2="${px(scale.widthPx - marginRightPx)}" y2="${px(yPx)}"/>`,
   ];
   for (const seconds of ticks(scale.endNs / 1e9)) {
     const x = scale.x(seconds * 1e9);
@@ -302,61 +448,211 @@ function operationTitle(pair: PairedOperation): string {
   );
 }
 
-function renderTimeline(
+/** One bar of the timeline, placed. */
+export interface TimelineBar {
+  pair: PairedOperation;
+  lane: number;
+  x: number;
+  y: number;
+  width: number;
+  classes: string;
+  title: string;
+}
+
+/** One label of the timeline, placed: `placeLabels` kept it, so it overlaps no other. */
+export interface TimelineLabel extends LabelCandidate {
+  text: string;
+  className: string;
+}
+
+export interface TimelineLayout {
+  widthPx: number;
+  heightPx: number;
+  /** The processes drawn in each lane, in lane order. */
+  lanes: number[][];
+  bars: TimelineBar[];
+  labels: TimelineLabel[];
+  scale: TimeScale;
+  notes: string[];
+}
+
+/**
+ * Packs processes into lanes: a process that starts after another has finished shares its
+ * lane (a client that timed out comes back as a new process in the same slot), so a run of
+ * 3,000 operations by 5 clients has about 5 lanes, not hundreds.
+ */
+function packLanes(pairs: readonly PairedOperation[]): number[][] {
+  const spans = new Map<number, { startNs: number; endNs: number }>();
+  for (const pair of pairs) {
+    const span = spans.get(pair.process);
+    if (span === undefined)
+      spans.set(pair.process, { startNs: pair.invokeTimeNs, endNs: pair.completionTimeNs });
+    else span.endNs = Math.max(span.endNs, pair.completionTimeNs);
+  }
+  const lanes: { processes: number[]; endNs: number }[] = [];
+  for (const [process, span] of spans) {
+    const free = lanes.find((lane) => lane.endNs < span.startNs);
+    if (free !== undefined) {
+      free.processes.push(process);
+      free.endNs = span.endNs;
+    } else lanes.push({ processes: [process], endNs: span.endNs });
+  }
+  return lanes.map((lane) => lane.processes);
+}
+
+/** A bar's short name: what it did, cut to fit; the hover title has everything. */
+function operationLabel(pair: PairedOperation): string {
+  const value = pair.invoke.value;
+  const text = value === null || value === undefined ? pair.f : `${pair.f} ${describeValue(value)}`;
+  return text.length > 24 ? `${text.slice(0, 23)}…` : text;
+}
+
+/**
+ * Where everything on the timeline goes. The width grows with the busiest lane (the page
+ * scrolls sideways) so that bars stay wide enough to read, and every label goes through
+ * `placeLabels`: none overlaps another, and one that does not fit its bar is left to the hover.
+ */
+export function timelineLayout(
   pairs: readonly PairedOperation[],
   windows: readonly FaultWindow[],
-  scale: TimeScale,
   counterExample: LinearizabilityCounterExample | undefined,
-): string {
-  const processes = [...new Set(pairs.map((pair) => pair.process))].sort((a, b) => a - b);
-  const lanes = processes.slice(0, reportLaneCountMax);
-  const laneOf = new Map(lanes.map((process, lane) => [process, lane]));
-  const topPx = 20;
-  const heightPx = topPx + lanes.length * (laneHeightPx + laneGapPx) + 30;
+  endNs: number,
+): TimelineLayout {
+  const allLanes = packLanes(pairs);
+  const lanes = allLanes.slice(0, reportLaneCountMax);
+  const laneOf = new Map(lanes.flatMap((processes, lane) => processes.map((p) => [p, lane])));
+  const perLane = new Array<number>(lanes.length).fill(0);
+  for (const pair of pairs) {
+    const lane = laneOf.get(pair.process);
+    if (lane !== undefined) perLane[lane]! += 1;
+  }
+  const widthPx = Math.min(
+    timelineWidthMaxPx,
+    Math.max(
+      plotWidthPx,
+      marginLeftPx + marginRightPx + Math.max(0, ...perLane) * timelinePxPerOperation,
+    ),
+  );
+  const scale: TimeScale = {
+    endNs,
+    widthPx,
+    x: (timeNs) =>
+      marginLeftPx + (Math.min(timeNs, endNs) / endNs) * (widthPx - marginLeftPx - marginRightPx),
+  };
+  const gapPx = counterExample === undefined ? laneGapPx : laneGapPx + labelFontPx + 2;
+  const topPx = 14 + gapPx;
+  const laneY = (lane: number): number => topPx + lane * (laneHeightPx + gapPx);
   const marks = counterExampleMarks(pairs, counterExample);
   const drawn = pairs.filter((pair) => laneOf.has(pair.process)).slice(0, reportBarCountMax);
-  const parts = [faultBands(windows, scale, 0, heightPx - 30)];
-  for (const [lane, process] of lanes.entries()) {
-    const y = topPx + lane * (laneHeightPx + laneGapPx);
-    parts.push(
-      `<text class="lane-label" x="${marginLeftPx - 6}" y="${px(y + 12)}" text-anchor="end">process ${process}</text>`,
-    );
-  }
+  const bars: TimelineBar[] = [];
+  const candidates: (LabelCandidate & { text: string; className: string })[] = [];
   for (const pair of drawn) {
-    const y = topPx + laneOf.get(pair.process)! * (laneHeightPx + laneGapPx);
+    const lane = laneOf.get(pair.process)!;
+    const y = laneY(lane);
     const x = scale.x(pair.invokeTimeNs);
     const width = Math.max(1.5, scale.x(pair.completionTimeNs) - x);
+    const mark = marks.classOf(pair);
     const classes = [
       "op",
       `op-${pair.outcome}`,
       pair.completion === undefined ? "op-open" : "",
-      marks.classOf(pair),
+      mark,
     ];
+    bars.push({
+      pair,
+      lane,
+      x,
+      y,
+      width,
+      classes: classes.filter((name) => name !== "").join(" "),
+      title: operationTitle(pair) + marks.noteOf(pair),
+    });
+    const text = operationLabel(pair);
+    const id = candidates.length;
+    const textWidth = textWidthPx(text, labelFontPx);
+    candidates.push({
+      id,
+      x: x + 2,
+      y: y + 2,
+      width: textWidth,
+      height: laneHeightPx - 4,
+      roomPx: width - 4,
+      priority: 0,
+      text,
+      className: "op-label",
+    });
+    const markText = marks.labelOf(pair);
+    if (markText !== "") {
+      const markWidth = textWidthPx(markText, labelFontPx);
+      candidates.push({
+        id: id + 1,
+        x,
+        y: y - labelFontPx - 2,
+        width: markWidth,
+        height: labelFontPx + 1,
+        roomPx: Infinity,
+        priority: mark === "counterexample" ? 3 : 2,
+        text: markText,
+        className: "mark-label",
+      });
+    }
+  }
+  const labels = placeLabels(candidates) as TimelineLabel[];
+  const notes: string[] = [];
+  if (allLanes.length > lanes.length)
+    notes.push(`Only the first ${lanes.length} of ${allLanes.length} lanes are drawn.`);
+  if (drawn.length < pairs.length && allLanes.length <= lanes.length)
+    notes.push(`Only the first ${drawn.length} of ${pairs.length} operations are drawn.`);
+  const heightPx = laneY(lanes.length) + 30;
+  return { widthPx, heightPx, lanes, bars, labels, scale, notes };
+}
+
+function laneName(processes: readonly number[]): string {
+  if (processes.length === 1) return `process ${processes[0]}`;
+  const shown = processes.slice(0, 2).join(", ");
+  return processes.length > 2
+    ? `processes ${shown} +${processes.length - 2}`
+    : `processes ${shown}`;
+}
+
+function renderTimeline(
+  pairs: readonly PairedOperation[],
+  windows: readonly FaultWindow[],
+  counterExample: LinearizabilityCounterExample | undefined,
+  endNs: number,
+): string {
+  const layout = timelineLayout(pairs, windows, counterExample, endNs);
+  const { scale, heightPx } = layout;
+  const parts = [faultBands(windows, scale, 0, heightPx - 30)];
+  for (const [lane, processes] of layout.lanes.entries()) {
+    const y = layout.bars.find((bar) => bar.lane === lane)?.y ?? 0;
     parts.push(
-      `<rect class="${classes.filter((name) => name !== "").join(" ")}" data-index="${pair.invoke.index}" x="${px(x)}" y="${px(y)}" width="${px(width)}" height="${laneHeightPx}">` +
-        `<title>${escapeHtml(operationTitle(pair))}</title></rect>`,
+      `<text class="lane-label" x="${marginLeftPx - 6}" y="${px(y + 12)}" text-anchor="end">${escapeHtml(laneName(processes))}` +
+        `<title>${escapeHtml(`processes ${processes.join(", ")}`)}</title></text>`,
     );
-    const label = marks.labelOf(pair);
-    if (label !== "")
-      parts.push(
-        `<text class="mark-label" x="${px(x)}" y="${px(y - 2)}">${escapeHtml(label)}</text>`,
-      );
+  }
+  for (const bar of layout.bars) {
+    parts.push(
+      `<rect class="${bar.classes}" data-index="${bar.pair.invoke.index}" x="${px(bar.x)}" y="${px(bar.y)}" width="${px(bar.width)}" height="${laneHeightPx}">` +
+        `<title>${escapeHtml(bar.title)}</title></rect>`,
+    );
+  }
+  for (const label of layout.labels) {
+    parts.push(
+      `<text class="${label.className}" x="${px(label.x)}" y="${px(label.y + labelFontPx - 1)}">${escapeHtml(label.text)}</text>`,
+    );
   }
   parts.push(timeAxis(scale, heightPx - 26));
-  const notes: string[] = [];
-  if (processes.length > lanes.length)
-    notes.push(`Only the first ${lanes.length} of ${processes.length} processes are drawn.`);
-  if (drawn.length < pairs.length && processes.length <= lanes.length) {
-    notes.push(`Only the first ${drawn.length} of ${pairs.length} operations are drawn.`);
-  }
+  const marks = counterExampleMarks(pairs, counterExample);
   return [
     "<section>",
     "<h2>Timeline</h2>",
-    "<p>One lane per client process; each bar runs from an operation's invoke to its completion. " +
-      "An info bar that reaches the right edge never completed.</p>",
+    "<p>Each lane is one client slot: a process that started after another finished shares its lane. " +
+      "Each bar runs from an operation's invoke to its completion; an info bar that reaches the right " +
+      "edge never completed. Names are written where they fit; hover over any bar for all of it.</p>",
     marks.explanation,
-    ...notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`),
-    svg(heightPx, "Timeline of operations", parts.join("\n")),
+    ...layout.notes.map((note) => `<p class="note">${escapeHtml(note)}</p>`),
+    `<div class="scroll">${svg(heightPx, "Timeline of operations", parts.join("\n"), layout.widthPx)}</div>`,
     "</section>",
   ].join("\n");
 }
@@ -364,6 +660,8 @@ function renderTimeline(
 interface CounterExampleMarks {
   classOf: (pair: PairedOperation) => string;
   labelOf: (pair: PairedOperation) => string;
+  /** Added to the hover title, so a mark left undrawn for lack of room is still there. */
+  noteOf: (pair: PairedOperation) => string;
   explanation: string;
 }
 
@@ -372,7 +670,7 @@ function counterExampleMarks(
   counterExample: LinearizabilityCounterExample | undefined,
 ): CounterExampleMarks {
   if (counterExample === undefined)
-    return { classOf: () => "", labelOf: () => "", explanation: "" };
+    return { classOf: () => "", labelOf: () => "", noteOf: () => "", explanation: "" };
   // Either record of an operation names it: the invoke's index or the completion's.
   const byIndex = new Map<number, PairedOperation>();
   for (const pair of pairs) {
@@ -394,6 +692,12 @@ function counterExampleMarks(
       pair === failing ? "counterexample" : order.has(pair) ? "linearized" : "dimmed",
     labelOf: (pair) =>
       pair === failing ? "✗ cannot be linearized" : order.has(pair) ? String(order.get(pair)) : "",
+    noteOf: (pair) =>
+      pair === failing
+        ? " (cannot be linearized)"
+        : order.has(pair)
+          ? ` (linearized ${order.get(pair)})`
+          : "",
     explanation:
       `<p class="counterexample-text">Not linearizable. The blue-outlined operations, numbered in order, ` +
       `form the longest prefix the checker could place in one sequential order that matches every ` +
@@ -402,9 +706,10 @@ function counterExampleMarks(
   };
 }
 
-function svg(heightPx: number, label: string, content: string): string {
+function svg(heightPx: number, label: string, content: string, widthPx = plotWidthPx): string {
+  const wide = widthPx > plotWidthPx ? ' class="wide"' : "";
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${plotWidthPx} ${px(heightPx)}" width="${plotWidthPx}" height="${px(heightPx)}" role="img" aria-label="${escapeHtml(label)}">\n` +
+    `<svg xmlns="http://www.w3.org/2000/svg"${wide} viewBox="0 0 ${px(widthPx)} ${px(heightPx)}" width="${px(widthPx)}" height="${px(heightPx)}" role="img" aria-label="${escapeHtml(label)}">\n` +
     `${content}\n</svg>`
   );
 }
@@ -482,7 +787,11 @@ function bucketMiddleNs(availability: AvailabilityCheckResult, startNs: number):
   return startNs + availability.bucketNs / 2;
 }
 
-function renderPercentiles(availability: AvailabilityCheckResult, scale: TimeScale): string {
+function renderPercentiles(
+  availability: AvailabilityCheckResult,
+  windows: readonly FaultWindow[],
+  scale: TimeScale,
+): string {
   const series = [
     ["p50", "latencyP50Ns"],
     ["p95", "latencyP95Ns"],
@@ -494,7 +803,7 @@ function renderPercentiles(availability: AvailabilityCheckResult, scale: TimeSca
   );
   const bottomPx = chartHeightPx - 30;
   const axis = valueAxis(maxMs, 10, bottomPx, " ms");
-  const parts = [faultBands(availability.faultWindows, scale, 10, bottomPx - 10), axis.svg];
+  const parts = [faultBands(windows, scale, 10, bottomPx - 10), axis.svg];
   for (const [name, field] of series) {
     const points = availability.buckets.map((bucket) => {
       const value = bucket[field];
@@ -518,14 +827,18 @@ function renderPercentiles(availability: AvailabilityCheckResult, scale: TimeSca
   ].join("\n");
 }
 
-function renderAvailability(availability: AvailabilityCheckResult, scale: TimeScale): string {
+function renderAvailability(
+  availability: AvailabilityCheckResult,
+  windows: readonly FaultWindow[],
+  scale: TimeScale,
+): string {
   const bottomPx = chartHeightPx - 30;
   const maxCount = availability.buckets.reduce(
     (max, bucket) => Math.max(max, bucket.ok + bucket.fail + bucket.info),
     0,
   );
   const axis = valueAxis(maxCount, 10, bottomPx, "");
-  const parts = [faultBands(availability.faultWindows, scale, 10, bottomPx - 10), axis.svg];
+  const parts = [faultBands(windows, scale, 10, bottomPx - 10), axis.svg];
   const barWidth = Math.max(1, (availability.bucketNs / scale.endNs) * innerWidth() - 1);
   for (const bucket of availability.buckets) {
     let base = 0;
@@ -616,6 +929,85 @@ svg { display: block; max-width: 100%; height: auto; font: 11px system-ui, sans-
 .axis, .tick { stroke: #444; } .grid { stroke: #eee; } .tick-label, .lane-label { fill: #444; }
 .line { fill: none; stroke-width: 1.5; } .line-p50 { stroke: #3b6fd6; } .line-p95 { stroke: #9c4dd6; } .line-p99 { stroke: #d43c8c; }
 .linearized { stroke: #1f5fd6; stroke-width: 2; } .counterexample { stroke: #000; stroke-width: 3; } .dimmed { opacity: 0.3; }
-.mark-label { fill: #000; font-weight: bold; }
+.mark-label { fill: #000; font-weight: bold; } .op-label { fill: #111; font-size: ${labelFontPx}px; pointer-events: none; }
+.scroll { overflow-x: auto; } svg.wide { max-width: none; }
 .counterexample-text { border-left: 4px solid #d43c3c; padding-left: 0.6em; }
 `;
+
+/** What a run folder's results.json holds, as far as the report needs it (store-writer.ts). */
+export interface ResultsDocument {
+  summary?: { verdict?: Validity; replayCommand?: string };
+  results?: Record<string, CheckerSummary>;
+  options?: {
+    name?: string;
+    workload?: string;
+    seed?: number;
+    backend?: string;
+    timeMs?: number;
+    nemesis?: { faults?: string[] };
+    cluster?: { nodes?: number; n?: number; r?: number; w?: number; sync?: string };
+  };
+}
+
+function objectOrEmpty(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};
+}
+
+/**
+ * The report of a stored run, from its history and its results.json: the one recipe both
+ * report.html (written by the CLI) and the course site's report viewer (which opens the two
+ * files in the browser) use, so the two show the same. Missing fields read as "unknown".
+ */
+export function reportInputFromResults(
+  history: readonly Operation[],
+  document: ResultsDocument | unknown,
+): ReportInput {
+  const root = objectOrEmpty(document);
+  const options = objectOrEmpty(root["options"]) as NonNullable<ResultsDocument["options"]>;
+  const summary = objectOrEmpty(root["summary"]) as NonNullable<ResultsDocument["summary"]>;
+  const resultsObject = objectOrEmpty(root["results"]);
+  const results: Record<string, CheckerSummary> = {};
+  for (const [name, result] of Object.entries(resultsObject)) {
+    const fields = objectOrEmpty(result);
+    const valid = fields["valid"];
+    results[name] = {
+      ...fields,
+      valid: valid === true || valid === false ? valid : "unknown",
+    } as CheckerSummary;
+  }
+  const example = objectOrEmpty(objectOrEmpty(resultsObject["linearizable"])["counterExample"]);
+  const failed = objectOrEmpty(example["failedOperation"])["index"];
+  const prefix = example["longestLinearizablePrefix"];
+  const counterExample =
+    typeof failed === "number" && Array.isArray(prefix)
+      ? {
+          failingOperationIndex: failed,
+          linearizablePrefixIndices: prefix.filter((index) => typeof index === "number"),
+        }
+      : undefined;
+  const cluster = objectOrEmpty(options.cluster);
+  const faults = Array.isArray(options.nemesis?.faults) ? options.nemesis.faults : [];
+  const verdict = overallVerdict(results);
+  const extra: Record<string, string | number> = {};
+  for (const name of ["nodes", "n", "r", "w", "sync"] as const) {
+    const value = cluster[name];
+    if (typeof value === "number" || typeof value === "string") extra[name] = value;
+  }
+  if (typeof options.timeMs === "number") extra["time"] = `${options.timeMs} ms`;
+  return {
+    title: `${String(options.name ?? "run")}: ${verdictText(summary.verdict ?? verdict)}`,
+    parameters: {
+      workload: String(options.workload ?? "unknown"),
+      seed: typeof options.seed === "number" ? options.seed : "unknown",
+      backend: String(options.backend ?? "unknown"),
+      nemesis: faults.length === 0 ? "none" : faults.join(", "),
+      replayCommand: String(summary.replayCommand ?? "(not recorded)"),
+      extra,
+    },
+    history,
+    results,
+    ...(counterExample === undefined ? {} : { counterExample }),
+  };
+}

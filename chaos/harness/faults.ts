@@ -72,6 +72,8 @@ export interface NemesisOptions {
   intervalMs: number;
   /** ...and lasts `durationMs` (less than the interval). */
   durationMs: number;
+  /** Faults at fixed times, added to the drawn ones (see fault-schedule.ts: `--schedule`). */
+  schedule?: ScheduledFault[];
 }
 
 export const faultCountMax = 10_000;
@@ -95,8 +97,9 @@ export function planFaults(
   nodes: readonly NodeId[],
   random: Random,
 ): ScheduledFault[] {
-  if (options.faults.length === 0) return [];
   const schedule: ScheduledFault[] = [];
+  const explicit = options.schedule ?? [];
+  if (options.faults.length === 0) return [...explicit].sort((a, b) => a.startMs - b.startMs);
   for (
     let startOfInterval = 0;
     startOfInterval + options.intervalMs <= timeMs;
@@ -107,7 +110,9 @@ export function planFaults(
     const fault = drawFault(random.pick(options.faults), nodes, random);
     schedule.push({ startMs: stopMs - options.durationMs, stopMs, fault });
   }
-  return schedule;
+  // A stable sort: the drawn faults keep their order, and each explicit one follows any drawn
+  // fault that starts at the same moment.
+  return [...schedule, ...explicit].sort((a, b) => a.startMs - b.startMs);
 }
 
 export function drawFault(name: FaultName, nodes: readonly NodeId[], random: Random): Fault {

@@ -12,7 +12,6 @@ import { httpRequestOf, retryAfterHeaderMs } from "./http-port.ts";
 import type { ClientOutcome, KvPort } from "./port.ts";
 import { runSimulatedTest, SimulatedRun } from "./run-core.ts";
 import { replayCommand, resolveRunOptions, type RunOptionsInput } from "./run-options.ts";
-import { runOptionsFromFlags, type RunFlags } from "./commands.ts";
 
 const simulate = (input: RunOptionsInput) => runSimulatedTest(resolveRunOptions(input));
 
@@ -180,27 +179,6 @@ describe("pw in run options", () => {
     );
     const options = resolveRunOptions({ workload: "register", cluster: { pw: 2 } });
     expect(replayCommand(options)).toContain("--pw 2");
-    const flags: RunFlags = {
-      backend: "sim",
-      time: "10s",
-      nodes: "5",
-      pw: "2",
-      minAvailability: "0.95",
-      sync: "always",
-      faults: "",
-      interval: "10s",
-      concurrency: "10",
-      rate: "10",
-      retry: "none",
-      keys: "3",
-      partitions: "64",
-      store: "store",
-    };
-    const fromFlags = runOptionsFromFlags("register", flags);
-    expect([fromFlags.cluster?.pw, fromFlags.minimumAvailability]).toEqual([2, 0.95]);
-    expect(() => runOptionsFromFlags("register", { ...flags, minAvailability: "2" })).toThrow(
-      'Expected `--min-availability` to be a number from 0 to 1, got "2"',
-    );
     const put: ClientRequest = { op: "put", bucket: "b", key: "k", value: 1, pw: 2 };
     expect(httpRequestOf("http://127.0.0.1:1", put).url).toContain("pw=2");
   });

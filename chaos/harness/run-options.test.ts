@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { describe, expect, test } from "vitest";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { runOptionsFromFlags } from "./commands.ts";
+import { runOptionsFromFlags } from "../../cli/harness-commands.ts";
 import { replayCommand, resolveRunOptions, RunOptionsError } from "./run-options.ts";
 
 describe("durations", () => {

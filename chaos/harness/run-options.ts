@@ -10,7 +10,8 @@ import { syncPolicyNames, type SyncPolicy } from "../../cluster/storage/store.ts
 import { checkerNames, type CheckerName } from "./checks.ts";
 import { retryStrategies, type RetryStrategy } from "./client.ts";
 import { formatDuration } from "./duration.ts";
-import { faultNames, type FaultName } from "./faults.ts";
+import { faultNames, type FaultName, type ScheduledFault } from "./faults.ts";
+import { formatSchedule } from "./fault-schedule.ts";
 import { concurrencyMax, ratePerSecondMax } from "./generator.ts";
 import { workloadNames, workloads } from "./workloads/index.ts";
 
@@ -47,7 +48,13 @@ export interface RunOptions {
     requestTimeoutMs: number;
     keyCount: number;
   };
-  nemesis: { faults: FaultName[]; intervalMs: number; durationMs: number };
+  nemesis: {
+    faults: FaultName[];
+    intervalMs: number;
+    durationMs: number;
+    /** Faults at fixed times, added to the drawn ones (`--schedule`). */
+    schedule?: ScheduledFault[];
+  };
   checkers: CheckerName[];
   seed: number;
   /** How long clients run; faults stop by then; final reads follow. */
@@ -280,6 +287,8 @@ export function replayCommand(options: RunOptions): string {
       `--interval ${formatDuration(nemesis.intervalMs)} --fault-duration ${formatDuration(nemesis.durationMs)}`,
     );
   }
+  if (nemesis.schedule !== undefined && nemesis.schedule.length > 0)
+    parts.push(`--schedule '${formatSchedule(nemesis.schedule)}'`);
   if (client.concurrency !== defaults.client.concurrency)
     parts.push(`--concurrency ${client.concurrency}`);
   if (client.ratePerSecond !== defaults.client.ratePerSecond)

@@ -11,7 +11,7 @@
 
 import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { renderReport, type LinearizabilityCounterExample } from "../checkers/report.ts";
+import { renderReport, reportInputFromResults } from "../checkers/report.ts";
 import { formatJsonLines } from "./history-io.ts";
 import type { RunResult } from "./run-core.ts";
 import { describeFault } from "./run-core.ts";
@@ -71,44 +71,8 @@ function traceDocument(run: RunResult): string {
 }
 
 function reportHtml(run: RunResult): string {
-  const { options, summary } = run;
-  const linearizable = run.results.linearizable as
-    | {
-        counterExample?: {
-          failedOperation: { index: number };
-          longestLinearizablePrefix: number[];
-        };
-      }
-    | undefined;
-  const example = linearizable?.counterExample;
-  const counterExample: LinearizabilityCounterExample | undefined =
-    example === undefined
-      ? undefined
-      : {
-          failingOperationIndex: example.failedOperation.index,
-          linearizablePrefixIndices: example.longestLinearizablePrefix,
-        };
-  return renderReport({
-    title: `${options.name}: ${summary.verdict === true ? "valid" : summary.verdict === false ? "INVALID" : "unknown"}`,
-    parameters: {
-      workload: options.workload,
-      seed: options.seed,
-      backend: options.backend,
-      nemesis: options.nemesis.faults.length === 0 ? "none" : options.nemesis.faults.join(", "),
-      replayCommand: summary.replayCommand,
-      extra: {
-        nodes: options.cluster.nodes,
-        n: options.cluster.n,
-        r: options.cluster.r,
-        w: options.cluster.w,
-        sync: options.cluster.sync,
-        time: `${options.timeMs} ms`,
-      },
-    },
-    history: run.history,
-    results: run.results,
-    ...(counterExample === undefined ? {} : { counterExample }),
-  });
+  // The same recipe as the course site's report viewer, which reads these files back.
+  return renderReport(reportInputFromResults(run.history, resultsDocument(run)));
 }
 
 /** The newest run folders of a test, newest first (for `neverstop` commands that show them). */

@@ -9,11 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  readRecord,
-  startCluster,
-  type StartedCluster,
-} from "../../cluster/runtime/real/commands.ts";
+import { readRecord, startCluster, type StartedCluster } from "../../cli/local-cluster.ts";
 import { eventually } from "../../cluster/runtime/real/test-support.ts";
 import { faultWindows } from "../checkers/history-view.ts";
 import type { Operation } from "../harness/history.ts";
@@ -29,7 +25,7 @@ import {
   restartCommand,
   resumeCommand,
   skewCommand,
-} from "./commands.ts";
+} from "../../cli/nemesis-commands.ts";
 import { processExists } from "./toxiproxy-process.ts";
 
 let dataDir: string;

@@ -4,7 +4,7 @@
 // uses (chaos/nemesis/partitions.ts through chaos/harness/faults.ts). The set checker judges the
 // history at the end.
 //
-// The page (sim-demo.ts) and the browser test (../browser.test.ts) both build the run from
+// The page (partition.ts) and the browser test (../browser.test.ts) both build the run from
 // here, so "the same run" means the same options: the test runs it in Node, the page in
 // Chromium, and the two history hashes must match. No Node built-ins and no DOM in this file.
 //
