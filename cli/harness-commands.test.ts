@@ -105,7 +105,7 @@ test("bad input is one line and exit 3", async () => {
   const faults = await neverstop("test", "set", "--faults", "earthquake");
   expect(faults.exitCode).toBe(3);
   expect(faults.stderr).toBe(
-    'neverstop: Expected `--faults` to list some of partition, crash, pause, skew, flaky, join, leave, none, got "earthquake"',
+    'neverstop: Expected `--faults` to list some of partition, crash, pause, skew, flaky, slow, join, leave, none, got "earthquake"',
   );
 });
 

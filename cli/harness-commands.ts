@@ -42,6 +42,7 @@ export interface RunFlags {
   r?: string;
   w?: string;
   pw?: string;
+  inFlightMax?: string;
   minAvailability?: string;
   sync: string;
   faults: string;
@@ -99,6 +100,10 @@ function addRunFlags(command: Command): Command {
     .option("--r <n>", "read quorum (R)")
     .option("--w <n>", "write quorum (W)")
     .option("--pw <n>", "primary write quorum (PW, strict quorum; default 0: sloppy)")
+    .option(
+      "--in-flight-max <n>",
+      "client requests a node coordinates at once before it sheds load",
+    )
     .option(
       "--min-availability <fraction>",
       "fail the run when fewer operations than this (0..1) complete ok",
@@ -224,6 +229,7 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
       r: integerFlag("r", flags.r),
       w: integerFlag("w", flags.w),
       pw: integerFlag("pw", flags.pw),
+      requestsInFlightMax: integerFlag("in-flight-max", flags.inFlightMax),
       sync: flags.sync as SyncPolicyName,
       partitionCount: integerFlag("partitions", flags.partitions)!,
     },

@@ -12,6 +12,8 @@
 //   skew       move one node's clock by up to a minute either way (lww buckets feel it)
 //   flaky      every link between nodes loses a share of its messages (lesson 7: a request's
 //              answer may be lost after it was applied, so a timeout is not a failure)
+//   slow       every link between nodes delays its messages by about 100 ms (lesson 9: requests
+//              stay in flight longer, and a node's budget of work in flight fills up)
 //   join       a spare node (n6 after five) joins the ring; it leaves again when the fault ends
 //   leave      a member leaves the ring (it keeps running and hands its data over); it joins
 //              again when the fault ends (lesson 8: ownership moves under load)
@@ -32,6 +34,7 @@ export const faultNames = [
   "pause",
   "skew",
   "flaky",
+  "slow",
   "join",
   "leave",
   "none",
@@ -45,6 +48,7 @@ export type Fault =
   | { name: "pause"; node: NodeId }
   | { name: "skew"; node: NodeId; offsetMs: number }
   | { name: "flaky"; links: string[]; lossRate: number }
+  | { name: "slow"; links: string[]; latencyMs: number; jitterMs: number }
   | { name: "join"; node: NodeId; via: NodeId }
   | { name: "leave"; node: NodeId; via: NodeId }
   | { name: "none" };
@@ -77,6 +81,9 @@ const skewMaxMs = 60_000;
 /** The share of messages a flaky link loses: enough that a write's acknowledgements are often
  * lost after the write was applied, not so much that nothing gets through. */
 export const flakyLossRate = 0.3;
+/** How much a slow link delays each message, give or take the jitter. */
+export const slowLatencyMs = 100;
+export const slowJitterMs = 20;
 
 /**
  * The schedule for a run of `timeMs`: in each interval [k * interval, (k + 1) * interval) the
@@ -129,12 +136,10 @@ export function drawFault(name: FaultName, nodes: readonly NodeId[], random: Ran
       const offsetMs = Math.round((random.next() * 2 - 1) * skewMaxMs);
       return { name, node: random.pick(nodes), offsetMs };
     }
-    case "flaky": {
-      const links: string[] = [];
-      for (const from of nodes)
-        for (const to of nodes) if (from !== to) links.push(`${from}->${to}`);
-      return { name, links, lossRate: flakyLossRate };
-    }
+    case "flaky":
+      return { name, links: nodeLinks(nodes), lossRate: flakyLossRate };
+    case "slow":
+      return { name, links: nodeLinks(nodes), latencyMs: slowLatencyMs, jitterMs: slowJitterMs };
     case "join":
       // A joiner asks the first member to let it in, on every backend.
       return { name, node: spareNodeOf(nodes), via: nodes[0]! };
@@ -148,6 +153,13 @@ export function drawFault(name: FaultName, nodes: readonly NodeId[], random: Ran
   }
 }
 
+/** Every directed link between two nodes, `n1->n2` and so on. */
+function nodeLinks(nodes: readonly NodeId[]): string[] {
+  const links: string[] = [];
+  for (const from of nodes) for (const to of nodes) if (from !== to) links.push(`${from}->${to}`);
+  return links;
+}
+
 /** The value a history records for a fault: everything but its name (that is in `f`). */
 export function faultValue(fault: Fault): Record<string, unknown> {
   const { name: _name, ...rest } = fault;
@@ -157,7 +169,7 @@ export function faultValue(fault: Fault): Record<string, unknown> {
 /** Faults on the deterministic simulator: its link table, crash/restart, pause, clock skew. */
 export class SimulationFaultBackend implements FaultBackend {
   private readonly membership: SimulationMembership;
-  /** Each flaky link's behaviour before the fault, restored when it stops. */
+  /** Each flaky or slow link's behaviour before the fault, restored when it stops. */
   private readonly beforeFlaky = new Map<string, LinkBehaviour>();
 
   constructor(private readonly simulation: Simulation) {
@@ -180,10 +192,23 @@ export class SimulationFaultBackend implements FaultBackend {
       case "skew":
         return simulation.skewClock(fault.node, fault.offsetMs);
       case "flaky":
+      case "slow":
         for (const link of fault.links) {
           const [from, to] = link.split("->") as [string, string];
           this.beforeFlaky.set(link, simulation.links.behaviour(from, to));
-          simulation.links.setBehaviour(from, to, { lossRate: fault.lossRate });
+          simulation.links.setBehaviour(
+            from,
+            to,
+            fault.name === "flaky"
+              ? { lossRate: fault.lossRate }
+              : {
+                  latency: {
+                    kind: "uniform",
+                    minMs: fault.latencyMs - fault.jitterMs,
+                    maxMs: fault.latencyMs + fault.jitterMs,
+                  },
+                },
+          );
         }
         return;
       case "join":
@@ -208,6 +233,7 @@ export class SimulationFaultBackend implements FaultBackend {
       case "skew":
         return simulation.skewClock(fault.node, 0);
       case "flaky":
+      case "slow":
         for (const link of fault.links) {
           const [from, to] = link.split("->") as [string, string];
           simulation.links.setBehaviour(

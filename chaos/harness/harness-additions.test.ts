@@ -226,3 +226,26 @@ describe("minimumAvailability judges a run", () => {
     );
   });
 });
+
+describe("the slow fault and a node's budget of requests in flight (lab 09)", () => {
+  const flood = (requestsInFlightMax?: number) =>
+    simulate({
+      workload: "register",
+      seed: 1,
+      timeMs: 3_000,
+      cluster: { nodes: 3, ...(requestsInFlightMax === undefined ? {} : { requestsInFlightMax }) },
+      client: { concurrency: 60, ratePerSecond: 20 },
+      nemesis: { faults: ["slow"], intervalMs: 3_000, durationMs: 3_000 },
+      checkers: ["availability"],
+    });
+  test("slow links keep requests in flight long enough that a small budget sheds load", () => {
+    const overloads = (result: ReturnType<typeof flood>) =>
+      Object.keys(result.summary.failureReasons).filter((reason) => reason.includes("overload"))
+        .length;
+    expect(overloads(flood())).toBe(0);
+    const limited = flood(5);
+    expect(overloads(limited)).toBeGreaterThan(0);
+    expect(limited.summary.replayCommand).toContain("--in-flight-max 5");
+    expect(limited.schedule[0]!.fault).toMatchObject({ name: "slow", latencyMs: 100 });
+  });
+});

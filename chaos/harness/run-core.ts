@@ -98,6 +98,8 @@ export function describeFault(fault: Fault): string {
       return `skew ${fault.node} ${fault.offsetMs} ms`;
     case "flaky":
       return `flaky ${Math.round(fault.lossRate * 100)}% loss on ${fault.links.length} links`;
+    case "slow":
+      return `slow ${fault.latencyMs} ms on ${fault.links.length} links`;
     case "join":
     case "leave":
       return `${fault.name} ${fault.node} (via ${fault.via})`;

@@ -96,6 +96,13 @@ export function toNemesisFault(fault: Fault): NemesisFault | undefined {
         toxicity: fault.lossRate,
         timeoutMs: 0,
       };
+    case "slow":
+      return {
+        name: "latency",
+        links: fault.links,
+        latencyMs: fault.latencyMs,
+        jitterMs: fault.jitterMs,
+      };
     case "join":
     case "leave":
     case "none":
@@ -163,6 +170,9 @@ function startCluster(options: RunOptions, topology: LinkTopology): Promise<Loca
     // A join fault needs a spare node ready to start (every node knows every peer's address).
     spareNodes: options.nemesis.faults.includes("join") ? 1 : 0,
     ...(options.policies === undefined ? {} : { policies: options.policies }),
+    ...(options.cluster.requestsInFlightMax === undefined
+      ? {}
+      : { timing: { requestsInFlightMax: options.cluster.requestsInFlightMax } }),
   });
 }
 

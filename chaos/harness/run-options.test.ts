@@ -38,7 +38,7 @@ describe("run options", () => {
     expect(() =>
       resolveRunOptions({ workload: "set", nemesis: { faults: ["meteor" as never] } }),
     ).toThrow(
-      /Expected `faults` to be one of partition, crash, pause, skew, flaky, join, leave, none/,
+      /Expected `faults` to be one of partition, crash, pause, skew, flaky, slow, join, leave, none/,
     );
   });
   test("small clusters get quorums that fit", () => {

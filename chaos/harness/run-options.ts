@@ -35,6 +35,9 @@ export interface RunOptions {
     bucketModes: Record<string, BucketMode>;
     /** The nodes' own request time bound (their 504). */
     requestTimeoutMs: number;
+    /** Client requests a node coordinates at once before it sheds load (lesson 9). Unset:
+     * the node's default (node.ts's defaultTiming). */
+    requestsInFlightMax?: number | undefined;
   };
   workload: string;
   client: {
@@ -214,7 +217,9 @@ export function validateRunOptions(options: RunOptions): void {
   integerIn("client timeout", client.requestTimeoutMs, 1, 600_000);
   integerIn("keys", client.keyCount, 1, keyCountMax);
   for (const fault of nemesis.faults) oneOf("faults", fault, faultNames);
-  for (const fault of ["partition", "leave", "flaky"] as const) {
+  if (cluster.requestsInFlightMax !== undefined)
+    integerIn("in-flight-max", cluster.requestsInFlightMax, 1, 100_000);
+  for (const fault of ["partition", "leave", "flaky", "slow"] as const) {
     if (nemesis.faults.includes(fault) && cluster.nodes < 2) {
       throw new RangeError(`Expected at least 2 \`nodes\` for the ${fault} fault`);
     }
@@ -245,6 +250,9 @@ export function clusterConfig(options: RunOptions): ClusterConfig {
     partitionCount: cluster.partitionCount,
     defaults: { n: cluster.n, r: cluster.r, w: cluster.w, timeoutMs: cluster.requestTimeoutMs },
     bucketModes: cluster.bucketModes,
+    ...(cluster.requestsInFlightMax === undefined
+      ? {}
+      : { timing: { requestsInFlightMax: cluster.requestsInFlightMax } }),
   };
 }
 
@@ -269,6 +277,8 @@ export function replayCommand(options: RunOptions): string {
     `--sync ${cluster.sync}`,
   ];
   if (cluster.pw > 0) parts.push(`--pw ${cluster.pw}`);
+  if (cluster.requestsInFlightMax !== undefined)
+    parts.push(`--in-flight-max ${cluster.requestsInFlightMax}`);
   if (options.minimumAvailability !== undefined)
     parts.push(`--min-availability ${options.minimumAvailability}`);
   if (nemesis.faults.length > 0) {
