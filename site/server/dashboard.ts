@@ -326,7 +326,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         return Promise.all(
           record().nodes.map(async (node) => {
             try {
-              return { id: node.id, up: true, view: await nodeJson(`${node.httpUrl}/members`) };
+              const answer = (await nodeJson(`${node.httpUrl}/members`)) as { members?: unknown };
+              return {
+                id: node.id,
+                up: true,
+                view: Array.isArray(answer.members) ? answer.members : [],
+              };
             } catch (error) {
               return {
                 id: node.id,
