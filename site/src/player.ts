@@ -545,6 +545,8 @@ export function mountPlayer(container: HTMLElement, settings: PlayerSettings): v
     mountPlayer(container, { scenario: chosen, seed: parsed });
   });
   refresh();
+  // When the first frame was drawn, in page time (npm run bench:site reads it).
+  container.dataset.firstFrameMs = String(performance.now());
   container.dataset.ready = "true";
   // The test hooks: run flat out to the end, or seek, without waiting for animation frames.
   (container as HTMLElement & { playerControl?: unknown }).playerControl = {
