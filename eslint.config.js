@@ -1,8 +1,89 @@
-// Lint configuration. The rule that matters most is the last block: cluster/core is I/O-free
-// (no clock, timers, randomness, process or Node built-ins), and the core, the simulator and
-// the checkers import no Node built-ins so that they run in the browser too.
+// Lint configuration. Two rules shape the code. cluster/core is I/O-free (no clock, timers,
+// randomness, process or Node built-ins), and the core, the simulator and the checkers import
+// no Node built-ins so that they run in the browser too. And dependencies run one way (the
+// `neverstop/layers` rule below): cluster/core <- cluster/storage and cluster/runtime <- chaos
+// <- labs, site and cli, so that a learner can read each layer without the ones above it.
+import { dirname, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+
+const repositoryRoot = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Each layer and the folders it may import from (its own included). Tests are exempt: a test
+ * may use a higher layer as its instrument (a checker judging a real cluster's history).
+ * bin/ and scripts/ sit above everything.
+ */
+const layers = [
+  // The one crossing: core writes through the store's interface, a type with no code in it.
+  // (The interface could move into core, with storage implementing it; until then, types only.)
+  { folder: "cluster/core", mayImport: ["cluster/core"], typesFrom: ["cluster/storage/store.ts"] },
+  { folder: "cluster/storage", mayImport: ["cluster/core", "cluster/storage"] },
+  { folder: "cluster/runtime", mayImport: ["cluster/core", "cluster/storage", "cluster/runtime"] },
+  { folder: "chaos", mayImport: ["cluster", "chaos"] },
+  { folder: "labs", mayImport: ["cluster", "chaos", "labs"] },
+  { folder: "site", mayImport: ["cluster", "chaos", "labs", "site"] },
+  { folder: "cli", mayImport: ["cluster", "chaos", "labs", "site", "cli"] },
+];
+const layerFolders = [
+  "cluster/core",
+  "cluster/storage",
+  "cluster/runtime",
+  "chaos",
+  "labs",
+  "site",
+  "cli",
+  "bin",
+  "scripts",
+];
+
+/** The layer folder a repository-relative path lies in, or undefined (node_modules, the root). */
+function layerOf(path) {
+  return layerFolders.find((folder) => path === folder || path.startsWith(`${folder}/`));
+}
+
+/** `neverstop/layers`: an import that points up the layers (or sideways between siblings) fails. */
+const layersRule = {
+  meta: {
+    type: "problem",
+    docs: {
+      description: "dependencies run one way: core <- storage, runtime <- chaos <- labs, site, cli",
+    },
+    schema: [],
+  },
+  create(context) {
+    const file = relative(repositoryRoot, context.filename).split(sep).join("/");
+    const layer = layers.find((each) => file.startsWith(`${each.folder}/`));
+    if (layer === undefined) return {};
+    const check = (node, source) => {
+      if (typeof source !== "string" || !source.startsWith(".")) return;
+      const target = relative(repositoryRoot, resolve(dirname(context.filename), source))
+        .split(sep)
+        .join("/");
+      const typesOnly = node.importKind === "type" || node.exportKind === "type";
+      if (typesOnly && (layer.typesFrom ?? []).includes(target)) return;
+      const targetLayer = layerOf(target);
+      if (targetLayer === undefined) return;
+      const allowed = layer.mayImport.some(
+        (folder) => targetLayer === folder || targetLayer.startsWith(`${folder}/`),
+      );
+      if (!allowed) {
+        context.report({
+          node,
+          message: `${layer.folder}/ may not import ${targetLayer}/ (${source}): dependencies run one way, cluster/core <- cluster/storage, cluster/runtime <- chaos <- labs, site, cli`,
+        });
+      }
+    };
+    return {
+      ImportDeclaration: (node) => check(node, node.source.value),
+      ExportNamedDeclaration: (node) => check(node, node.source?.value),
+      ExportAllDeclaration: (node) => check(node, node.source.value),
+      ImportExpression: (node) =>
+        check(node, node.source.type === "Literal" ? node.source.value : undefined),
+    };
+  },
+};
 
 const ioFreeGlobals = [
   { name: "Date", message: "cluster/core is I/O-free: read time through env.now()." },
@@ -41,7 +122,19 @@ const noNodeImports = {
 };
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "store/**", ".neverstop/**", "site/dist/**", "**/*.d.ts"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "store/**",
+      ".neverstop/**",
+      "site/dist/**",
+      "dist/**",
+      "dist.*/**",
+      "**/*.d.ts",
+      // toxiproxy-node-client's own code and tests, vendored unchanged: not ours to restyle.
+      "chaos/toxiproxy/upstream-tests/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -113,5 +206,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ["**/*.ts", "**/*.js"],
+    ignores: ["**/*.test.ts"],
+    plugins: { neverstop: { rules: { layers: layersRule } } },
+    rules: { "neverstop/layers": "error" },
   },
 );

@@ -8,6 +8,7 @@ export default defineConfig({
       "chaos/**/*.test.ts",
       "labs/**/*.test.ts",
       "site/**/*.test.ts",
+      "cli/**/*.test.ts",
     ],
     exclude: ["node_modules/**", "chaos/suite/**/*.long.test.ts"],
     testTimeout: 60_000,

@@ -15,7 +15,8 @@
 //   - the dashboard injects and heals a partition on that real cluster, and the cluster's
 //     nemesis.jsonl shows it.
 // Screenshots of each view go to site/test-output/ (gitignored). Without /usr/bin/chromium the
-// test skips and says why (.ci/run installs it).
+// test skips and says why (.ci/run installs it); under CI=true it fails instead
+// (chaos/harness/requirements.ts). NEVERSTOP_CHROMIUM names another binary.
 
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -32,12 +33,14 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runSimulatedTest } from "../chaos/harness/run-core.ts";
 import { resolveRunOptions } from "../chaos/harness/run-options.ts";
 import { writeRun } from "../chaos/harness/store-writer.ts";
-import { startCluster, type StartedCluster } from "../cluster/runtime/real/commands.ts";
+import { recordedCluster } from "../cli/dashboard.ts";
+import { startCluster, type StartedCluster } from "../cli/local-cluster.ts";
+import { requirePart } from "../chaos/harness/requirements.ts";
 import { runDemo, type DemoSummary } from "./src/demo-run.ts";
 import { PlayerRun, scenarioOptions } from "./src/player-model.ts";
 import { startDashboard, type Dashboard } from "./server/dashboard.ts";
 
-const chromiumPath = "/usr/bin/chromium";
+const chromiumPath = process.env["NEVERSTOP_CHROMIUM"] ?? "/usr/bin/chromium";
 const chromiumArgs = [
   "--headless",
   "--no-sandbox",
@@ -57,12 +60,12 @@ const repositoryRoot = fileURLToPath(new URL("..", import.meta.url));
 const screenshotDirectory = join(siteRoot, "test-output");
 const axeSource = readFileSync(join(repositoryRoot, "node_modules/axe-core/axe.min.js"), "utf8");
 
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) {
-  console.warn(
-    `site/browser.test.ts: skipped, no Chromium at ${chromiumPath} (install it with .ci/browser-setup.sh)`,
-  );
-}
+const skipBrowser = requirePart(
+  "Chromium",
+  existsSync(chromiumPath)
+    ? undefined
+    : `no Chromium at ${chromiumPath} (install it with .ci/browser-setup.sh)`,
+);
 
 const contentTypes: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -101,7 +104,7 @@ interface AxeViolation {
   nodes: { target: string[] }[];
 }
 
-describe.skipIf(!hasChromium)("the course site in a real browser", () => {
+describe.skipIf(skipBrowser)("the course site in a real browser", () => {
   let outDir = "";
   let server: Server | undefined;
   let origin = "";
@@ -131,7 +134,10 @@ describe.skipIf(!hasChromium)("the course site in a real browser", () => {
       toxiproxyPort: 0,
       log: () => {},
     });
-    dashboard = await startDashboard({ dataDir: clusterDir, siteDirectory: outDir });
+    dashboard = await startDashboard({
+      cluster: recordedCluster(clusterDir),
+      siteDirectory: outDir,
+    });
   }, 240_000);
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 // `neverstop check` (lesson 6): exit codes 0 valid, 1 invalid, 2 unknown, 3 bad input, and the
 // counter-example drawing on an invalid history.
 
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   exitBadInput,
@@ -25,7 +25,7 @@ function file(name: string, text: string): string {
 async function run(
   path: string,
   model: string,
-  extra: { json?: boolean; timeLimitMs?: number; reportPath?: string } = {},
+  extra: { json?: boolean; timeLimitMs?: number; reportPath?: string; storeRoot?: string } = {},
 ) {
   const lines: string[] = [];
   const code = await runCheckCommand(path, { model, out: (line) => lines.push(line), ...extra });
@@ -68,6 +68,61 @@ describe("runCheckCommand", () => {
     const html = readFileSync(reportPath, "utf8");
     expect(html).toContain("<svg");
     expect(html).toContain('class="op failed"');
+  });
+
+  it("writes the drawing under the store, never beside the history, and prints where", async () => {
+    const historyFolder = mkdtempSync(join(tmpdir(), "neverstop-check-history-"));
+    const history = join(historyFolder, "stale.jsonl");
+    writeFileSync(history, readFileSync(stale));
+    const storeRoot = join(directory, "store");
+    const first = await run(history, "register", { storeRoot });
+    const second = await run(history, "register", { storeRoot });
+    expect(first.code).toBe(exitInvalid);
+    expect(readdirSync(historyFolder)).toEqual(["stale.jsonl"]);
+    const drawings = [first, second].map((outcome) =>
+      outcome.lines[1]!.replace("counter-example drawing: ", ""),
+    );
+    for (const drawing of drawings) {
+      expect(dirname(dirname(drawing))).toBe(join(storeRoot, "check"));
+      expect(drawing.endsWith("stale.jsonl.counterexample.html")).toBe(true);
+      expect(readFileSync(drawing, "utf8")).toContain("<svg");
+    }
+    // Two checks of one history keep both drawings.
+    expect(drawings[0]).not.toBe(drawings[1]);
+  });
+
+  it("reads Jepsen's EDN by Jepsen's rules and Porcupine's etcd log by Porcupine's", async () => {
+    // After an ok write(1): a failed cas from 1 and an ok read of nil. Jepsen: the cas did not
+    // happen and the read tells nothing, so valid. Porcupine: the compare of 1 with 1 cannot
+    // fail, so invalid.
+    const edn = file(
+      "jepsen.edn",
+      [
+        "[{:process 0, :type :invoke, :f :write, :value 1}",
+        " {:process 0, :type :ok, :f :write, :value 1}",
+        " {:process 1, :type :invoke, :f :cas, :value [1 2]}",
+        " {:process 1, :type :fail, :f :cas, :value [1 2]}",
+        " {:process 2, :type :invoke, :f :read, :value nil}",
+        " {:process 2, :type :ok, :f :read, :value nil}]",
+      ].join("\n"),
+    );
+    const log = file(
+      "porcupine.log",
+      [
+        "INFO  jepsen.util - 0\t:invoke\t:write\t1",
+        "INFO  jepsen.util - 0\t:ok\t:write\t1",
+        "INFO  jepsen.util - 1\t:invoke\t:cas\t[1 2]",
+        "INFO  jepsen.util - 1\t:fail\t:cas\t[1 2]",
+      ].join("\n"),
+    );
+    const storeRoot = join(directory, "store");
+    const jepsen = await run(edn, "cas-register", { storeRoot });
+    expect(jepsen.code).toBe(exitValid);
+    expect(jepsen.lines[0]).toContain("(cas-register, edn, jepsen's convention)");
+    const porcupine = await run(log, "cas-register", { json: true, storeRoot });
+    expect(porcupine.code).toBe(exitInvalid);
+    const parsed = JSON.parse(porcupine.lines[0]!) as { convention: string; format: string };
+    expect([parsed.format, parsed.convention]).toEqual(["jepsen-log", "porcupine"]);
   });
 
   it("prints one JSON object with --json", async () => {

@@ -4,20 +4,27 @@
 // Exit codes (scripts and CI depend on them):
 //   0 valid, 1 invalid, 2 unknown (the time limit ran out), 3 bad input.
 // Bad input is one line, `neverstop check: <file>:<line>: <reason>`, never a stack trace.
-// When the history is not linearizable a drawing of the counter-example is written next to
-// the history (or to `--report`) and its path printed.
+// When the history is not linearizable a drawing of the counter-example is written to
+// store/check/<timestamp>/<file>.counterexample.html (or to `--report`) and its path printed;
+// never beside the history, whose folder may be read-only or someone else's test data.
+//
+// The history's format, told by its content, decides how `fail` and nil are read
+// (`HistoryConvention` in history-io.ts, `conventionHelp` below for the words `--help` shows):
+// Jepsen's EDN and neverstop's JSON Lines by Jepsen's rules, Porcupine's etcd logs by
+// Porcupine's. The same etcd history thus gets the verdict each tool gives it.
 //
 // This is the command-line edge of the checkers: it alone touches files, and it loads
-// `node:fs` lazily so that the checkers it calls stay free of Node built-ins.
+// `node:fs` lazily so that the checkers it calls stay free of Node built-ins. The command's
+// flags are read in cli/check-command.ts, which calls runCheckCommand().
 
-import type { Command } from "commander";
 import { HistoryFormatError, parseHistory } from "../harness/history-io.ts";
+import type { HistoryConvention } from "../harness/history-io.ts";
 import type { ParsedHistory } from "../harness/history-io.ts";
 import { HistoryShapeError } from "../harness/history.ts";
 import type { Operation } from "../harness/history.ts";
 import { checkLinearizable } from "./linearizable.ts";
 import type { LinearizableResult } from "./linearizable.ts";
-import { ModelInputError, linearizableModels } from "./models.ts";
+import { ModelInputError, linearizableModelFor } from "./models.ts";
 import { renderCounterExample } from "./render-history.ts";
 import { checkSet } from "./set.ts";
 import { checkCounter } from "./counter.ts";
@@ -41,8 +48,10 @@ export interface CheckCommandOptions {
   out?: (line: string) => void;
   /** The linearizability search time limit; default `checkTimeLimitMsDefault`. */
   timeLimitMs?: number;
-  /** Where to write the counter-example drawing; default `<file>.counterexample.html`. */
+  /** Where to write the counter-example drawing; default under `storeRoot`. */
   reportPath?: string;
+  /** The store folder the default drawing path is under; default `store`. */
+  storeRoot?: string;
 }
 
 class BadInput extends Error {
@@ -84,7 +93,12 @@ interface Verdict {
   linearizable?: LinearizableResult;
 }
 
-function judge(history: Operation[], model: string, timeLimitMs: number): Verdict {
+function judge(
+  history: Operation[],
+  model: string,
+  convention: HistoryConvention,
+  timeLimitMs: number,
+): Verdict {
   if (model === "set" || model === "counter") {
     const result = model === "set" ? checkSet(history) : checkCounter(history);
     const reason = (result as { reason?: unknown }).reason;
@@ -94,7 +108,7 @@ function judge(history: Operation[], model: string, timeLimitMs: number): Verdic
       details: { ...result },
     };
   }
-  const linearizableModel = linearizableModels[model]!;
+  const linearizableModel = linearizableModelFor(model, convention)!;
   const result = checkLinearizable(linearizableModel, history, { timeoutMs: timeLimitMs });
   const partitions = result.partitions.length;
   let summary = `${result.operationCount} operations in ${partitions} partition${partitions === 1 ? "" : "s"}`;
@@ -133,7 +147,7 @@ export async function runCheckCommand(file: string, options: CheckCommandOptions
   try {
     parsed = parseHistory(await readHistoryFile(file));
     try {
-      verdict = judge(parsed.operations, options.model, timeLimitMs);
+      verdict = judge(parsed.operations, options.model, parsed.convention, timeLimitMs);
     } catch (error) {
       if (error instanceof ModelInputError)
         throw new BadInput(`${file}:${lineOfIndex(parsed, error.operationIndex)}: ${error.reason}`);
@@ -149,8 +163,10 @@ export async function runCheckCommand(file: string, options: CheckCommandOptions
 
   let drawing: string | undefined;
   if (verdict.valid === false && verdict.linearizable !== undefined) {
-    drawing = options.reportPath ?? `${file}.counterexample.html`;
-    const { writeFile } = await import("node:fs/promises");
+    drawing = options.reportPath ?? (await defaultDrawingPath(file, options.storeRoot));
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const { dirname } = await import("node:path");
+    await mkdir(dirname(drawing), { recursive: true });
     await writeFile(
       drawing,
       renderCounterExample(parsed.operations, verdict.linearizable, {
@@ -166,6 +182,7 @@ export async function runCheckCommand(file: string, options: CheckCommandOptions
         file,
         model: options.model,
         format: parsed.format,
+        convention: parsed.convention,
         ...verdict.details,
         valid: verdict.valid,
         drawing,
@@ -174,42 +191,37 @@ export async function runCheckCommand(file: string, options: CheckCommandOptions
   } else {
     const word = verdict.valid === true ? "valid" : verdict.valid === false ? "INVALID" : "unknown";
     out(
-      `neverstop check: ${file}: ${word} (${options.model}, ${parsed.format})${verdict.summary === "" ? "" : `: ${verdict.summary}`}`,
+      `neverstop check: ${file}: ${word} (${options.model}, ${parsed.format}, ${parsed.convention}'s convention)${verdict.summary === "" ? "" : `: ${verdict.summary}`}`,
     );
     if (drawing !== undefined) out(`counter-example drawing: ${drawing}`);
   }
   return code;
 }
 
-/** Adds `check <file> --model <m> [--json] [--time-limit <ms>] [--report <path>]`. */
-export function registerCheckCommand(program: Command): void {
-  program
-    .command("check")
-    .description("judge a recorded history (exit 0 valid, 1 invalid, 2 unknown, 3 bad input)")
-    .argument(
-      "<file>",
-      "history: JSON Lines, Jepsen EDN or Jepsen log lines (told apart by content)",
-    )
-    .requiredOption("--model <model>", `the model: ${checkModelNames.join(", ")}`)
-    .option("--json", "print one JSON object")
-    .option(
-      "--time-limit <ms>",
-      "give up with `unknown` after this many milliseconds",
-      String(checkTimeLimitMsDefault),
-    )
-    .option("--report <path>", "where to write the counter-example drawing")
-    .action(
-      async (
-        file: string,
-        flags: { model: string; json?: boolean; timeLimit: string; report?: string },
-      ) => {
-        const options: CheckCommandOptions = {
-          model: flags.model,
-          timeLimitMs: Number(flags.timeLimit),
-        };
-        if (flags.json === true) options.json = true;
-        if (flags.report !== undefined) options.reportPath = flags.report;
-        process.exit(await runCheckCommand(file, options));
-      },
-    );
+/**
+ * A fresh store/check/<timestamp>/ folder for this drawing: two checks never overwrite each
+ * other's drawings, and the history's own folder is left as it was.
+ */
+async function defaultDrawingPath(file: string, storeRoot: string | undefined): Promise<string> {
+  const { defaultStoreRoot, folderTimestamp } = await import("../harness/store-writer.ts");
+  const { basename, join, resolve } = await import("node:path");
+  const { existsSync } = await import("node:fs");
+  const base = join(resolve(storeRoot ?? defaultStoreRoot), "check", folderTimestamp(new Date()));
+  let folder = base;
+  for (let suffix = 2; existsSync(folder); suffix += 1) folder = `${base}~${suffix}`;
+  return join(folder, `${basename(file)}.counterexample.html`);
 }
+
+/** What `check --help` says about formats and the conventions they are read by. */
+export const conventionHelp = `
+Formats and conventions (told apart by the file's content, never its name):
+  Jepsen EDN (history.edn)      Jepsen's rules, as Knossos reads them: a :fail did not
+  neverstop JSON Lines          happen (dropped, for every model); an :info may take effect
+                                at any time after its invoke, or never; with cas-register,
+                                an :ok read of nil tells nothing (with register, nil is
+                                a key nobody wrote, in every format).
+  Jepsen log lines              Porcupine's rules for the etcd logs of its corpus
+  (INFO jepsen.util - ...)      (cas-register): a :fail cas ran its compare and did not
+                                match; a read of nil needs the register to be nil.
+The drawing of a counter-example goes to store/check/<timestamp>/ unless --report says where.
+`;

@@ -8,7 +8,13 @@ import { parseHistory } from "../harness/history-io.ts";
 import type { Operation, OperationType } from "../harness/history.ts";
 import { pairOperations } from "../harness/history.ts";
 import { checkLinearizable } from "./linearizable.ts";
-import { casRegisterModel, keyedRegisterModel, kvModel } from "./models.ts";
+import {
+  casRegisterModel,
+  jepsenCasRegisterModel,
+  keyedRegisterModel,
+  kvModel,
+  linearizableModelFor,
+} from "./models.ts";
 import type { AnyModel } from "./models.ts";
 
 type Row = [process: number, type: OperationType, f: string, value: unknown, key?: string];
@@ -172,6 +178,47 @@ describe("linearizable: register failure modes", () => {
     expect(checkLinearizable(casRegisterModel, history(rows)).valid).toBe(false);
   });
 
+  it("reads cas-register by Jepsen's rules under the jepsen convention (Knossos)", () => {
+    expect(linearizableModelFor("cas-register", "jepsen")).toBe(jepsenCasRegisterModel);
+    expect(linearizableModelFor("cas-register", "porcupine")).toBe(casRegisterModel);
+    expect(linearizableModelFor("register", "jepsen")).toBe(keyedRegisterModel);
+    expect(linearizableModelFor("queue", "jepsen")).toBeUndefined();
+    // A failed cas did not happen, and an ok read of nil tells nothing...
+    const rows: Row[] = [
+      [0, "invoke", "write", 1],
+      [0, "ok", "write", 1],
+      [1, "invoke", "cas", [1, 2]],
+      [1, "fail", "cas", [1, 2]],
+      [2, "invoke", "read", null],
+      [2, "ok", "read", null],
+      [2, "invoke", "read", null],
+      [2, "ok", "read", 1],
+    ];
+    expect(checkLinearizable(jepsenCasRegisterModel, history(rows)).valid).toBe(true);
+    // ...but a read of a value is still checked, and so is an ok cas.
+    const stale: Row[] = [...rows, [3, "invoke", "read", null], [3, "ok", "read", 2]];
+    expect(checkLinearizable(jepsenCasRegisterModel, history(stale)).valid).toBe(false);
+    const badCas: Row[] = [...rows, [3, "invoke", "cas", [2, 3]], [3, "ok", "cas", [2, 3]]];
+    expect(checkLinearizable(jepsenCasRegisterModel, history(badCas)).valid).toBe(false);
+  });
+
+  it("lets an info cas take effect long after its invoke under the jepsen convention", () => {
+    // p1's cas timed out; p0 wrote 1 after it and p2 later reads 2: the cas happened late.
+    const rows: Row[] = [
+      [1, "invoke", "cas", [1, 2]],
+      [1, "info", "cas", [1, 2]],
+      [0, "invoke", "write", 1],
+      [0, "ok", "write", 1],
+      [2, "invoke", "read", null],
+      [2, "ok", "read", 1],
+      [2, "invoke", "read", null],
+      [2, "ok", "read", 2],
+    ];
+    expect(checkLinearizable(jepsenCasRegisterModel, history(rows)).valid).toBe(true);
+    const twice: Row[] = [...rows, [2, "invoke", "read", null], [2, "ok", "read", 1]];
+    expect(checkLinearizable(jepsenCasRegisterModel, history(twice)).valid).toBe(false);
+  });
+
   it("accepts an empty history", () => {
     expect(checkLinearizable(keyedRegisterModel, []).valid).toBe(true);
   });
@@ -293,6 +340,7 @@ describe("linearizable: agrees with brute force", () => {
   it.each([
     ["register", keyedRegisterModel],
     ["cas-register", casRegisterModel],
+    ["cas-register (jepsen)", jepsenCasRegisterModel],
   ] as const)("on random small %s histories", (_name, model) => {
     let invalidCount = 0;
     fc.assert(

@@ -4,18 +4,29 @@
 // A model is the contract between a data type and the checker, written here on the type the
 // way Porcupine writes it. The checker never looks inside states, inputs or outputs: it only
 // calls these functions. Three models ship:
-//   cas-register  Porcupine's etcd model: one register of numbers or nil, read/write/cas.
+//   cas-register  one register of numbers or nil, read/write/cas, initially nil; two readings
+//                 of a history, chosen by its format (see `HistoryConvention`):
+//                   jepsen     Knossos's: a `fail` did not happen, an ok read of nil tells nothing;
+//                   porcupine  Porcupine's etcd model: a failed cas compared and did not match,
+//                              a read of nil needs the register to be nil.
 //   kv            Porcupine's key-value model: get/put/append on strings, one partition a key.
-//   register      neverstop's own: read/write/cas per `key`, numbers or null, initially null.
+//   register      neverstop's own: read/write/cas per `key`, numbers or null, initially null;
+//                 a `fail` did not happen, a read of null needs the key to be absent.
 //
 // A worked example of the contract, for `register`:
 //   invoke {f: "cas", key: "x", value: [1, 2]} then ok   -> input {kind: cas, from 1, to 2}
 //   step(1, input, output) -> [true, 2]      the value was 1, so the cas took effect
 //   step(3, input, output) -> [false, 3]     an ok cas from 1 cannot happen when the value is 3
+// And of the two conventions, for `cas-register` after an ok write(1):
+//   invoke cas [1, 2] then fail   jepsen: did not happen, valid
+//                                 porcupine: the compare of 1 with 1 cannot fail, invalid
+//   invoke read then ok nil       jepsen: tells nothing, valid
+//                                 porcupine: the register holds 1, not nil, invalid
 //
 // No Node built-ins: this runs in the browser too.
 
 import type { Operation } from "../harness/history.ts";
+import type { HistoryConvention } from "../harness/history-io.ts";
 
 /** A model's answer to `call` when the operation's shape is wrong; the checker reports it. */
 export class ModelInputError extends Error {
@@ -50,7 +61,8 @@ export interface ModelCall<Input, Output> {
  * - `call(invoke, completion)` turns a recorded operation into the model's input and output.
  *   `completion` is `undefined` or an `info` when the outcome is unknown (the operation may
  *   have taken effect at any time after its invoke): the output must then accept any result.
- *   A `fail` completion means it did not happen: return `null` and the checker drops it.
+ *   A `fail` completion means it did not happen: return `null` and the checker drops it
+ *   (Porcupine's cas-register alone reads a failed cas as an observation, see below).
  * - `readOnly(input, output)` (optional) is true when `step` never changes the state where
  *   it accepts the operation (a read; a cas known to have failed). The search then need not
  *   try other orders once such an operation was legal: it can always go first.
@@ -137,17 +149,25 @@ export interface RegisterOutput {
   value: number | null;
 }
 
-/**
- * Porcupine's etcd model differs from Knossos's cas-register on one point: Knossos accepts
- * any read of nil (it cannot tell nil from "unknown"); here a read that returned nil needs
- * the register to be nil, and only a read whose outcome is unknown accepts anything. The
- * Jepsen etcd corpus keeps `:fail :cas` to mean "compared and did not match" and Porcupine
- * checks that too (the value differed at that moment); `cas-register` does the same, while
- * `register` follows Jepsen's rule that a `fail` did not happen.
- */
+/** The points on which the register models read a history differently. */
+interface RegisterReading {
+  /**
+   * A `fail` cas ran its compare and found another value (Porcupine's etcd logs, where
+   * Jepsen's early etcd client wrote `:fail` for a compare that did not match), rather than
+   * "did not happen" (Jepsen's rule, kept by Knossos for every model).
+   */
+  failedCasObserved: boolean;
+  /**
+   * An ok read of nil needs the register to be nil. Knossos's cas-register accepts any read
+   * of nil (a Jepsen client writes nil when it does not know what it read); Porcupine's etcd
+   * model and neverstop's `register` (nil there is a key nobody wrote) do not.
+   */
+  nilReadObserved: boolean;
+}
+
 function registerModel(
   name: string,
-  failedCasObserved: boolean,
+  reading: RegisterReading,
 ): Model<RegisterState, RegisterInput, RegisterOutput> {
   // One answer array, reused: the checker reads it at once (see `Model.step`).
   const answer: [boolean, RegisterState] = [false, null];
@@ -183,6 +203,7 @@ function registerModel(
           // A failed or unknown read tells nothing: any state allows it.
           if (failed || unknown) return null;
           const value = numberOrNull(completion!.value, invoke, "a read's result");
+          if (value === null && !reading.nilReadObserved) return null;
           return {
             input: { kind: "read", key, from: null, to: null },
             output: { unknown, swapped: false, value },
@@ -197,7 +218,7 @@ function registerModel(
           };
         }
         case "cas": {
-          if (failed && !failedCasObserved) return null;
+          if (failed && !reading.failedCasObserved) return null;
           const [from, to] = casArguments(invoke);
           return {
             input: { kind: "cas", key, from, to },
@@ -229,8 +250,20 @@ function registerModel(
   };
 }
 
-export const casRegisterModel = registerModel("cas-register", true);
-export const keyedRegisterModel = registerModel("register", false);
+/** cas-register as Porcupine reads its etcd logs. */
+export const casRegisterModel = registerModel("cas-register", {
+  failedCasObserved: true,
+  nilReadObserved: true,
+});
+/** cas-register as Knossos reads Jepsen's EDN histories. */
+export const jepsenCasRegisterModel = registerModel("cas-register", {
+  failedCasObserved: false,
+  nilReadObserved: false,
+});
+export const keyedRegisterModel = registerModel("register", {
+  failedCasObserved: false,
+  nilReadObserved: true,
+});
 
 // ---------------------------------------------------------------------------------------
 // kv: Porcupine's key-value model (6.5840's lab 3), strings per key, initially ""
@@ -340,9 +373,23 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
   describeState: (state) => `'${state.value}'`,
 };
 
-/** The models the linearizability checker knows by name. */
+/** The models the linearizability checker knows by name, as they read Porcupine's logs. */
 export const linearizableModels: Readonly<Record<string, AnyModel>> = {
   "cas-register": casRegisterModel,
   register: keyedRegisterModel,
   kv: kvModel,
 };
+
+/**
+ * The model called `name` as it reads a history written under `convention`, or `undefined`
+ * for an unknown name. Only cas-register reads the two differently: kv and register already
+ * treat a `fail` as "did not happen", and register's nil is an absent key in every format.
+ */
+export function linearizableModelFor(
+  name: string,
+  convention: HistoryConvention,
+): AnyModel | undefined {
+  if (name === "cas-register")
+    return convention === "jepsen" ? jepsenCasRegisterModel : casRegisterModel;
+  return Object.hasOwn(linearizableModels, name) ? linearizableModels[name] : undefined;
+}

@@ -31,6 +31,8 @@ export interface CheckerResult {
 export interface CheckOptions {
   /** The linearizability search gives "unknown" after this long (wall time). */
   linearizableTimeoutMs: number;
+  /** The availability target (0 to 1); unset, availability is measured and never invalid. */
+  minimumAvailability?: number | undefined;
 }
 
 export function runChecker(
@@ -50,7 +52,14 @@ export function runChecker(
     case "session":
       return { ...checkSession(history) };
     case "availability":
-      return { ...checkAvailability(history) };
+      return {
+        ...checkAvailability(
+          history,
+          options.minimumAvailability === undefined
+            ? {}
+            : { minimumAvailability: options.minimumAvailability },
+        ),
+      };
   }
 }
 

@@ -22,6 +22,17 @@
 // A retried write that ends in `fail` after an earlier `info` attempt is still `info`: the
 // earlier attempt may have landed.
 //
+// Two more requests the data-type routes need (lesson 6 and 7): `increment` adds to a PN-counter
+// (POST /crdt/counter/:bucket/:key) and `readCounter` reads it. An increment is NOT idempotent:
+// the node mints a new increment for every request it receives, so re-sending one whose answer
+// was lost adds twice. Under `retry-with-idempotency-key` it is retried all the same (the
+// strategy trusts the request to be safe to repeat), which is exactly the naive mistake the
+// counter checker catches in lab 07.
+//
+// Back pressure (lesson 9): a 503 `overload` says when to come back (`retryAfterMs`, Retry-After
+// over HTTP). The client never retries sooner than that: the next attempt waits the larger of
+// the backoff draw and the server's hint, so shed load is not sent straight back.
+//
 // Callback-driven, no async/await and no timers of its own: see port.ts for why.
 // No Node built-ins: this file runs in the browser too.
 
@@ -38,6 +49,8 @@ export type RetryStrategy = (typeof retryStrategies)[number];
 
 export interface RetryPolicy {
   strategy: RetryStrategy;
+  /** Wait at least as long as a 503 overload's Retry-After before the next attempt. */
+  followRetryAfter?: boolean;
   /** Attempts in all, the first one included. */
   attemptsMax: number;
   /** No retry starts later than this after the first attempt began. */
@@ -55,13 +68,24 @@ export function retryPolicy(strategy: RetryStrategy): RetryPolicy {
     totalTimeMaxMs: 5_000,
     backoffBaseMs: 20,
     backoffMaxMs: 1_000,
+    followRetryAfter: true,
   };
 }
+
+/** The longest Retry-After the client honours; a larger hint is cut to this. */
+export const retryAfterMaxMs = 30_000;
 
 /** What one request (after retries) amounts to. */
 export type RequestResult =
   | { kind: "ok"; node: NodeId; siblings: JsonValue[]; context: string | undefined }
-  | { kind: "fail"; node: NodeId; reason: string; retryable: boolean }
+  | {
+      kind: "fail";
+      node: NodeId;
+      reason: string;
+      retryable: boolean;
+      /** A 503 overload's hint: try again no sooner than this. */
+      retryAfterMs?: number;
+    }
   | { kind: "info"; node: NodeId; reason: string };
 
 /**
@@ -73,7 +97,7 @@ export function classifyOutcome(
   outcome: ClientOutcome,
   node: NodeId,
 ): RequestResult {
-  const isRead = request.op === "get";
+  const isRead = request.op === "get" || request.op === "crdt-get";
   if (outcome.kind === "refused") {
     return { kind: "fail", node, reason: "connection refused", retryable: true };
   }
@@ -102,6 +126,19 @@ export function classifyOutcome(
     case 503:
     case 504: {
       const reason = `${response.status} ${response.body.error}: ${response.body.detail}`;
+      if (response.body.error === "overload") {
+        // Shed before any work began: it certainly did not happen, read or write.
+        const hintMs = response.body.retryAfterMs;
+        return hintMs === undefined || !(hintMs >= 0)
+          ? { kind: "fail", node, reason, retryable: true }
+          : {
+              kind: "fail",
+              node,
+              reason,
+              retryable: true,
+              retryAfterMs: Math.min(hintMs, retryAfterMaxMs),
+            };
+      }
       if (isRead) return { kind: "fail", node, reason, retryable: true };
       const maybeApplied = response.status === 504 || response.body.indeterminate === true;
       return maybeApplied
@@ -117,6 +154,43 @@ export function backoffDelayMs(policy: RetryPolicy, retry: number, random: Rando
   return random.next() * ceilingMs;
 }
 
+/** The wait before retry number `retry`: the backoff draw, raised to the server's Retry-After
+ * when the policy follows it (the draw is still made, so the jitter stream stays in step). */
+export function retryDelayMs(
+  policy: RetryPolicy,
+  retry: number,
+  random: Random,
+  result: RequestResult,
+): number {
+  const backoffMs = backoffDelayMs(policy, retry, random);
+  const hintMs = result.kind === "fail" ? result.retryAfterMs : undefined;
+  if (policy.followRetryAfter !== true || hintMs === undefined) return backoffMs;
+  return Math.max(backoffMs, hintMs);
+}
+
+/**
+ * What a client retry policy is asked after an attempt that did not end ok (lab 07): the
+ * policy answers the delay before the next attempt in milliseconds, or undefined to stop.
+ */
+export interface RetryQuestion {
+  kind: "read" | "write";
+  /** Whether applying the request twice equals applying it once. Reads are; the workloads'
+   * puts are (unique values merged by union); a PN-counter increment is NOT. */
+  idempotent: boolean;
+  /** `fail`: it certainly did not happen. `info`: it may have happened (a timeout, a 504). */
+  outcome: "fail" | "info";
+  /** False when trying again cannot help (a 400: the request itself is wrong). */
+  retryable: boolean;
+  /** A 503 overload's hint: the node asks not to hear from this client sooner. */
+  retryAfterMs: number | undefined;
+  /** Attempts made so far, the one that just ended included (1 after the first). */
+  attempts: number;
+  /** Milliseconds since the first attempt began. */
+  elapsedMs: number;
+}
+
+export type RetryDecider = (question: RetryQuestion, random: () => number) => number | undefined;
+
 export interface KvClientOptions {
   bucket: string;
   /** How long the client waits for one answer. */
@@ -124,6 +198,11 @@ export interface KvClientOptions {
   retry: RetryPolicy;
   /** Draws the backoff jitter (seeded in the simulator). */
   random: Random;
+  /** Riak's PW for every put and delete: acknowledgements that must come from primaries
+   * (strict quorum). Unset or 0: sloppy quorum. */
+  pw?: number | undefined;
+  /** A retry policy written as a function (lab 07); when set it decides instead of `retry`. */
+  retryDecider?: RetryDecider | undefined;
 }
 
 /** One client's connection to the cluster: gets and puts with the retry policy applied. */
@@ -155,6 +234,31 @@ export class KvClient {
   ): void {
     const request: ClientRequest = { op: "put", bucket: this.options.bucket, key, value };
     if (context !== undefined) request.context = context;
+    if (this.options.pw !== undefined && this.options.pw > 0) request.pw = this.options.pw;
+    this.send(node, request, done);
+  }
+
+  /** Adds `delta` to the PN-counter at `key`: not idempotent (see the header). */
+  increment(node: NodeId, key: string, delta: number, done: (result: RequestResult) => void): void {
+    const request: ClientRequest = {
+      op: "crdt-update",
+      bucket: this.options.bucket,
+      key,
+      crdt: "pn-counter",
+      operation: { type: "pn-counter", increment: delta },
+    };
+    this.send(node, request, done);
+  }
+
+  /** The PN-counter's value at `key`: `siblings` holds the one number (empty when absent). */
+  readCounter(node: NodeId, key: string, done: (result: RequestResult) => void, r?: number): void {
+    const request: ClientRequest = {
+      op: "crdt-get",
+      bucket: this.options.bucket,
+      key,
+      crdt: "pn-counter",
+    };
+    if (r !== undefined) request.r = r;
     this.send(node, request, done);
   }
 
@@ -190,7 +294,7 @@ export class KvClient {
     request: ClientRequest,
     done: (result: RequestResult) => void,
   ): void {
-    const { retry, requestTimeoutMs, random } = this.options;
+    const { requestTimeoutMs } = this.options;
     const nodes = this.port.nodes;
     const firstIndex = Math.max(0, nodes.indexOf(firstNode));
     const startedNs = this.port.now();
@@ -200,16 +304,16 @@ export class KvClient {
       this.port.request(node, request, requestTimeoutMs, (outcome) => {
         const result = classifyOutcome(request, outcome, node);
         if (result.kind === "info") maybeApplied = true;
-        const retryable =
-          (result.kind === "fail" && result.retryable && retry.strategy !== "none") ||
-          (result.kind === "info" && retry.strategy === "retry-with-idempotency-key");
-        if (retryable && number + 1 < retry.attemptsMax) {
-          const delayMs = backoffDelayMs(retry, number, random);
-          const elapsedMs = (this.port.now() - startedNs) / 1e6;
-          if (elapsedMs + delayMs <= retry.totalTimeMaxMs) {
-            this.port.after(delayMs, () => attempt(number + 1));
-            return;
-          }
+        const elapsedMs = (this.port.now() - startedNs) / 1e6;
+        const delayMs =
+          result.kind === "ok"
+            ? undefined
+            : this.options.retryDecider === undefined
+              ? this.strategyDelayMs(result, number, elapsedMs)
+              : this.deciderDelayMs(request, result, number + 1, elapsedMs);
+        if (delayMs !== undefined) {
+          this.port.after(delayMs, () => attempt(number + 1));
+          return;
         }
         if (result.kind === "fail" && maybeApplied) {
           done({
@@ -223,5 +327,49 @@ export class KvClient {
       });
     };
     attempt(0);
+  }
+
+  /** The named strategies (see the header): the delay before the next attempt, or undefined. */
+  private strategyDelayMs(
+    result: Exclude<RequestResult, { kind: "ok" }>,
+    retryNumber: number,
+    elapsedMs: number,
+  ): number | undefined {
+    const { retry, random } = this.options;
+    const retryable =
+      (result.kind === "fail" && result.retryable && retry.strategy !== "none") ||
+      (result.kind === "info" && retry.strategy === "retry-with-idempotency-key");
+    if (!retryable || retryNumber + 1 >= retry.attemptsMax) return undefined;
+    const delayMs = retryDelayMs(retry, retryNumber, random, result);
+    return elapsedMs + delayMs <= retry.totalTimeMaxMs ? delayMs : undefined;
+  }
+
+  /** A lab's retry policy decides (lab 07). Its answer is checked: a delay must be a finite
+   * number from 0 up, and attempts stay under the client's hard bound whatever it says. */
+  private deciderDelayMs(
+    request: ClientRequest,
+    result: Exclude<RequestResult, { kind: "ok" }>,
+    attempts: number,
+    elapsedMs: number,
+  ): number | undefined {
+    if (attempts >= attemptsMaxLimit) return undefined;
+    const question: RetryQuestion = {
+      kind: request.op === "get" || request.op === "crdt-get" ? "read" : "write",
+      idempotent: request.op !== "crdt-update",
+      outcome: result.kind,
+      retryable: result.kind === "info" || result.retryable,
+      retryAfterMs: result.kind === "fail" ? result.retryAfterMs : undefined,
+      attempts,
+      elapsedMs,
+    };
+    const random = this.options.random;
+    const delayMs = this.options.retryDecider!(question, () => random.next());
+    if (delayMs === undefined) return undefined;
+    if (typeof delayMs !== "number" || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new RangeError(
+        `Expected the retry policy to answer a delay in ms from 0 up or undefined, got ${String(delayMs)}`,
+      );
+    }
+    return delayMs;
   }
 }

@@ -10,6 +10,21 @@ import { replayCommand, resolveRunOptions } from "./run-options.ts";
 const nodes = ["n1", "n2", "n3", "n4", "n5"];
 
 describe("fault schedules as text", () => {
+  it("round-trips the membership and flaky-link faults (lessons 7 and 8)", () => {
+    const text =
+      "2s..9s flaky n1->n2,n2->n1 0.3; 3s..8s join n5 via=n1; 10s..12s leave n4 via=n2; 12s..14s slow n3->n4 200ms 20ms";
+    const schedule = parseSchedule(text, nodes);
+    expect(schedule.map((entry) => entry.fault)).toEqual([
+      { name: "flaky", links: ["n1->n2", "n2->n1"], lossRate: 0.3 },
+      { name: "join", node: "n5", via: "n1" },
+      { name: "leave", node: "n4", via: "n2" },
+      { name: "slow", links: ["n3->n4"], latencyMs: 200, jitterMs: 20 },
+    ]);
+    expect(formatSchedule(schedule)).toBe(text);
+    expect(() => parseSchedule("1s..2s flaky n1->n2 2", nodes)).toThrow(
+      "Expected flaky LINKS RATE",
+    );
+  });
   it("parses every kind of fault and formats it back to the same text", () => {
     const text =
       "3s..8s skew n4 +30s; 4s..6s cut n1->n2 refuse; 5s..9s crash n3; 5s..9s pause n2; 12s..20s partition n1,n2|n3,n4,n5";
@@ -46,7 +61,7 @@ describe("fault schedules as text", () => {
       "Expected the stop after the start",
     );
     expect(() => parseSchedule("1s..2s explode n1", nodes)).toThrow(
-      'Expected partition, cut, crash, pause or skew in "1s..2s explode n1", got "explode"',
+      'Expected partition, cut, crash, pause, skew, flaky, slow, join or leave in "1s..2s explode n1", got "explode"',
     );
     expect(() => parseSchedule("1s..2s skew n1 30s", nodes)).toThrow(
       "Expected an offset like +30s",

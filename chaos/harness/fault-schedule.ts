@@ -8,6 +8,7 @@
 //   5s..9s crash n3                             kill -9 n3 at 5 s, restart it at 9 s
 //   5s..9s pause n2                             SIGSTOP, then SIGCONT
 //   3s..8s skew n4 +30s                         n4's clock 30 s ahead, then back
+//   2s..6s slow n1->n2 200ms 20ms               200 ms more latency, 20 ms jitter
 //
 // These faults join the ones drawn from the seed (faults.ts planFaults), so a run keeps its
 // random schedule and gains the learner's. No Node built-ins: the site runs this too.
@@ -77,9 +78,33 @@ function parseFault(words: string[], nodes: readonly NodeId[], entry: string): F
       const offsetMs = parseDuration(match[2]!, "skew offset") * (match[1] === "-" ? -1 : 1);
       return { name: "skew", node, offsetMs };
     }
+    case "flaky": {
+      const links = (first ?? "").split(",").filter((link) => link !== "");
+      const lossRate = Number(second);
+      if (links.length === 0 || !(lossRate > 0 && lossRate <= 1))
+        throw new RangeError(`Expected flaky LINKS RATE like flaky n1->n2 0.3 in "${entry}"`);
+      return { name: "flaky", links, lossRate };
+    }
+    case "slow": {
+      const links = (first ?? "").split(",").filter((link) => link !== "");
+      if (links.length === 0 || second === undefined)
+        throw new RangeError(
+          `Expected slow LINKS LATENCY [JITTER] like slow n1->n2 200ms 20ms in "${entry}"`,
+        );
+      const latencyMs = parseDuration(second, "slow latency");
+      const jitterMs = words[3] === undefined ? 0 : parseDuration(words[3], "slow jitter");
+      return { name: "slow", links, latencyMs, jitterMs };
+    }
+    case "join":
+    case "leave":
+      return {
+        name: kind,
+        node: parseNode(first, nodes, entry),
+        via: parseNode(second?.replace(/^via=/, ""), nodes, entry),
+      };
     default:
       throw new RangeError(
-        `Expected partition, cut, crash, pause or skew in "${entry}", got ${JSON.stringify(kind ?? "")}`,
+        `Expected partition, cut, crash, pause, skew, flaky, slow, join or leave in "${entry}", got ${JSON.stringify(kind ?? "")}`,
       );
   }
 }
@@ -120,6 +145,13 @@ function formatFault(fault: Fault): string {
       return `${fault.name} ${fault.node}`;
     case "skew":
       return `skew ${fault.node} ${fault.offsetMs < 0 ? "-" : "+"}${formatDuration(Math.abs(fault.offsetMs))}`;
+    case "join":
+    case "leave":
+      return `${fault.name} ${fault.node} via=${fault.via}`;
+    case "flaky":
+      return `flaky ${fault.links.join(",")} ${fault.lossRate}`;
+    case "slow":
+      return `slow ${fault.links.join(",")} ${formatDuration(fault.latencyMs)} ${formatDuration(fault.jitterMs)}`;
     case "none":
       return "none";
   }

@@ -10,6 +10,13 @@
 //   crash      kill -9 one node (unsynced writes are lost), restart it when the fault ends
 //   pause      SIGSTOP one node, SIGCONT when the fault ends
 //   skew       move one node's clock by up to a minute either way (lww buckets feel it)
+//   flaky      every link between nodes loses a share of its messages (lesson 7: a request's
+//              answer may be lost after it was applied, so a timeout is not a failure)
+//   slow       every link between nodes delays its messages by about 100 ms (lesson 9: requests
+//              stay in flight longer, and a node's budget of work in flight fills up)
+//   join       a spare node (n6 after five) joins the ring; it leaves again when the fault ends
+//   leave      a member leaves the ring (it keeps running and hands its data over); it joins
+//              again when the fault ends (lesson 8: ownership moves under load)
 //   none       nothing: a control run with the same schedule
 //
 // No Node built-ins: this file runs in the browser too.
@@ -17,9 +24,21 @@
 import type { NodeId } from "../../cluster/core/types.ts";
 import type { Random } from "../../cluster/runtime/sim/random.ts";
 import type { Simulation } from "../../cluster/runtime/sim/simulator.ts";
+import { defaultLinkBehaviour, type LinkBehaviour } from "../../cluster/runtime/sim/network.ts";
+import { SimulationMembership, spareNodeOf } from "../nemesis/membership.ts";
 import { partition, randomShape } from "../nemesis/partitions.ts";
 
-export const faultNames = ["partition", "crash", "pause", "skew", "none"] as const;
+export const faultNames = [
+  "partition",
+  "crash",
+  "pause",
+  "skew",
+  "flaky",
+  "slow",
+  "join",
+  "leave",
+  "none",
+] as const;
 export type FaultName = (typeof faultNames)[number];
 
 /** A fault with everything drawn: the value the history records for it. */
@@ -28,6 +47,10 @@ export type Fault =
   | { name: "crash"; node: NodeId }
   | { name: "pause"; node: NodeId }
   | { name: "skew"; node: NodeId; offsetMs: number }
+  | { name: "flaky"; links: string[]; lossRate: number }
+  | { name: "slow"; links: string[]; latencyMs: number; jitterMs: number }
+  | { name: "join"; node: NodeId; via: NodeId }
+  | { name: "leave"; node: NodeId; via: NodeId }
   | { name: "none" };
 
 export interface ScheduledFault {
@@ -55,6 +78,12 @@ export interface NemesisOptions {
 
 export const faultCountMax = 10_000;
 const skewMaxMs = 60_000;
+/** The share of messages a flaky link loses: enough that a write's acknowledgements are often
+ * lost after the write was applied, not so much that nothing gets through. */
+export const flakyLossRate = 0.3;
+/** How much a slow link delays each message, give or take the jitter. */
+export const slowLatencyMs = 100;
+export const slowJitterMs = 20;
 
 /**
  * The schedule for a run of `timeMs`: in each interval [k * interval, (k + 1) * interval) the
@@ -107,9 +136,28 @@ export function drawFault(name: FaultName, nodes: readonly NodeId[], random: Ran
       const offsetMs = Math.round((random.next() * 2 - 1) * skewMaxMs);
       return { name, node: random.pick(nodes), offsetMs };
     }
+    case "flaky":
+      return { name, links: nodeLinks(nodes), lossRate: flakyLossRate };
+    case "slow":
+      return { name, links: nodeLinks(nodes), latencyMs: slowLatencyMs, jitterMs: slowJitterMs };
+    case "join":
+      // A joiner asks the first member to let it in, on every backend.
+      return { name, node: spareNodeOf(nodes), via: nodes[0]! };
+    case "leave": {
+      const node = random.pick(nodes);
+      const others = nodes.filter((other) => other !== node);
+      return { name, node, via: others.length === 0 ? node : random.pick(others) };
+    }
     case "none":
       return { name };
   }
+}
+
+/** Every directed link between two nodes, `n1->n2` and so on. */
+function nodeLinks(nodes: readonly NodeId[]): string[] {
+  const links: string[] = [];
+  for (const from of nodes) for (const to of nodes) if (from !== to) links.push(`${from}->${to}`);
+  return links;
 }
 
 /** The value a history records for a fault: everything but its name (that is in `f`). */
@@ -120,7 +168,13 @@ export function faultValue(fault: Fault): Record<string, unknown> {
 
 /** Faults on the deterministic simulator: its link table, crash/restart, pause, clock skew. */
 export class SimulationFaultBackend implements FaultBackend {
-  constructor(private readonly simulation: Simulation) {}
+  private readonly membership: SimulationMembership;
+  /** Each flaky or slow link's behaviour before the fault, restored when it stops. */
+  private readonly beforeFlaky = new Map<string, LinkBehaviour>();
+
+  constructor(private readonly simulation: Simulation) {
+    this.membership = new SimulationMembership(simulation);
+  }
 
   start(fault: Fault): void {
     const simulation = this.simulation;
@@ -137,6 +191,30 @@ export class SimulationFaultBackend implements FaultBackend {
         return simulation.pause(fault.node);
       case "skew":
         return simulation.skewClock(fault.node, fault.offsetMs);
+      case "flaky":
+      case "slow":
+        for (const link of fault.links) {
+          const [from, to] = link.split("->") as [string, string];
+          this.beforeFlaky.set(link, simulation.links.behaviour(from, to));
+          simulation.links.setBehaviour(
+            from,
+            to,
+            fault.name === "flaky"
+              ? { lossRate: fault.lossRate }
+              : {
+                  latency: {
+                    kind: "uniform",
+                    minMs: fault.latencyMs - fault.jitterMs,
+                    maxMs: fault.latencyMs + fault.jitterMs,
+                  },
+                },
+          );
+        }
+        return;
+      case "join":
+        return this.membership.join(fault.node, fault.via);
+      case "leave":
+        return this.membership.leave(fault.node, fault.via);
       case "none":
         return;
     }
@@ -154,6 +232,22 @@ export class SimulationFaultBackend implements FaultBackend {
         return simulation.resume(fault.node);
       case "skew":
         return simulation.skewClock(fault.node, 0);
+      case "flaky":
+      case "slow":
+        for (const link of fault.links) {
+          const [from, to] = link.split("->") as [string, string];
+          simulation.links.setBehaviour(
+            from,
+            to,
+            this.beforeFlaky.get(link) ?? defaultLinkBehaviour,
+          );
+          this.beforeFlaky.delete(link);
+        }
+        return;
+      case "join":
+        return this.membership.leave(fault.node, fault.via);
+      case "leave":
+        return this.membership.join(fault.node, fault.via);
       case "none":
         return;
     }

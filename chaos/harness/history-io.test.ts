@@ -54,6 +54,38 @@ describe("detectFormat", () => {
 });
 
 describe("parseHistory", () => {
+  it("gives each format its convention: Porcupine's for Jepsen log lines, Jepsen's otherwise", () => {
+    expect(
+      [jsonl, ednVector, ednLines, jepsenLog].map((text) => {
+        const parsed = parseHistory(text);
+        return [parsed.format, parsed.convention];
+      }),
+    ).toEqual([
+      ["jsonl", "jepsen"],
+      ["edn", "jepsen"],
+      ["edn", "jepsen"],
+      ["jepsen-log", "porcupine"],
+    ]);
+  });
+
+  it("reads Jepsen's tagged op records, one a line or in a vector", () => {
+    const record = (index: number, type: string) =>
+      `#jepsen.history.Op{:index ${index}, :time ${index * 10}, :type :${type}, :process 0, :f :write, :value 1}`;
+    const lines = `${record(0, "invoke")}\n${record(1, "ok")}\n`;
+    const vector = `[${record(0, "invoke")}\n ${record(1, "ok")}]\n`;
+    for (const text of [lines, vector]) {
+      const parsed = parseHistory(text);
+      expect(parsed.format).toBe("edn");
+      expect(parsed.lines).toEqual([1, 2]);
+      expect(parsed.operations.map((operation) => [operation.type, operation.time])).toEqual([
+        ["invoke", 0],
+        ["ok", 10],
+      ]);
+    }
+    // Any other tagged value is still not an op.
+    expect(() => parseHistory('#inst "2024-01-01"\n')).toThrow(HistoryFormatError);
+  });
+
   it("reads JSON Lines as they are", () => {
     const { operations, format } = parseHistory(jsonl);
     expect(format).toBe("jsonl");

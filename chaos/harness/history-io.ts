@@ -4,9 +4,15 @@
 // Three formats, told apart by their content, never by the file name:
 //   jsonl       neverstop's own: one Operation as a JSON object per line (history.jsonl).
 //   edn         Jepsen's: a top-level vector or list of op maps, or bare maps one per line,
-//               `{:process 0, :type :invoke, :f :read, :value nil}`.
+//               `{:process 0, :type :invoke, :f :read, :value nil}`; an op map may carry the
+//               tag of Jepsen's op record, `#jepsen.history.Op{...}`.
 //   jepsen-log  the log lines of Jepsen's early etcd test that Porcupine's corpus replays,
 //               `INFO  jepsen.util - 4	:ok	:write	2` (tabs or spaces: split on runs).
+// Each format comes with the convention its tools read it by (`HistoryConvention`):
+//   jsonl, edn  jepsen     a `fail` did not happen; an ok read of nil tells nothing (Knossos's
+//                          cas-register); `info` may take effect at any time after its invoke.
+//   jepsen-log  porcupine  Porcupine's reading of these logs: a `fail` cas compared and did not
+//                          match, and a read of nil needs the register to be nil.
 // A source without `index` or `time` gets them from line order. Values that Jepsen writes
 // as keywords (`:timed-out`) arrive as plain strings (`"timed-out"`).
 //
@@ -31,6 +37,17 @@ import type { Operation, OperationType } from "./history.ts";
 
 export type HistoryFormat = "jsonl" | "edn" | "jepsen-log";
 
+/**
+ * How the checkers read `fail` and nil in a history: Jepsen's rules (Knossos) or the ones
+ * Porcupine applies to the early Jepsen etcd logs of its corpus. See the header.
+ */
+export type HistoryConvention = "jepsen" | "porcupine";
+
+/** The convention a format is read by: Porcupine's for its etcd logs, Jepsen's otherwise. */
+export function historyConvention(format: HistoryFormat): HistoryConvention {
+  return format === "jepsen-log" ? "porcupine" : "jepsen";
+}
+
 export class HistoryFormatError extends Error {
   constructor(
     /** The line (from 1) where the problem is. */
@@ -44,6 +61,8 @@ export class HistoryFormatError extends Error {
 
 export interface ParsedHistory {
   format: HistoryFormat;
+  /** How to read `fail` and nil: `historyConvention(format)`. */
+  convention: HistoryConvention;
   operations: Operation[];
   /** `lines[i]` is the source line of `operations[i]`, for error messages and drawings. */
   lines: number[];
@@ -63,7 +82,8 @@ export function detectFormat(text: string): HistoryFormat {
     if (line === "" || line.startsWith(";")) continue;
     if (jepsenLogLine.test(line)) return "jepsen-log";
     if (/^\{\s*"/.test(line) || line === "{") return line === "{" ? "edn" : "jsonl";
-    if (/^[[({]/.test(line) || line.startsWith("#{")) return "edn";
+    // `#jepsen.history.Op{...}`: the record Jepsen 0.3's jepsen.history prints an op as.
+    if (/^[[({]/.test(line) || /^#(?:[A-Za-z][\w.-]*)?\{/.test(line)) return "edn";
     throw new HistoryFormatError(
       index + 1,
       "not a history: expected JSON Lines, Jepsen EDN or Jepsen log lines",
@@ -130,7 +150,7 @@ export function parseJsonLines(text: string): ParsedHistory {
     );
     lines.push(line);
   }
-  return { format: "jsonl", operations, lines };
+  return { format: "jsonl", convention: historyConvention("jsonl"), operations, lines };
 }
 
 /** Validates the fields of one operation from any source; fills index and time from order. */
@@ -238,8 +258,10 @@ export function parseEdnHistory(text: string): ParsedHistory {
   }
   const operations: Operation[] = [];
   const lines: number[] = [];
-  for (const { value, line } of maps) {
+  for (const { value: form, line } of maps) {
     countLimit(operations.length, line);
+    // A tagged op record (`#jepsen.history.Op{...}`) is its map.
+    const value = form instanceof EdnTagged ? form.value : form;
     if (!(value instanceof EdnMap))
       throw new HistoryFormatError(line, "expected an op map such as {:type :invoke, ...}");
     const fields: Record<string, unknown> = {};
@@ -249,7 +271,7 @@ export function parseEdnHistory(text: string): ParsedHistory {
     operations.push(operationFromFields(fields, operations.length, line));
     lines.push(line);
   }
-  return { format: "edn", operations, lines };
+  return { format: "edn", convention: historyConvention("edn"), operations, lines };
 }
 
 // The shape almost every Jepsen history has: one op map per line, keyword keys, plain values.
@@ -286,7 +308,7 @@ function parseFlatEdnLines(text: string): ParsedHistory | undefined {
     operations.push(operationFromFields(fields, operations.length, line));
     lines.push(line);
   }
-  return { format: "edn", operations, lines };
+  return { format: "edn", convention: historyConvention("edn"), operations, lines };
 }
 
 /** A value the flat shape allows, as plainValue would give it. */
@@ -440,7 +462,7 @@ export function parseJepsenLog(text: string): ParsedHistory {
     });
     lines.push(line);
   }
-  return { format: "jepsen-log", operations, lines };
+  return { format: "jepsen-log", convention: historyConvention("jepsen-log"), operations, lines };
 }
 
 /** The value of a log line: the common shapes directly, anything else through the EDN reader. */

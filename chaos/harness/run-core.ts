@@ -20,7 +20,7 @@ import {
   type TraceEntry,
 } from "../../cluster/runtime/sim/simulator.ts";
 import { overallVerdict, runChecker, type CheckerResult } from "./checks.ts";
-import { KvClient, retryPolicy } from "./client.ts";
+import { KvClient, retryPolicy, type RetryDecider } from "./client.ts";
 import type { Validity } from "../checkers/history-view.ts";
 import {
   faultValue,
@@ -96,6 +96,13 @@ export function describeFault(fault: Fault): string {
       return `partition ${fault.description} (${fault.how})`;
     case "skew":
       return `skew ${fault.node} ${fault.offsetMs} ms`;
+    case "flaky":
+      return `flaky ${Math.round(fault.lossRate * 100)}% loss on ${fault.links.length} links`;
+    case "slow":
+      return `slow ${fault.latencyMs} ms on ${fault.links.length} links`;
+    case "join":
+    case "leave":
+      return `${fault.name} ${fault.node} (via ${fault.via})`;
     case "none":
       return "none";
     default:
@@ -122,6 +129,8 @@ export class RunDriver {
     private readonly backend: FaultBackend,
     /** Runs just before the final reads (the simulator heals every link there). */
     private readonly beforeFinal: () => void = () => {},
+    /** What options cannot hold (functions): a lab's client retry policy (lab 07). */
+    private readonly clientRuntime: { retryDecider?: RetryDecider | undefined } = {},
   ) {
     this.recorder = new HistoryRecorder(() => port.now());
     const root = new Random(`harness:${options.seed}`);
@@ -158,6 +167,7 @@ export class RunDriver {
     for (const name of options.checkers) {
       results[name] = runChecker(name, history, {
         linearizableTimeoutMs: options.linearizableTimeoutMs,
+        minimumAvailability: options.minimumAvailability,
       });
     }
     const summary: RunSummary = {
@@ -225,12 +235,14 @@ export class RunDriver {
 
   private startClients(workloadRandom: Random, clientRandom: Random, bucket: string): void {
     const { client, timeMs, cluster } = this.options;
-    const makeClient = (label: string, strategy = client.retry) =>
+    const makeClient = (label: string, strategy = client.retry, useDecider = true) =>
       new KvClient(this.port, {
         bucket,
         requestTimeoutMs: client.requestTimeoutMs,
         retry: retryPolicy(strategy),
         random: clientRandom.fork(label),
+        pw: cluster.pw,
+        retryDecider: useDecider ? this.clientRuntime.retryDecider : undefined,
       });
     let clientsIdle = false;
     let quietReached = false;
@@ -246,12 +258,19 @@ export class RunDriver {
       n: cluster.n,
       onIdle: () => {
         clientsIdle = true;
-        if (quietReached) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
+        if (quietReached)
+          this.startFinalOperations(clients.nextUnusedProcess(), (label, strategy) =>
+            makeClient(label, strategy, false),
+          );
       },
     });
     this.port.after(timeMs + quietMs, () => {
       quietReached = true;
-      if (clientsIdle) this.startFinalOperations(clients.nextUnusedProcess(), makeClient);
+      // The final reads use the harness's own retries, whatever a lab's policy does.
+      if (clientsIdle)
+        this.startFinalOperations(clients.nextUnusedProcess(), (label, strategy) =>
+          makeClient(label, strategy, false),
+        );
     });
   }
 
@@ -286,10 +305,15 @@ export class SimulatedRun {
   private finished = false;
 
   /** `runtime` holds what cannot be written in options (functions): the policies loaded from
-   * `options.policies` (the CLI loads the file), or a node factory a test builds. */
+   * `options.policies` (the CLI loads the file), a node factory a test builds, or a lab's
+   * client retry policy (lab 07). */
   constructor(
     readonly options: RunOptions,
-    runtime: { policies?: PolicyOverrides | undefined; nodeFactory?: NodeFactory | undefined } = {},
+    runtime: {
+      policies?: PolicyOverrides | undefined;
+      nodeFactory?: NodeFactory | undefined;
+      retryDecider?: RetryDecider | undefined;
+    } = {},
   ) {
     this.simulation = new Simulation({
       config: clusterConfig(options),
@@ -305,6 +329,7 @@ export class SimulatedRun {
       simulationPort(simulation),
       new SimulationFaultBackend(simulation),
       () => simulation.links.heal(),
+      { retryDecider: runtime.retryDecider },
     );
   }
 

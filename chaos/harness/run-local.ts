@@ -9,6 +9,7 @@
 
 import { startLocalCluster, type LocalCluster } from "../../cluster/runtime/real/cluster.ts";
 import { localNemesisBackend, type ProcessNemesisBackend } from "../nemesis/local.ts";
+import { ProcessMembership, type MembershipBackend } from "../nemesis/membership.ts";
 import { Nemesis, type NemesisFault } from "../nemesis/nemesis.ts";
 import { LinkTopology } from "../nemesis/topology.ts";
 import { locateToxiproxy, type LocatedToxiproxy } from "../toxiproxy/locate.ts";
@@ -31,16 +32,32 @@ const pollMs = 100;
 export class ProcessFaultBackend implements FaultBackend {
   private readonly nemesis: Nemesis;
 
-  constructor(readonly backend: ProcessNemesisBackend) {
+  constructor(
+    readonly backend: ProcessNemesisBackend,
+    /** Ring changes (join and leave faults); without it those faults say why they cannot. */
+    private readonly membership?: MembershipBackend,
+  ) {
     this.nemesis = new Nemesis(backend);
   }
 
   async start(fault: Fault): Promise<void> {
+    if (fault.name === "join" || fault.name === "leave") {
+      const membership = this.requireMembership();
+      if (fault.name === "join") await membership.join(fault.node, fault.via);
+      else await membership.leave(fault.node, fault.via);
+      return;
+    }
     const nemesisFault = toNemesisFault(fault);
     if (nemesisFault !== undefined) await this.nemesis.start(nemesisFault);
   }
 
   async stop(fault: Fault): Promise<void> {
+    if (fault.name === "join" || fault.name === "leave") {
+      const membership = this.requireMembership();
+      if (fault.name === "join") await membership.leave(fault.node, fault.via);
+      else await membership.join(fault.node, fault.via);
+      return;
+    }
     const nemesisFault = toNemesisFault(fault);
     if (nemesisFault === undefined) return;
     if (nemesisFault.name === "skew") {
@@ -49,6 +66,14 @@ export class ProcessFaultBackend implements FaultBackend {
       return;
     }
     await this.nemesis.stop(nemesisFault);
+  }
+
+  private requireMembership(): MembershipBackend {
+    if (this.membership === undefined)
+      throw new Error(
+        "this cluster cannot change its ring here: join and leave need a membership backend",
+      );
+    return this.membership;
   }
 }
 
@@ -62,6 +87,24 @@ export function toNemesisFault(fault: Fault): NemesisFault | undefined {
     case "pause":
     case "skew":
       return { ...fault };
+    case "flaky":
+      // Toxiproxy's flaky toxic hangs a share of the connections on each link.
+      return {
+        name: "flaky",
+        links: fault.links,
+        mode: "timeout",
+        toxicity: fault.lossRate,
+        timeoutMs: 0,
+      };
+    case "slow":
+      return {
+        name: "latency",
+        links: fault.links,
+        latencyMs: fault.latencyMs,
+        jitterMs: fault.jitterMs,
+      };
+    case "join":
+    case "leave":
     case "none":
       return undefined;
   }
@@ -83,7 +126,15 @@ export async function runLocalTest(
   const startedMs = performance.now();
   try {
     const port = httpPort(Object.fromEntries(cluster.nodes.map((node) => [node.id, node.httpUrl])));
-    const backend = new ProcessFaultBackend(localNemesisBackend(cluster, toxiproxy.url));
+    const membership = new ProcessMembership({
+      spareNodes: cluster.spareNodes,
+      addNode: (id) => cluster.addNode(id),
+      httpUrl: (id) => cluster.node(id).httpUrl,
+    });
+    const backend = new ProcessFaultBackend(
+      localNemesisBackend(cluster, toxiproxy.url),
+      membership,
+    );
     const driver = new RunDriver(options, port, backend);
     const endMs = options.timeMs + quietMs + finalPhaseMaxMs;
     while (!driver.finalOperationsDone && performance.now() - startedMs < endMs) {
@@ -116,6 +167,12 @@ function startCluster(options: RunOptions, topology: LinkTopology): Promise<Loca
     },
     bucketModes: options.cluster.bucketModes,
     peerAddress: topology.peerAddress,
+    // A join fault needs a spare node ready to start (every node knows every peer's address).
+    spareNodes: options.nemesis.faults.includes("join") ? 1 : 0,
+    ...(options.policies === undefined ? {} : { policies: options.policies }),
+    ...(options.cluster.requestsInFlightMax === undefined
+      ? {}
+      : { timing: { requestsInFlightMax: options.cluster.requestsInFlightMax } }),
   });
 }
 

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { describe, expect, test } from "vitest";
 import { formatDuration, parseDuration } from "./duration.ts";
-import { runOptionsFromFlags } from "./commands.ts";
+import { runOptionsFromFlags } from "../../cli/harness-commands.ts";
 import { replayCommand, resolveRunOptions, RunOptionsError } from "./run-options.ts";
 
 describe("durations", () => {
@@ -37,7 +37,9 @@ describe("run options", () => {
   test("an unknown fault is refused", () => {
     expect(() =>
       resolveRunOptions({ workload: "set", nemesis: { faults: ["meteor" as never] } }),
-    ).toThrow(/Expected `faults` to be one of partition, crash, pause, skew, none/);
+    ).toThrow(
+      /Expected `faults` to be one of partition, crash, pause, skew, flaky, slow, join, leave, none/,
+    );
   });
   test("small clusters get quorums that fit", () => {
     const options = resolveRunOptions({ workload: "set", cluster: { nodes: 1 } });

@@ -15,7 +15,7 @@ import { formatSchedule } from "./fault-schedule.ts";
 import { concurrencyMax, ratePerSecondMax } from "./generator.ts";
 import { workloadNames, workloads } from "./workloads/index.ts";
 
-export const backendNames = ["sim", "local"] as const;
+export const backendNames = ["sim", "local", "docker"] as const;
 export type BackendName = (typeof backendNames)[number];
 export type SyncPolicyName = (typeof syncPolicyNames)[number];
 
@@ -27,11 +27,17 @@ export interface RunOptions {
     n: number;
     r: number;
     w: number;
+    /** Riak's PW on every put: acknowledgements that must come from primaries (strict quorum,
+     * lesson 6). 0 is Dynamo's sloppy quorum. */
+    pw: number;
     partitionCount: number;
     sync: SyncPolicyName;
     bucketModes: Record<string, BucketMode>;
     /** The nodes' own request time bound (their 504). */
     requestTimeoutMs: number;
+    /** Client requests a node coordinates at once before it sheds load (lesson 9). Unset:
+     * the node's default (node.ts's defaultTiming). */
+    requestsInFlightMax?: number | undefined;
   };
   workload: string;
   client: {
@@ -57,6 +63,9 @@ export interface RunOptions {
   /** Record the simulator's message trace (trace.json). */
   trace: boolean;
   linearizableTimeoutMs: number;
+  /** The availability checker's target, 0 to 1 (lesson 10): below it the run fails. Unset:
+   * availability is measured, never judged. */
+  minimumAvailability?: number | undefined;
   /** A policies module (cluster/core/policies.ts) every node loads, as a path; undefined: the
    * reference policies. The simulator gets the loaded module through SimulatedRun's runtime. */
   policies?: string | undefined;
@@ -91,9 +100,10 @@ export function defaultRunOptions(workload: string): RunOptions {
       n: 3,
       r: 2,
       w: 2,
+      pw: 0,
       partitionCount: 64,
       sync: "always",
-      bucketModes: {},
+      bucketModes: bucketModesOf(workload),
       requestTimeoutMs: 1_000,
     },
     workload,
@@ -112,6 +122,12 @@ export function defaultRunOptions(workload: string): RunOptions {
     trace: true,
     linearizableTimeoutMs: 30_000,
   };
+}
+
+/** A workload's own bucket mode (cache-register's lww), as the default bucket modes. */
+function bucketModesOf(workload: string): Record<string, BucketMode> {
+  const known = workloads[workload];
+  return known?.bucketMode === undefined ? {} : { [known.bucket]: known.bucketMode };
 }
 
 /** Fills in defaults and checks everything; throws RunOptionsError with one line. */
@@ -136,6 +152,9 @@ export function resolveRunOptions(input: RunOptionsInput): RunOptions {
     client: { ...defaults.client, ...withoutUndefined(input.client ?? {}) },
     nemesis: { ...defaults.nemesis, ...withoutUndefined(input.nemesis ?? {}) },
   };
+  // A run asked to meet an availability target is judged by the availability checker.
+  if (options.minimumAvailability !== undefined && !options.checkers.includes("availability"))
+    options.checkers = [...options.checkers, "availability"];
   if (
     input.nemesis?.durationMs === undefined &&
     options.nemesis.durationMs >= options.nemesis.intervalMs
@@ -177,6 +196,13 @@ export function validateRunOptions(options: RunOptions): void {
   const { cluster, client, nemesis } = options;
   integerIn("nodes", cluster.nodes, 1, nodeCountMax);
   validateClusterConfig(clusterConfig(options)); // N, R, W in the core's own words
+  integerIn("pw", cluster.pw, 0, cluster.w); // the core refuses PW above W per request
+  const minimum = options.minimumAvailability;
+  if (minimum !== undefined && !(typeof minimum === "number" && minimum >= 0 && minimum <= 1)) {
+    throw new RangeError(
+      `Expected \`minimumAvailability\` to be a number from 0 to 1, got ${String(minimum)}`,
+    );
+  }
   integerIn("seed", options.seed, 0, Number.MAX_SAFE_INTEGER);
   integerIn("time", options.timeMs, 1, timeMsMax);
   oneOf("sync", cluster.sync, syncPolicyNames);
@@ -191,8 +217,17 @@ export function validateRunOptions(options: RunOptions): void {
   integerIn("client timeout", client.requestTimeoutMs, 1, 600_000);
   integerIn("keys", client.keyCount, 1, keyCountMax);
   for (const fault of nemesis.faults) oneOf("faults", fault, faultNames);
-  if (nemesis.faults.includes("partition") && cluster.nodes < 2) {
-    throw new RangeError("Expected at least 2 `nodes` for the partition fault");
+  if (cluster.requestsInFlightMax !== undefined)
+    integerIn("in-flight-max", cluster.requestsInFlightMax, 1, 100_000);
+  for (const fault of ["partition", "leave", "flaky", "slow"] as const) {
+    if (nemesis.faults.includes(fault) && cluster.nodes < 2) {
+      throw new RangeError(`Expected at least 2 \`nodes\` for the ${fault} fault`);
+    }
+  }
+  if (nemesis.faults.includes("join") && cluster.nodes + 1 > nodeCountMax) {
+    throw new RangeError(
+      `Expected at most ${nodeCountMax - 1} \`nodes\` for the join fault (it adds a spare)`,
+    );
   }
   integerIn("interval", nemesis.intervalMs, 1, timeMsMax);
   integerIn("fault duration", nemesis.durationMs, 1, nemesis.intervalMs);
@@ -215,6 +250,9 @@ export function clusterConfig(options: RunOptions): ClusterConfig {
     partitionCount: cluster.partitionCount,
     defaults: { n: cluster.n, r: cluster.r, w: cluster.w, timeoutMs: cluster.requestTimeoutMs },
     bucketModes: cluster.bucketModes,
+    ...(cluster.requestsInFlightMax === undefined
+      ? {}
+      : { timing: { requestsInFlightMax: cluster.requestsInFlightMax } }),
   };
 }
 
@@ -238,6 +276,11 @@ export function replayCommand(options: RunOptions): string {
     `--nodes ${cluster.nodes} --n ${cluster.n} --r ${cluster.r} --w ${cluster.w}`,
     `--sync ${cluster.sync}`,
   ];
+  if (cluster.pw > 0) parts.push(`--pw ${cluster.pw}`);
+  if (cluster.requestsInFlightMax !== undefined)
+    parts.push(`--in-flight-max ${cluster.requestsInFlightMax}`);
+  if (options.minimumAvailability !== undefined)
+    parts.push(`--min-availability ${options.minimumAvailability}`);
   if (nemesis.faults.length > 0) {
     parts.push(`--faults ${nemesis.faults.join(",")}`);
     parts.push(

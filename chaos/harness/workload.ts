@@ -4,7 +4,7 @@
 // that judges the history. This file holds the contract they share.
 // No Node built-ins: this file runs in the browser too.
 
-import type { NodeId } from "../../cluster/core/types.ts";
+import type { BucketMode, NodeId } from "../../cluster/core/types.ts";
 import type { Random } from "../../cluster/runtime/sim/random.ts";
 import type { CheckerName } from "./checks.ts";
 import type { KvClient } from "./client.ts";
@@ -52,6 +52,8 @@ export interface Workload {
   property: string;
   /** The bucket its keys live in. */
   bucket: string;
+  /** The bucket's mode when a run does not say (default: causal). */
+  bucketMode?: BucketMode;
   /** The checkers that judge its history, by default. */
   checkers: CheckerName[];
   create(options: WorkloadOptions): WorkloadInstance;

@@ -6,7 +6,7 @@
 //
 // The process side is an interface, `NodeProcesses`, with two implementations: a cluster this
 // process started (startLocalCluster's handle, below) and a detached cluster known only from
-// its `.neverstop/cluster.json` (recorded-cluster.ts). Docker's containers are a third
+// its `.neverstop/cluster.json` (cli/recorded-cluster.ts). Docker's containers are a third
 // (docker.ts): the network and clock sides are the same for all three.
 
 import type { NodeId } from "../../cluster/core/types.ts";

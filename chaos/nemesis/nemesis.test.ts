@@ -6,7 +6,7 @@ import { Simulation } from "../../cluster/runtime/sim/simulator.ts";
 import { clusterConfig } from "../../cluster/runtime/sim/testing.ts";
 import { faultWindows } from "../checkers/history-view.ts";
 import { HistoryRecorder } from "../harness/recorder.ts";
-import { parseOffset, parseShape } from "./commands.ts";
+import { parseOffset, parseShape } from "../../cli/nemesis-commands.ts";
 import {
   allLinkNames,
   checkLink,

@@ -6,6 +6,13 @@
 // the host network), else against the embedded server. Upstream is a small echo server on
 // 127.0.0.1:0. Time is only ever checked from below (a toxic made things at least this slow)
 // or with bounds far wider than any noise, because the machines are shared and noisy.
+//
+// Every case of toxiproxy-node-client's own suite (chaos/toxiproxy/upstream-tests, run as is
+// by `npm run conformance:toxiproxy-client`) is here too, in these tests' words and on free
+// ports: moving a proxy to another upstream while enabled, each toxic type's attributes
+// answered as given (a slicer whose size_variation equals its average_size included), a
+// toxic's whole life through the client, and proxies listed with listen and upstream as given.
+// The embedded server runs with remote upstreams allowed, as real Toxiproxy dials any host.
 
 import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -30,7 +37,11 @@ beforeAll(async () => {
   if (external !== undefined && external.length > 0) {
     baseUrl = external.replace(/\/+$/, "");
   } else {
-    embedded = await startToxiproxyServer({ host: "127.0.0.1", port: 0 });
+    embedded = await startToxiproxyServer({
+      host: "127.0.0.1",
+      port: 0,
+      allowRemoteUpstreams: true,
+    });
     baseUrl = embedded.url;
   }
   toxiproxy = new Toxiproxy(baseUrl);
@@ -70,6 +81,15 @@ async function createProxy(): Promise<ClientProxy> {
     listen: "127.0.0.1:0",
     upstream: echoAddress,
   });
+}
+
+/** A port nobody listens on now: bound to 0, then released. */
+async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen({ host: "127.0.0.1", port: 0 }, resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
 }
 
 function portOf(listen: string): number {
@@ -272,6 +292,65 @@ describe("toxiproxy API: proxies", () => {
     await roundTrip(await connectPeer(port), Buffer.from("after"));
   });
 
+  it("POST /proxies/{name} moves an enabled proxy to another upstream, dialled from the next connection", async () => {
+    const proxy = await createProxy();
+    const port = portOf(proxy.listen);
+    await roundTrip(await connectPeer(port), Buffer.from("to the echo"));
+    const greeter = net.createServer((socket) => socket.end("second upstream"));
+    await new Promise<void>((resolve) => greeter.listen({ host: "127.0.0.1", port: 0 }, resolve));
+    try {
+      const secondUpstream = `127.0.0.1:${(greeter.address() as net.AddressInfo).port}`;
+      const moved = await proxy.update({
+        enabled: true,
+        listen: proxy.listen,
+        upstream: secondUpstream,
+      });
+      expect([moved.enabled, moved.upstream, moved.listen]).toEqual([
+        true,
+        secondUpstream,
+        proxy.listen,
+      ]);
+      const peer = await connectPeer(port);
+      await waitFor(() => peer.ended, "the second upstream's greeting");
+      expect(peer.received().toString()).toBe("second upstream");
+    } finally {
+      greeter.close();
+    }
+    // An upstream is a name, resolved only when a client connects: a host that does not
+    // exist is accepted and shown as given, and the proxy stays enabled.
+    const named = await api("POST", `/proxies/${proxy.name}`, {
+      enabled: true,
+      listen: proxy.listen,
+      upstream: "somehost:12345",
+    });
+    expect(named.status).toBe(200);
+    expect(named.json).toMatchObject({ upstream: "somehost:12345", enabled: true });
+  });
+
+  it("GET /proxies lists populated proxies with listen and upstream exactly as given", async () => {
+    const [firstPort, secondPort, closedPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    const given = [
+      { name: uniqueName(), listen: `127.0.0.1:${firstPort}`, upstream: `localhost:${closedPort}` },
+      { name: uniqueName(), listen: `127.0.0.1:${secondPort}`, upstream: echoAddress },
+    ];
+    const populated = await toxiproxy.populate(given);
+    expect(Object.keys(populated).sort()).toEqual(given.map((proxy) => proxy.name).sort());
+    const all = await toxiproxy.getAll();
+    for (const proxy of given) {
+      expect(all[proxy.name]?.toJson()).toEqual({ ...proxy, enabled: true });
+    }
+    // localhost:0 through /populate binds a free port on loopback, as POST /proxies does.
+    const picked = await toxiproxy.populate([
+      { name: uniqueName(), listen: "localhost:0", upstream: echoAddress },
+    ]);
+    const [pickedProxy] = Object.values(picked);
+    await roundTrip(await connectPeer(portOf(pickedProxy!.listen)), Buffer.from("picked"));
+  });
+
   it("DELETE /proxies/{name} answers 204, refuses connections, then 404", async () => {
     const proxy = await createProxy();
     const port = portOf(proxy.listen);
@@ -365,6 +444,66 @@ describe("toxiproxy API: toxics", () => {
     expect(badAttribute.status).toBe(400);
     expect((await api("POST", path, "{broken")).status).toBe(400);
     expect((await api("GET", path)).json).toMatchObject([{ name: "slow" }]);
+  });
+
+  it.each([
+    ["latency", { latency: 1000, jitter: 100 }],
+    ["bandwidth", { rate: 1000 }],
+    ["slow_close", { delay: 1000 }],
+    ["timeout", { timeout: 5000 }],
+    // size_variation equal to average_size: upstream accepts it (slices of 0 to 2000 bytes).
+    ["slicer", { average_size: 1000, size_variation: 1000, delay: 1000 }],
+    ["reset_peer", { timeout: 1000 }],
+    ["limit_data", { bytes: 42 }],
+  ] as const)(
+    "POST /proxies/{name}/toxics takes a %s toxic and answers its attributes as given",
+    async (type, attributes) => {
+      const proxy = await createProxy();
+      const toxic = await proxy.addToxic({
+        name: "",
+        type,
+        stream: "downstream",
+        toxicity: 1,
+        attributes: { ...attributes },
+      });
+      expect(toxic.toJson()).toEqual({
+        name: `${type}_downstream`,
+        type,
+        stream: "downstream",
+        toxicity: 1,
+        attributes,
+      });
+      expect((await proxy.getToxic(toxic.name)).attributes).toEqual(attributes);
+    },
+  );
+
+  it("a toxic's life through the client: create, read back, update attributes alone, remove, then 404", async () => {
+    const proxy = await createProxy();
+    const created = await proxy.addToxic({
+      name: "",
+      type: "latency",
+      stream: "downstream",
+      toxicity: 1,
+      attributes: { latency: 1000, jitter: 100 },
+    });
+    const readBack = await proxy.getToxic(created.name);
+    expect(readBack.toJson()).toEqual(created.toJson());
+    // The client's update posts the attributes alone: the rest of the toxic stays.
+    const updated = await api("POST", `/proxies/${proxy.name}/toxics/${created.name}`, {
+      attributes: { latency: 12345, jitter: 42 },
+    });
+    expect(updated.json).toEqual({
+      ...created.toJson(),
+      attributes: { latency: 12345, jitter: 42 },
+    });
+    await created.remove();
+    await expect(proxy.getToxic(created.name)).rejects.toThrow(
+      "Request failed with status code 404",
+    );
+    // Creating the same proxy twice, through the client, fails with the 409 in its message.
+    await expect(
+      toxiproxy.createProxy({ name: proxy.name, listen: "127.0.0.1:0", upstream: echoAddress }),
+    ).rejects.toThrow("Request failed with status code 409");
   });
 
   it("updates merge attributes (POST and PATCH) and DELETE answers 204", async () => {

@@ -13,7 +13,7 @@ import { startToxiproxyServer } from "./server.ts";
 
 const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const serverModule = path.join(repositoryRoot, "chaos/toxiproxy/server.ts");
-const commandModule = path.join(repositoryRoot, "chaos/toxiproxy/command.ts");
+const commandModule = path.join(repositoryRoot, "cli/toxiproxy-command.ts");
 const temporary = mkdtempSync(path.join(tmpdir(), "neverstop-locate-"));
 
 afterAll(() => rmSync(temporary, { recursive: true, force: true }));
@@ -137,6 +137,26 @@ describe("neverstop toxiproxy", () => {
     expect(await version(url!)).toBe(200);
     run.kill();
     expect(await run.exit).toBe(0);
+  });
+
+  it("proxies to remote upstreams only with --allow-remote-upstreams", async () => {
+    const createFar = (url: string) =>
+      fetch(`${url}/proxies`, {
+        method: "POST",
+        body: JSON.stringify({ name: "far", listen: "127.0.0.1:0", upstream: "somehost:12345" }),
+      });
+    for (const [flags, status] of [
+      [["--allow-remote-upstreams"], 201],
+      [[], 400],
+    ] as const) {
+      const run = runCommand(["toxiproxy", "--port", "0", ...flags]);
+      const line = await run.firstLine;
+      const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+      expect(url, line).toBeDefined();
+      expect((await createFar(url!)).status).toBe(status);
+      run.kill();
+      expect(await run.exit).toBe(0);
+    }
   });
 
   it("exits 1 with one line when the port is in use", async () => {

@@ -94,6 +94,34 @@ describe("embedded toxiproxy: addresses", () => {
     }
   });
 
+  it("proxies to a remote upstream only when started with allowRemoteUpstreams, still listening on loopback", async () => {
+    const remote = await startToxiproxyServer({ port: 0, allowRemoteUpstreams: true });
+    try {
+      const post = (body: Record<string, unknown>) =>
+        fetch(`${remote.url}/proxies`, { method: "POST", body: JSON.stringify(body) });
+      const created = await post({
+        name: "far",
+        listen: "127.0.0.1:0",
+        upstream: "somehost:12345",
+      });
+      expect(created.status).toBe(201);
+      expect(((await created.json()) as { upstream: string }).upstream).toBe("somehost:12345");
+      const wide = await post({ name: "wide", listen: "0.0.0.0:0", upstream: "somehost:1" });
+      expect(wide.status).toBe(400);
+      expect(((await wide.json()) as { error: string }).error).toMatch(/listen/);
+    } finally {
+      await remote.close();
+    }
+    // Without the switch, the refusal names it.
+    const refused = await api("POST", "/proxies", {
+      name: name(),
+      listen: "127.0.0.1:0",
+      upstream: "somehost:12345",
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toContain("--allow-remote-upstreams");
+  });
+
   it("reports the bound address for localhost:0 and re-listens on a new listen address", async () => {
     const proxyName = name();
     const created = await api("POST", "/proxies", {
@@ -135,7 +163,7 @@ describe("embedded toxiproxy: bad input", () => {
       [{ type: "latency", attributes: { latency: 1.5 } }, /latency/],
       [{ type: "bandwidth", attributes: { rate: -5 } }, /rate/],
       [{ type: "slicer", attributes: { average_size: 0 } }, /average_size/],
-      [{ type: "slicer", attributes: { average_size: 10, size_variation: 10 } }, /size_variation/],
+      [{ type: "slicer", attributes: { average_size: 10, size_variation: 11 } }, /size_variation/],
       [{ type: "timeout", attributes: { timeout: -1 } }, /timeout/],
       [{ type: "latency", toxicity: 1.5 }, /toxicity/],
       [{ type: "latency", toxicity: -0.1 }, /toxicity/],

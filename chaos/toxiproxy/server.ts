@@ -19,6 +19,13 @@
 //   DELETE /proxies/{p}/toxics/{t}        204
 // Errors are {"error": "...", "status": N}. Every mutation runs alone, in arrival order, so a
 // test that disables a proxy and then adds a toxic sees them happen in that order.
+//
+// Addresses: the API and every proxy listen on loopback only (`allowNonLoopback` lifts that,
+// for tests of the check itself). A proxy's upstream is loopback too unless the server was
+// started with `allowRemoteUpstreams` (`neverstop toxiproxy --allow-remote-upstreams`): an
+// upstream is only dialled when a client connects through the proxy, which itself listens on
+// loopback, so allowing it opens nothing to the network. README "Toxiproxy differences" lists
+// every place this server is stricter than upstream, and why.
 
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -56,6 +63,8 @@ export interface ToxiproxyServerOptions {
   readonly port?: number;
   /** Lets the API and proxies bind, and proxies connect, beyond 127.0.0.0/8 and ::1. */
   readonly allowNonLoopback?: boolean;
+  /** Lets proxies connect to any upstream (they still listen on loopback). Default false. */
+  readonly allowRemoteUpstreams?: boolean;
 }
 
 export interface RunningToxiproxyServer {
@@ -84,7 +93,10 @@ type JsonObject = Record<string, unknown>;
 class ProxyCollection {
   readonly proxies = new Map<string, Proxy>();
 
-  constructor(private readonly allowNonLoopback: boolean) {}
+  constructor(
+    private readonly allowNonLoopback: boolean,
+    private readonly allowRemoteUpstreams: boolean,
+  ) {}
 
   get(name: string): Proxy {
     const proxy = this.proxies.get(name);
@@ -96,12 +108,16 @@ class ProxyCollection {
   checkAddress(text: string, field: string): void {
     const address = parseAddress(text, field);
     if (typeof address === "string") throw badRequestBody(address);
-    if (!this.allowNonLoopback && !isLoopbackHost(address.host)) {
-      throw badRequestBody(
-        `Expected \`${field}\` to be a loopback address (127.0.0.1, localhost or [::1]), got ` +
-          `${JSON.stringify(text)}; start the server with allowNonLoopback to use other addresses`,
-      );
-    }
+    if (this.allowNonLoopback || isLoopbackHost(address.host)) return;
+    if (field === "upstream" && this.allowRemoteUpstreams) return;
+    const remedy =
+      field === "upstream"
+        ? "start the server with --allow-remote-upstreams to proxy to other hosts"
+        : "proxies listen on loopback only";
+    throw badRequestBody(
+      `Expected \`${field}\` to be a loopback address (127.0.0.1, localhost or [::1]), got ` +
+        `${JSON.stringify(text)}; ${remedy}`,
+    );
   }
 
   async create(body: unknown): Promise<Proxy> {
@@ -517,7 +533,7 @@ export async function startToxiproxyServer(
       `Expected \`host\` to be a loopback address (127.0.0.1, localhost or ::1), got ${JSON.stringify(host)}`,
     );
   }
-  const collection = new ProxyCollection(allowNonLoopback);
+  const collection = new ProxyCollection(allowNonLoopback, options.allowRemoteUpstreams ?? false);
   const api = new ToxiproxyApi(collection);
   const server = http.createServer((request, response) => void api.handle(request, response));
   server.requestTimeout = requestTimeoutMs;

@@ -83,6 +83,25 @@ describe("toxic stages", () => {
     expect(context.events.at(-1)).toBe("end");
   });
 
+  it("slicer accepts a size_variation equal to average_size (as upstream) and never emits an empty slice", () => {
+    const attributes = parseAttributes(
+      toxicKinds.get("slicer")!,
+      { average_size: 4, size_variation: 4, delay: 0 },
+      undefined,
+    );
+    const context = recorder();
+    const stage = new SlicerToxic(context, attributes);
+    const input = bytes(2_000);
+    stage.write(input);
+    expect(Buffer.concat(context.emitted).equals(input)).toBe(true);
+    const sizes = context.emitted.map((slice) => slice.length);
+    expect(sizes.every((size) => size >= 1 && size <= 8)).toBe(true);
+    // One more byte of variation than the average is refused: upstream's slicer would panic.
+    expect(() =>
+      parseAttributes(toxicKinds.get("slicer")!, { average_size: 4, size_variation: 5 }, undefined),
+    ).toThrow(ToxicAttributeError);
+  });
+
   it("limit_data passes exactly its bytes across chunks and updates, then closes once", () => {
     const context = recorder();
     const stage = new LimitDataToxic(context, { bytes: 25 });

@@ -454,8 +454,11 @@ export class SlicerToxic implements ToxicStage {
       const sizeVariation = attributes["size_variation"] ?? 0;
       if (averageSize < 1)
         return `Expected \`average_size\` of slicer to be at least 1 (bytes), got ${averageSize}`;
-      if (sizeVariation >= averageSize) {
-        return `Expected \`size_variation\` of slicer to be less than \`average_size\` (${averageSize}), got ${sizeVariation}`;
+      // Upstream accepts a variation equal to the average (slices of 0 to 2 * average_size
+      // bytes; this one makes a 0 a 1). A larger one can cut a slice that ends before it
+      // starts, and upstream's slicer panics on it.
+      if (sizeVariation > averageSize) {
+        return `Expected \`size_variation\` of slicer to be at most \`average_size\` (${averageSize}), got ${sizeVariation}`;
       }
       return undefined;
     },

@@ -10,10 +10,20 @@
 //   B -> A  aae-want      the keys B lacks or holds differently: A answers with repairs
 //
 // Merging is what versions.ts's merge does everywhere: commutative and idempotent, so repairs
-// in both directions converge whatever order they arrive in. Pure bookkeeping.
+// in both directions converge whatever order they arrive in. `AntiEntropy` is the pure
+// bookkeeping (trees, pairs, divergence); `AntiEntropyRounds` runs the rounds and owns the
+// messages above, one exchange started per round while the node is not busy (admission.ts).
 
+import type { FailureDetector } from "./failure-detector.ts";
 import { PartitionTree, segmentCount } from "./merkle.ts";
-import type { NodeId } from "./types.ts";
+import type { NodeContext } from "./node-context.ts";
+import { splitStorageKey, type ReplicaStore } from "./replica-store.ts";
+import type { NodeId, PeerMessage } from "./types.ts";
+
+/** Keys a node sends back for one aae-want at most: the rest wait for the next exchange. */
+export const antiEntropyKeysPerExchangeMax = 10_000;
+
+type Message<Type extends PeerMessage["type"]> = Extract<PeerMessage, { type: Type }>;
 
 export class AntiEntropy {
   private readonly trees = new Map<number, PartitionTree>();
@@ -132,5 +142,58 @@ export class AntiEntropy {
     let longest = 0;
     for (const since of this.divergedSince.values()) longest = Math.max(longest, nowMs - since);
     return longest;
+  }
+}
+
+export class AntiEntropyRounds {
+  constructor(
+    private readonly context: NodeContext,
+    private readonly antiEntropy: AntiEntropy,
+    private readonly store: ReplicaStore,
+    private readonly detector: FailureDetector,
+  ) {}
+
+  /** One round: start an exchange with the next (partition, replica) pair that seems up. */
+  round(): void {
+    const now = this.context.env.now();
+    const exchange = this.antiEntropy.next((peer) => this.detector.isUp(peer, now));
+    if (exchange === undefined) return;
+    const { partition, root } = exchange;
+    this.context.send(exchange.peer, { type: "aae-root", partition, root });
+  }
+
+  onRoot(from: NodeId, message: Message<"aae-root">): void {
+    const segments = this.antiEntropy.onRoot(message.partition, message.root) ?? [];
+    this.context.send(from, { type: "aae-segments", partition: message.partition, segments });
+  }
+
+  onSegments(from: NodeId, message: Message<"aae-segments">): void {
+    const { partition, segments } = message;
+    const equal = segments.length === 0;
+    this.antiEntropy.noteComparison(partition, from, equal, this.context.env.now());
+    if (equal) return;
+    for (const { segment, keys } of this.antiEntropy.onSegments(partition, segments)) {
+      this.context.send(from, { type: "aae-keys", partition, segment, keys });
+    }
+  }
+
+  onKeys(from: NodeId, message: Message<"aae-keys">): void {
+    const { partition, segment, keys } = message;
+    const { repair, want } = this.antiEntropy.onKeys(partition, segment, keys);
+    this.sendRepairs(from, repair);
+    if (want.length > 0) this.context.send(from, { type: "aae-want", storageKeys: want });
+  }
+
+  onWant(from: NodeId, message: Message<"aae-want">): void {
+    this.sendRepairs(from, message.storageKeys.slice(0, antiEntropyKeysPerExchangeMax));
+  }
+
+  private sendRepairs(to: NodeId, keys: string[]): void {
+    for (const storageKey of keys) {
+      const object = this.store.load(storageKey);
+      if (object === null) continue;
+      const { bucket, key } = splitStorageKey(storageKey);
+      this.context.send(to, { type: "repair", bucket, key, object });
+    }
   }
 }

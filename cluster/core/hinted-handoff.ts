@@ -4,10 +4,16 @@
 // primary it stands in for, and hands it back when the primary answers again; only once the
 // primary acknowledges does the fallback drop its copy. Hints live in the same store as data,
 // under their own prefix, so they survive a restart of the fallback like any other write.
-// Pure bookkeeping; the node sends the messages.
+// `HintedHandoff` is the pure bookkeeping of hints; `HandoffRounds` runs the rounds and owns
+// the messages: handoff (a hint, to its primary) and handoff-ok (the primary stored it).
+// Choosing the fallbacks is the put coordinator's (the `sloppyQuorumTargets` policy), and
+// storing a hint the replica side's (replica.ts).
 
 import type { KeyValueStore } from "../storage/store.ts";
-import type { NodeId } from "./types.ts";
+import type { FailureDetector } from "./failure-detector.ts";
+import type { NodeContext } from "./node-context.ts";
+import { splitStorageKey, storageKey, type ReplicaStore } from "./replica-store.ts";
+import type { NodeId, PeerMessage } from "./types.ts";
 import { merge, sameVersion, type VersionedObject } from "./versions.ts";
 
 /** Data keys never start with this byte (validate.ts refuses control characters). */
@@ -124,5 +130,43 @@ export class HintedHandoff {
     let keys = this.byPrimary.get(primary);
     if (keys === undefined) this.byPrimary.set(primary, (keys = new Set()));
     keys.add(key);
+  }
+}
+
+export class HandoffRounds {
+  constructor(
+    private readonly context: NodeContext,
+    private readonly hints: HintedHandoff,
+    private readonly store: ReplicaStore,
+    private readonly detector: FailureDetector,
+  ) {}
+
+  /** One round: a batch of hints to every primary that seems up again. */
+  round(): void {
+    const now = this.context.env.now();
+    for (const primary of this.hints.primaries()) {
+      if (!this.detector.isUp(primary, now)) continue;
+      for (const item of this.hints.batch(primary, this.context.timing.handoffBatchMax)) {
+        this.context.counters.handoffsSent += 1;
+        const { bucket, key } = splitStorageKey(item.storageKey);
+        this.context.send(primary, {
+          type: "handoff",
+          id: item.id,
+          bucket,
+          key,
+          object: item.object,
+        });
+      }
+    }
+  }
+
+  /** The primary's side: merge the version a fallback kept for us, and say so. */
+  onHandoff(from: NodeId, message: Extract<PeerMessage, { type: "handoff" }>): void {
+    this.store.applyVersion(storageKey(message.bucket, message.key), message.object);
+    this.context.send(from, { type: "handoff-ok", id: message.id });
+  }
+
+  onHandoffOk(id: string): void {
+    this.hints.acknowledged(id);
   }
 }

@@ -147,10 +147,11 @@ export type ClientResponse =
       };
     };
 
-/** Messages between nodes. `id` ties a reply to the coordinator's state machine. */
+/** Messages between nodes. `id` ties a reply to the coordinator's state machine. Every message,
+ * its fields and the mechanism that sends it: docs/protocol.md. */
 export type PeerMessage =
   | {
-      type: "coordinate-put";
+      type: "mint";
       id: string;
       bucket: string;
       key: string;
@@ -162,8 +163,8 @@ export type PeerMessage =
       /** Set for a data type update: applied to the replica's state instead of a new sibling. */
       crdt?: CrdtOperation;
     }
-  | { type: "coordinate-put-refused"; id: string; detail: string }
-  | { type: "coordinate-put-ok"; id: string; object: VersionedObject }
+  | { type: "mint-refused"; id: string; detail: string }
+  | { type: "mint-ok"; id: string; object: VersionedObject }
   | {
       type: "replicate";
       id: string;
@@ -184,6 +185,8 @@ export type PeerMessage =
   | { type: "pong" }
   | { type: "handoff"; id: string; bucket: string; key: string; object: VersionedObject }
   | { type: "handoff-ok"; id: string }
+  | { type: "transfer"; id: string; bucket: string; key: string; object: VersionedObject }
+  | { type: "transfer-ok"; id: string }
   | { type: "aae-root"; partition: number; root: string }
   | { type: "aae-segments"; partition: number; segments: string[] }
   | { type: "aae-keys"; partition: number; segment: number; keys: Record<string, string> }
@@ -192,7 +195,7 @@ export type PeerMessage =
 /** Timers the node asks for; the runtime hands the same value back when it fires. */
 export type TimerPayload =
   | { kind: "request-timeout"; fsmId: string }
-  | { kind: "coordinate-timeout"; fsmId: string; attempt: number }
+  | { kind: "mint-timeout"; fsmId: string; attempt: number }
   | { kind: "heartbeat" }
   | { kind: "handoff" }
   | { kind: "anti-entropy" };

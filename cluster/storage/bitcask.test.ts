@@ -6,9 +6,11 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import zlib from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BitcaskStore, findValidRecordAfter } from "./bitcask.ts";
 import type { BitcaskOptions, MergeFault } from "./bitcask.ts";
+import { HintBuilder } from "./hint.ts";
 import { encodeRecord, putRecordBytes, recordHeaderBytes } from "./record.ts";
 import { StoreError } from "./store.ts";
 
@@ -59,6 +61,9 @@ function writeRecords(count: number): number[] {
   store.close();
   return offsets;
 }
+
+const zlibChecksum = (bytes: Uint8Array, start: number, end: number) =>
+  zlib.crc32(bytes.subarray(start, end));
 
 function flipByte(filePath: string, offset: number): void {
   const bytes = fs.readFileSync(filePath);
@@ -284,6 +289,93 @@ describe("data files", () => {
   });
 });
 
+describe("hint files", () => {
+  function hintFiles(): string[] {
+    return fs
+      .readdirSync(folder)
+      .filter((name) => name.endsWith(".hint"))
+      .sort()
+      .map((name) => path.join(folder, name));
+  }
+
+  function contents(store: BitcaskStore): Map<string, string | undefined> {
+    return new Map(
+      store
+        .keys()
+        .sort()
+        .map((key) => [key, store.get(key)]),
+    );
+  }
+
+  function fill(store: BitcaskStore): void {
+    for (let index = 0; index < 60; index++) store.put(`key-${index % 13}`, `value-${index}`);
+    store.delete("key-3");
+  }
+
+  it("are written at rotation and close, and rebuild the same key directory as a full replay", () => {
+    const store = open({ fileBytesMax: 128 });
+    fill(store);
+    const expected = contents(store);
+    const statsBefore = store.stats();
+    store.close();
+    expect(hintFiles().map((file) => path.basename(file, ".hint"))).toEqual(
+      dataFiles().map((file) => path.basename(file, ".data")),
+    );
+    const fromHints = open({ fileBytesMax: 128 });
+    expect(contents(fromHints)).toEqual(expected);
+    expect(fromHints.stats()).toEqual(statsBefore);
+    fromHints.put("after", "reopen"); // appends continue the newest file and its hint
+    fromHints.close();
+    for (const file of hintFiles()) fs.rmSync(file);
+    const replayed = open({ fileBytesMax: 128 });
+    expect(contents(replayed)).toEqual(new Map([...expected, ["after", "reopen"]]));
+    replayed.close();
+    expect(warnings).toEqual([]);
+  });
+
+  it("are what open trusts for the prefix they cover", () => {
+    const store = open();
+    store.put("a", "1");
+    store.put("b", "2");
+    store.close();
+    // A hint listing only `a`, made for the very bytes of the data file: open follows it.
+    const data = fs.readFileSync(dataFiles()[0]!);
+    const builder = new HintBuilder();
+    builder.addRecord(data, 0, 0, putRecordBytes("a", "1"));
+    fs.writeFileSync(hintFiles()[0]!, builder.encode(data.length, zlib.crc32(data), zlibChecksum));
+    expect(open().keys()).toEqual(["a"]);
+  });
+
+  it("are ignored when damaged or when the data file changed, and the file is replayed", () => {
+    const store = open({ fileBytesMax: 128 });
+    fill(store);
+    const expected = contents(store);
+    store.close();
+    const [firstHint, secondHint] = hintFiles();
+    flipByte(firstHint!, 0); // a damaged hint
+    fs.writeFileSync(secondHint!, fs.readFileSync(secondHint!).subarray(0, 20)); // a torn hint
+    const reopened = open({ fileBytesMax: 128 });
+    expect(contents(reopened)).toEqual(expected);
+    reopened.close();
+    // A data byte flipped under a valid hint: the data CRC differs, so the replay finds it.
+    const data = dataFiles()[1]!;
+    flipByte(data, fs.statSync(data).size - 1);
+    expect(() => open({ fileBytesMax: 128 })).toThrow(new RegExp(`${escapeRegExp(data)} at byte`));
+  });
+
+  it("are removed with their data file by a merge, and written for its output", () => {
+    const store = open({ fileBytesMax: 128 });
+    fill(store);
+    const expected = contents(store);
+    store.merge();
+    store.close();
+    expect(hintFiles().map((file) => path.basename(file, ".hint"))).toEqual(
+      dataFiles().map((file) => path.basename(file, ".data")),
+    );
+    expect(contents(open({ fileBytesMax: 128 }))).toEqual(expected);
+  });
+});
+
 describe("a merge cut short by a crash", () => {
   const faults: MergeFault[] = ["after-temporaries", "after-renames", "after-first-deletion"];
 
@@ -334,7 +426,8 @@ describe("sync policies", () => {
 
   it("interval: fsyncs on the write path once intervalMs has passed since the last sync", () => {
     let nowMs = 0;
-    const fsync = vi.spyOn(fs, "fsyncSync");
+    // Off the event loop (fs.fsync): the periodic sync must not stall every request behind it.
+    const fsync = vi.spyOn(fs, "fsync");
     const store = open({ syncPolicy: { kind: "interval", intervalMs: 100 }, now: () => nowMs });
     store.put("a", "1");
     fsync.mockClear();
@@ -351,7 +444,7 @@ describe("sync policies", () => {
 
   it("interval: a timer syncs writes followed by silence", async () => {
     let nowMs = 0;
-    const fsync = vi.spyOn(fs, "fsyncSync");
+    const fsync = vi.spyOn(fs, "fsync");
     const store = open({ syncPolicy: { kind: "interval", intervalMs: 20 }, now: () => nowMs });
     store.put("a", "1");
     fsync.mockClear();
@@ -359,6 +452,108 @@ describe("sync policies", () => {
     expect(fsync).not.toHaveBeenCalled();
     nowMs = 20; // no more writes: only the timer can notice that the interval has passed
     await vi.waitFor(() => expect(fsync).toHaveBeenCalledTimes(1), { timeout: 10_000 });
+  });
+
+  describe("always with group commit", () => {
+    /** Holds every fs.fsync until the test releases it, so the test decides when disks finish. */
+    function controlFsync() {
+      const pending: ((error: NodeJS.ErrnoException | null) => void)[] = [];
+      const spy = vi
+        .spyOn(fs, "fsync")
+        .mockImplementation(((
+          _fd: number,
+          callback: (error: NodeJS.ErrnoException | null) => void,
+        ) => pending.push(callback)) as unknown as typeof fs.fsync);
+      const finishNext = async (error: NodeJS.ErrnoException | null = null) => {
+        const callback = pending.shift();
+        expect(callback).toBeDefined();
+        callback!(error);
+        await settle();
+      };
+      return { spy, pending, finishNext };
+    }
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    it("acknowledges no write before the fsync that covers it, and writes that arrive meanwhile share the next", async () => {
+      const disk = controlFsync();
+      const fsyncSync = vi.spyOn(fs, "fsyncSync");
+      const store = open({ syncPolicy: { kind: "always" }, groupCommit: true });
+      const acknowledged: string[] = [];
+      const write = (key: string) => {
+        store.put(key, "v");
+        store.afterCommit((error) => {
+          expect(error).toBeUndefined();
+          acknowledged.push(key);
+        });
+      };
+      write("a");
+      fsyncSync.mockClear(); // the first put creates the file and fsyncs the folder
+      expect(disk.spy).toHaveBeenCalledTimes(1);
+      for (const key of ["b", "c", "d"]) write(key);
+      await settle();
+      expect(acknowledged).toEqual([]);
+      expect(store.get("b")).toBe("v"); // the node sees its own writes at once
+      expect(disk.spy).toHaveBeenCalledTimes(1); // b, c, d wait for the next fsync
+      await disk.finishNext();
+      expect(acknowledged).toEqual(["a"]);
+      expect(disk.spy).toHaveBeenCalledTimes(2);
+      write("e"); // arrives while fsync #2 runs: not covered by it
+      await disk.finishNext();
+      expect(acknowledged).toEqual(["a", "b", "c", "d"]);
+      await disk.finishNext();
+      expect(acknowledged).toEqual(["a", "b", "c", "d", "e"]);
+      expect(disk.spy).toHaveBeenCalledTimes(3);
+      expect(fsyncSync).not.toHaveBeenCalled(); // nothing blocked the event loop
+      expect(store.commitSequence).toBe(store.writeSequence);
+    });
+
+    it("reports a failed fsync to every waiter and refuses later writes", async () => {
+      const disk = controlFsync();
+      const store = open({ syncPolicy: { kind: "always" }, groupCommit: true });
+      const errors: (Error | undefined)[] = [];
+      store.put("a", "1");
+      store.afterCommit((error) => errors.push(error));
+      store.put("b", "2");
+      store.afterCommit((error) => errors.push(error));
+      const failure = Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
+      await disk.finishNext(failure);
+      expect(errors).toEqual([failure, failure]);
+      expect(() => store.put("c", "3")).toThrow(/stopped after a failed fsync: EIO/);
+    });
+
+    it("close() syncs, releases every waiter, and closes a file only after its fsync returns", async () => {
+      const disk = controlFsync();
+      const closeSync = vi.spyOn(fs, "closeSync");
+      const store = open({ syncPolicy: { kind: "always" }, groupCommit: true });
+      const acknowledged: string[] = [];
+      store.put("a", "1");
+      store.afterCommit(() => acknowledged.push("a"));
+      store.put("b", "2");
+      store.afterCommit(() => acknowledged.push("b"));
+      closeSync.mockClear();
+      store.close();
+      await settle();
+      expect(acknowledged).toEqual(["a", "b"]);
+      const closedBeforeFsync = closeSync.mock.calls.length;
+      await disk.finishNext();
+      expect(closeSync.mock.calls.length).toBe(closedBeforeFsync + 1);
+    });
+
+    it("calls back at once, never synchronously, when nothing waits for a disk", async () => {
+      for (const syncPolicy of [
+        { kind: "never" },
+        { kind: "interval", intervalMs: 100 },
+      ] as const) {
+        const store = open({ syncPolicy, groupCommit: true });
+        store.put("a", "1");
+        let called = false;
+        store.afterCommit(() => (called = true));
+        expect(called).toBe(false);
+        await settle();
+        expect(called).toBe(true);
+        store.close();
+      }
+    });
   });
 
   it("refuses bad options with one line", () => {

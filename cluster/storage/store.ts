@@ -6,7 +6,9 @@
 // The interface is synchronous on purpose: the node's logic (cluster/core) is a state machine
 // that handles one event at a time, and a synchronous store keeps each step a pure function of
 // (state, event). The real store pays for this with a blocking fsync under `always`; that is
-// the honest cost of "acknowledged means on disk".
+// the honest cost of "acknowledged means on disk", unless it is opened with group commit: then
+// put() returns before its fsync and the real runtime holds every output that follows a write
+// until one shared fsync covers it (bitcask.ts, output-commit.ts), which keeps the same promise.
 
 /** When a write reaches stable storage. */
 export type SyncPolicy =
@@ -34,7 +36,8 @@ export interface StoreStats {
 export interface KeyValueStore {
   /** The latest value for `key`, or undefined when absent or deleted. */
   get(key: string): string | undefined;
-  /** Appends a record; under sync `always` it is on stable storage when this returns. */
+  /** Appends a record; under sync `always` it is on stable storage when this returns (with
+   * Bitcask's group commit: once afterCommit calls back, before anything is acknowledged). */
   put(key: string, value: string): void;
   /** Appends a deletion record (a store-level tombstone); absent keys are a no-op. */
   delete(key: string): void;

@@ -13,6 +13,7 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { backendNames as harnessBackends } from "../../chaos/harness/run-options.ts";
 import { formatVerdict, gradeLab, seedDefault, type LabVerdict } from "./grade.ts";
 import { backendNames, LabInputError, type Backend, type Lab } from "./lab.ts";
 import { displayPath, loadLearnerModule, type ModuleImporter } from "./load.node.ts";
@@ -112,6 +113,10 @@ export function parseBackend(text: string): Backend {
   if (!(backendNames as readonly string[]).includes(text))
     throw new LabInputError(
       `Expected \`--backend\` to be one of ${backendNames.join(", ")}, got ${JSON.stringify(text)}`,
+    );
+  if (!(harnessBackends as readonly string[]).includes(text))
+    throw new LabInputError(
+      `--backend ${text}: chaos runs cannot use it yet (the harness runs ${harnessBackends.join(" and ")}); grade on one of those`,
     );
   return text as Backend;
 }

@@ -27,14 +27,15 @@ async function runReal(
 ): Promise<RunResult> {
   const folder = mkdtempSync(join(tmpdir(), "neverstop-lab-"));
   try {
+    let policiesFile: string | undefined;
     if (policies !== undefined) {
       if (policies.moduleSource === undefined)
         throw new Error("this check cannot run on real processes: its policies have no module");
-      writeFileSync(join(folder, "policies.ts"), policies.moduleSource);
-      throw new Error("this build has no policy seam yet: nodes cannot load policies");
+      policiesFile = join(folder, "policies.ts");
+      writeFileSync(policiesFile, policies.moduleSource);
     }
     return await runTest(
-      { ...input, backend: backend as "local" },
+      { ...input, backend: backend as "local", policies: policiesFile },
       {
         onProgress: (snapshot) =>
           note(

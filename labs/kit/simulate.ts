@@ -5,6 +5,7 @@
 
 import { SimulatedRun, type RunResult } from "../../chaos/harness/run-core.ts";
 import { resolveRunOptions, type RunOptionsInput } from "../../chaos/harness/run-options.ts";
+import type { PolicyOverrides } from "../../cluster/core/policies.ts";
 import type { ClusterPolicies } from "./lab.ts";
 
 /** Virtual time between two progress notes. */
@@ -18,8 +19,9 @@ export async function simulateRun(
 ): Promise<RunResult> {
   const options = resolveRunOptions({ ...input, backend: "sim" });
   const startedMs = wallClock();
-  checkPolicies(policies);
-  const run = new SimulatedRun(options);
+  const run = new SimulatedRun(options, {
+    policies: policies?.value as PolicyOverrides | undefined,
+  });
   while (run.advance(sliceMs)) {
     const { elapsedMs, totalMs, invoked, fault } = run.progress();
     note(
@@ -29,11 +31,4 @@ export async function simulateRun(
     await new Promise<void>((resolve) => globalThis.setTimeout(resolve, 0));
   }
   return run.result(wallClock() - startedMs);
-}
-
-/** Until cluster/core/policies.ts lands, no policy can be plugged in. */
-function checkPolicies(policies: ClusterPolicies | undefined): void {
-  if (policies !== undefined) {
-    throw new Error("this build has no policy seam yet: cluster/core/policies.ts is missing");
-  }
 }

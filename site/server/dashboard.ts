@@ -18,29 +18,33 @@
 // address (no DNS rebinding), and the API refuses any request whose Origin is not the
 // dashboard's own (a page elsewhere cannot break the cluster), POSTs without an Origin too.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { readRecord, type ClusterRecord } from "../../cluster/runtime/real/commands.ts";
-import {
-  healCommand,
-  killCommand,
-  latencyCommand,
-  nemesisHistoryName,
-  partitionCommand,
-  pauseCommand,
-  resetCommand,
-  restartCommand,
-  resumeCommand,
-  skewCommand,
-} from "../../chaos/nemesis/commands.ts";
+/** What the dashboard needs of a running cluster; cli/dashboard.ts gives the local one. */
+export interface DashboardCluster {
+  /** The cluster's nodes now, or undefined when none is running. */
+  nodes(): { id: string; httpUrl: string; clientUrl?: string }[] | undefined;
+  /** Whether links can be cut (a Toxiproxy sits on them). */
+  canCutLinks(): boolean;
+  /** Runs one nemesis action (the CLI's own command) and returns its one line. */
+  act(action: NemesisAction): Promise<string>;
+  /** What was injected, oldest first (nemesis.jsonl). */
+  nemesisLog(): unknown[];
+}
+
+export type NemesisAction =
+  | { action: "partition"; groups: string[] }
+  | { action: "heal" | "reset" }
+  | { action: "kill" | "restart" | "pause" | "resume"; node: string }
+  | { action: "latency"; link: string; latency: string }
+  | { action: "skew"; node: string; offset: string };
 
 export interface DashboardOptions {
-  /** The cluster's data directory (cluster.json, nemesis.jsonl). */
-  dataDir: string;
+  cluster: DashboardCluster;
   /** 0 picks a free port. */
   port?: number;
   /** The built site (site/dist); the API works without it. */
@@ -123,7 +127,7 @@ export function sumMetric(
   return total;
 }
 
-async function sampleNode(node: ClusterRecord["nodes"][number]): Promise<NodeSample> {
+async function sampleNode(node: { id: string; httpUrl: string }): Promise<NodeSample> {
   try {
     const [health, metrics, alarms] = await Promise.all([
       nodeJson(`${node.httpUrl}/health`) as Promise<{ keys?: number }>,
@@ -163,22 +167,6 @@ async function sampleNode(node: ClusterRecord["nodes"][number]): Promise<NodeSam
   }
 }
 
-function readNemesisLog(dataDir: string): unknown[] {
-  const file = join(dataDir, nemesisHistoryName);
-  if (!existsSync(file)) return [];
-  return readFileSync(file, "utf8")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .slice(-nemesisLinesMax)
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as unknown];
-      } catch {
-        return [];
-      }
-    });
-}
-
 function text(value: unknown, name: string): string {
   if (typeof value !== "string" || value.trim() === "" || value.length > 200) {
     throw new HttpProblem(400, `Expected \`${name}\` to be a short string`);
@@ -186,33 +174,36 @@ function text(value: unknown, name: string): string {
   return value.trim();
 }
 
-/** Runs one nemesis action through the CLI's own command functions; returns their line. */
-async function runAction(dataDir: string, body: Record<string, unknown>): Promise<string> {
+/** Checks a posted action; every mistake is a 400 with one line. */
+export function parseAction(body: Record<string, unknown>): NemesisAction {
   const action = body["action"];
   switch (action) {
-    case "partition": {
-      const groups = text(body["groups"], "groups");
-      return partitionCommand(
-        dataDir,
-        groups.split(/\s*\|\s*|\s+/).filter((group) => group !== ""),
-      );
-    }
+    case "partition":
+      return {
+        action,
+        groups: text(body["groups"], "groups")
+          .split(/\s*\|\s*|\s+/)
+          .filter((group) => group !== ""),
+      };
     case "heal":
-      return healCommand(dataDir);
-    case "kill":
-      return killCommand(dataDir, text(body["node"], "node"));
-    case "restart":
-      return restartCommand(dataDir, text(body["node"], "node"));
-    case "pause":
-      return pauseCommand(dataDir, text(body["node"], "node"));
-    case "resume":
-      return resumeCommand(dataDir, text(body["node"], "node"));
-    case "latency":
-      return latencyCommand(dataDir, text(body["link"], "link"), `${Number(body["ms"] ?? 200)}ms`);
-    case "skew":
-      return skewCommand(dataDir, text(body["node"], "node"), text(body["offset"], "offset"));
     case "reset":
-      return resetCommand(dataDir);
+      return { action };
+    case "kill":
+    case "restart":
+    case "pause":
+    case "resume":
+      return { action, node: text(body["node"], "node") };
+    case "latency": {
+      const ms = Number(body["ms"] ?? 200);
+      if (!Number.isSafeInteger(ms) || ms < 0 || ms > 60_000)
+        throw new HttpProblem(
+          400,
+          `Expected \`ms\` to be an integer from 0 to 60000, got ${String(body["ms"])}`,
+        );
+      return { action, link: text(body["link"], "link"), latency: `${ms}ms` };
+    }
+    case "skew":
+      return { action, node: text(body["node"], "node"), offset: text(body["offset"], "offset") };
     default:
       throw new HttpProblem(
         400,
@@ -265,23 +256,23 @@ export async function ensureSiteBuilt(
 
 /** Starts the dashboard on 127.0.0.1; resolves once it listens. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const dataDir = resolve(options.dataDir);
+  const cluster = options.cluster;
   const siteDirectory = resolve(options.siteDirectory ?? defaultSiteDirectory);
   const samples: Sample[] = [];
   let origin = "";
   let origins = new Set<string>();
   let hosts = new Set<string>();
 
-  const record = (): ClusterRecord => {
-    const found = readRecord(dataDir);
-    if (found === undefined) throw new HttpProblem(503, `No cluster is running from ${dataDir}`);
+  const nodes = () => {
+    const found = cluster.nodes();
+    if (found === undefined) throw new HttpProblem(503, "No cluster is running");
     return found;
   };
 
   const sample = async () => {
-    const found = readRecord(dataDir);
+    const found = cluster.nodes();
     if (found === undefined) return;
-    samples.push({ timeMs: Date.now(), nodes: await Promise.all(found.nodes.map(sampleNode)) });
+    samples.push({ timeMs: Date.now(), nodes: await Promise.all(found.map(sampleNode)) });
     if (samples.length > sampleCountMax) samples.splice(0, samples.length - sampleCountMax);
   };
 
@@ -299,21 +290,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (!(request.headers["content-type"] ?? "").startsWith("application/json")) {
         throw new HttpProblem(415, "Expected Content-Type: application/json");
       }
-      const line = await runAction(dataDir, await readBody(request));
-      return { line, nemesis: readNemesisLog(dataDir).slice(-50) };
+      const line = await cluster.act(parseAction(await readBody(request)));
+      return { line, nemesis: cluster.nemesisLog().slice(-50) };
     }
     if (request.method !== "GET") throw new HttpProblem(405, "Expected GET (or POST /api/nemesis)");
     switch (path) {
-      case "/api/cluster": {
-        const found = record();
-        return {
-          dataDir,
-          toxiproxy: found.toxiproxy !== undefined,
-          nodes: found.nodes.map(({ id, httpUrl, clientUrl }) => ({ id, httpUrl, clientUrl })),
-        };
-      }
+      case "/api/cluster":
+        return { toxiproxy: cluster.canCutLinks(), nodes: nodes() };
       case "/api/ring": {
-        for (const node of record().nodes) {
+        for (const node of nodes()) {
           try {
             return await nodeJson(`${node.httpUrl}/ring`);
           } catch {
@@ -324,7 +309,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       }
       case "/api/members":
         return Promise.all(
-          record().nodes.map(async (node) => {
+          nodes().map(async (node) => {
             try {
               const answer = (await nodeJson(`${node.httpUrl}/members`)) as { members?: unknown };
               return {
@@ -344,7 +329,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       case "/api/series":
         return samples;
       case "/api/nemesis":
-        return readNemesisLog(dataDir);
+        return cluster.nemesisLog().slice(-nemesisLinesMax);
       default:
         throw new HttpProblem(404, `No API ${path.slice(0, 100)}`);
     }

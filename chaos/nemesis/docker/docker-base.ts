@@ -28,7 +28,6 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Command } from "commander";
 import type Dockerode from "dockerode";
 import {
   baseImageTagDefault,
@@ -299,40 +298,6 @@ export async function buildNodeImage(options: NodeImageOptions = {}): Promise<{ 
   return { tag };
 }
 
-/** `npx neverstop docker-base` and `npx neverstop docker-image`. */
-export function registerDockerCommands(program: Command): void {
-  program
-    .command("docker-base")
-    .description("build a Docker base image offline from this machine's own Node binary")
-    .option("--tag <tag>", "the image tag", baseImageTagDefault)
-    .option("--node <path>", "the Node binary to put in the image", process.execPath)
-    .action(async (options: { tag: string; node: string }) => {
-      const started = Date.now();
-      const image = await buildBaseImage({
-        tag: options.tag,
-        nodeBinary: options.node,
-        log: (line) => process.stderr.write(`docker-base: ${line}\n`),
-      });
-      process.stdout.write(
-        `built ${image.tag} (${image.imageId}, ${image.fileCount} files, ${megabytes(image.sizeBytes)}) in ${seconds(started)}; next: npx neverstop docker-image --base ${image.tag}\n`,
-      );
-    });
-  program
-    .command("docker-image")
-    .description("build the node image from the Dockerfile (FROM a base image, offline)")
-    .option("--base <tag>", "the base image (BASE_IMAGE)", baseImageTagDefault)
-    .option("--tag <tag>", "the image tag", nodeImageTagDefault)
-    .action(async (options: { base: string; tag: string }) => {
-      const started = Date.now();
-      await buildNodeImage({
-        tag: options.tag,
-        baseImage: options.base,
-        log: (line) => process.stderr.write(`docker-image: ${line}\n`),
-      });
-      process.stdout.write(`built ${options.tag} FROM ${options.base} in ${seconds(started)}\n`);
-    });
-}
-
 /** A Docker reference as Docker accepts it: lowercase repository, optional :tag. */
 export function checkTag(tag: string): void {
   const valid =
@@ -350,10 +315,6 @@ function splitTag(tag: string): [string, string] {
   return [tag.slice(0, colon), tag.slice(colon + 1)];
 }
 
-function megabytes(bytes: number): string {
+export function megabytes(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-function seconds(startedMs: number): string {
-  return `${((Date.now() - startedMs) / 1000).toFixed(1)} s`;
 }

@@ -7,7 +7,13 @@
 // Unix socket /var/run/docker.sock.
 
 import { spawnSync } from "node:child_process";
-import Dockerode from "dockerode";
+import { createRequire } from "node:module";
+import type Dockerode from "dockerode";
+
+// dockerode (with ssh2 beneath it) takes longer to load than the whole rest of the command line,
+// and only the Docker commands and backend need it: it is loaded on first use, not at every
+// `npx neverstop` start (issue 9's start-up budget).
+const requireFromHere = createRequire(import.meta.url);
 
 /** How long the engine may take to answer a ping before we say it does not answer. */
 export const pingTimeoutMs = 3_000;
@@ -22,7 +28,8 @@ export class DockerUnavailableError extends Error {
 }
 
 export function connectDocker(): Dockerode {
-  return new Dockerode();
+  const DockerodeClient = requireFromHere("dockerode") as typeof Dockerode;
+  return new DockerodeClient();
 }
 
 /** Where the client talks to, for messages: `unix:///var/run/docker.sock` or DOCKER_HOST. */

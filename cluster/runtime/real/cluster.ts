@@ -33,10 +33,10 @@ import {
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BucketMode, ClusterConfig, NodeId, Timing } from "../../core/types.ts";
 import type { HttpLimits } from "./http.ts";
 import type { NodeProcessConfig, SyncPolicyName } from "./node-config.ts";
+import { nodeProcessCommand, repositoryRoot } from "./node-process.ts";
 import type { PeerAddress } from "./transport.ts";
 
 export const nodeCountMax = 16;
@@ -47,10 +47,6 @@ const randomPortLow = 20_000;
 const randomPortHigh = 32_000;
 const stopGraceMs = 5_000;
 const healthPollMs = 100;
-
-const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const runTs = join(repositoryRoot, "bin", "run-ts.js");
-const nodeMain = join(repositoryRoot, "cluster", "runtime", "real", "node-main.ts");
 
 export interface LocalClusterOptions {
   /** How many nodes (1..16). Default 3. */
@@ -337,7 +333,8 @@ async function launch(member: Member, detach: boolean, startTimeoutMs: number): 
   member.stderrTail = [];
   let logFd: number | undefined;
   if (detach) logFd = openSync(join(node.dataDir, "process.log"), "a");
-  const child = spawn(process.execPath, [runTs, nodeMain, "--config", member.configPath], {
+  const { command, args } = nodeProcessCommand(member.configPath);
+  const child = spawn(command, args, {
     cwd: repositoryRoot,
     detached: detach,
     stdio: detach ? ["ignore", logFd!, logFd!] : ["ignore", "pipe", "pipe"],

@@ -17,16 +17,32 @@ export class FrameError extends Error {
 }
 
 export function encodeFrame(value: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(value), "utf8");
-  if (body.length > frameSizeMaxBytes) {
-    throw new FrameError(
-      `Expected a frame of at most ${frameSizeMaxBytes} bytes, got ${body.length}`,
-    );
+  return encodeFrames([JSON.stringify(value)]);
+}
+
+/** Frames for JSON texts already encoded (each message is stringified once), back to back in
+ * one buffer: what a sender writes to a socket in one call. */
+export function encodeFrames(texts: readonly string[]): Buffer {
+  let totalBytes = 0;
+  const sizes = new Array<number>(texts.length);
+  for (const [index, text] of texts.entries()) {
+    const bodyBytes = Buffer.byteLength(text, "utf8");
+    if (bodyBytes > frameSizeMaxBytes) {
+      throw new FrameError(
+        `Expected a frame of at most ${frameSizeMaxBytes} bytes, got ${bodyBytes}`,
+      );
+    }
+    sizes[index] = bodyBytes;
+    totalBytes += headerSizeBytes + bodyBytes;
   }
-  const frame = Buffer.allocUnsafe(headerSizeBytes + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, headerSizeBytes);
-  return frame;
+  const frames = Buffer.allocUnsafe(totalBytes);
+  let offset = 0;
+  for (const [index, text] of texts.entries()) {
+    frames.writeUInt32BE(sizes[index]!, offset);
+    offset += headerSizeBytes;
+    offset += frames.write(text, offset, "utf8");
+  }
+  return frames;
 }
 
 /**

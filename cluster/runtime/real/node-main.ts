@@ -18,6 +18,7 @@ import { hashKey, partitionOf, preferenceList } from "../../core/ring.ts";
 import type { ClientRequest, NodeEvent } from "../../core/types.ts";
 import { validateClientRequest } from "../../core/validate.ts";
 import { BitcaskStore } from "../../storage/bitcask.ts";
+import { OutputCommit } from "../../storage/output-commit.ts";
 import { StoreError } from "../../storage/store.ts";
 import { RealEnvironment } from "./environment.ts";
 import { HttpApi, type ClientBackend } from "./http.ts";
@@ -61,6 +62,9 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
       folder: join(config.dataDir, "data"),
       syncPolicy: syncPolicyOf(config),
       repair: config.repairStore === true,
+      // Under `always`, writes share fsyncs; OutputCommit below holds every send and reply until
+      // the writes before it are on disk, so acknowledged still means on disk.
+      groupCommit: true,
       onWarning: (message) => logger.warn({ event: "store-recovery", message }),
     });
   } catch (error) {
@@ -71,11 +75,19 @@ export async function startNode(config: NodeProcessConfig): Promise<RunningNode>
   }
   // The HTTP layer needs the node and the node needs the environment: close the loop here.
   const replies: { http?: HttpApi } = {};
+  const outputs = new OutputCommit(store, (error) => {
+    // After a failed fsync the kernel may have dropped the pages: stop rather than acknowledge.
+    logger.fatal({ event: "store-fsync-failed", error: `${error}` });
+    logger.flush();
+    process.stderr.write(`neverstop node ${config.nodeId}: fsync failed: ${error}\n`);
+    process.exit(70);
+  });
   const environment = new RealEnvironment({
     store,
     logger,
-    send: (to, message) => transport.send(to, message),
-    reply: (requestId, response) => replies.http?.complete(requestId, response),
+    send: (to, message) => outputs.release(() => transport.send(to, message)),
+    reply: (requestId, response) =>
+      outputs.release(() => replies.http?.complete(requestId, response)),
   });
   let node: DynamoNode;
   try {
@@ -350,4 +362,5 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1]?.endsWith("node-main.ts")) await main();
+// Run as a program (from the sources or as the compiled dist/node-main.js), not when imported.
+if (/node-main\.[jt]s$/.test(process.argv[1] ?? "")) await main();

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashKey, preferenceList } from "../../core/ring.ts";
 import type { NodeId } from "../../core/types.ts";
 import { fetchHealth, startLocalCluster, type LocalCluster } from "./cluster.ts";
-import type { ClusterRecord } from "./commands.ts";
-import { registerMembershipCommands } from "./membership-commands.ts";
+import type { ClusterRecord } from "../../../cli/local-cluster.ts";
+import { registerMembershipCommands } from "../../../cli/membership-commands.ts";
 import {
   eventually,
   httpCall,

@@ -11,7 +11,13 @@
 
 import net from "node:net";
 import type { NodeId, PeerMessage } from "../../core/types.ts";
-import { encodeFrame, FrameDecoder, FrameError } from "./framing.ts";
+import {
+  encodeFrame,
+  encodeFrames,
+  FrameDecoder,
+  FrameError,
+  frameSizeMaxBytes,
+} from "./framing.ts";
 
 export interface PeerAddress {
   host: string;
@@ -81,7 +87,8 @@ export class Transport {
   private readonly limits: TransportLimits;
   private readonly outbound = new Map<NodeId, Outbound>();
   private readonly inbound = new Set<net.Socket>();
-  private readonly corked = new WeakSet<net.Socket>();
+  /** Messages for a socket handled in this tick, already JSON: they leave in one write. */
+  private readonly batches = new WeakMap<net.Socket, string[]>();
   private server: net.Server | undefined;
   private closed = false;
 
@@ -228,24 +235,33 @@ export class Transport {
       this.fail(outbound.peer, message, "socket backlog full");
       return;
     }
-    let frame: Buffer;
+    // Each message is stringified once, here; its frame is built when the batch leaves.
+    let text: string;
     try {
-      frame = encodeFrame(message);
+      text = JSON.stringify(message);
     } catch (error) {
       this.fail(outbound.peer, message, `${error instanceof Error ? error.message : error}`);
       return;
     }
-    // Frames sent to one peer while handling one event (or one batch of inbound frames) leave
-    // in one write: cork now, uncork once the current work is done.
-    if (!this.corked.has(socket)) {
-      this.corked.add(socket);
-      socket.cork();
+    // A UTF-8 byte is at most 3 per UTF-16 unit: count bytes only when it could matter.
+    if (text.length * 3 > frameSizeMaxBytes && Buffer.byteLength(text) > frameSizeMaxBytes) {
+      this.fail(outbound.peer, message, `a frame of more than ${frameSizeMaxBytes} bytes`);
+      return;
+    }
+    // Messages sent to one peer while handling one event (or one batch of inbound frames)
+    // leave in one buffer and one write, once the current work is done.
+    let batch = this.batches.get(socket);
+    if (batch === undefined) {
+      batch = [];
+      this.batches.set(socket, batch);
       process.nextTick(() => {
-        this.corked.delete(socket);
-        socket.uncork();
+        const texts = this.batches.get(socket)!;
+        this.batches.delete(socket);
+        // A socket closed meanwhile takes the batch with it: delivery is at most once.
+        if (!socket.destroyed) socket.write(encodeFrames(texts));
       });
     }
-    socket.write(frame);
+    batch.push(text);
   }
 
   private fail(to: NodeId, message: PeerMessage, reason: string): void {
@@ -330,9 +346,9 @@ type FieldKind = "string" | "number" | "object" | "array" | "any";
 
 /** The fields each message type must carry, and their JSON kinds. */
 const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
-  "coordinate-put": { id: "string", bucket: "string", key: "string", context: "object" },
-  "coordinate-put-ok": { id: "string", object: "object" },
-  "coordinate-put-refused": { id: "string", detail: "string" },
+  mint: { id: "string", bucket: "string", key: "string", context: "object" },
+  "mint-ok": { id: "string", object: "object" },
+  "mint-refused": { id: "string", detail: "string" },
   replicate: { id: "string", bucket: "string", key: "string", object: "object" },
   "replicate-ok": { id: "string" },
   read: { id: "string", bucket: "string", key: "string" },
@@ -345,6 +361,8 @@ const requiredFields: Record<PeerMessage["type"], Record<string, FieldKind>> = {
   pong: {},
   handoff: { id: "string", bucket: "string", key: "string", object: "object" },
   "handoff-ok": { id: "string" },
+  transfer: { id: "string", bucket: "string", key: "string", object: "object" },
+  "transfer-ok": { id: "string" },
   "aae-root": { partition: "number", root: "string" },
   "aae-segments": { partition: "number", segments: "array" },
   "aae-keys": { partition: "number", segment: "number", keys: "object" },

@@ -1,0 +1,4 @@
+// Lab 04 grader, proven: the solution passes, the starter and every mistake fail.
+import { labTests } from "../kit/testing.ts";
+
+labTests("04");
