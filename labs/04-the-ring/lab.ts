@@ -17,7 +17,7 @@ import { runFailure } from "../kit/evidence.ts";
 import { callLearner, defineLab, requireFunctions, type CheckOutcome } from "../kit/lab.ts";
 import { learnerPolicies } from "../kit/policies.ts";
 
-interface RingModule {
+export interface RingModule {
   claim(input: ClaimInput): NodeId[];
   preferenceList(ring: Ring, keyHash: bigint, replicaCount: number): PreferenceList;
 }

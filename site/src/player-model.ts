@@ -233,6 +233,9 @@ function describe(fault: Fault): string {
       return `${fault.name} ${fault.node} via ${fault.via}`;
     case "none":
       return "none";
+    case "flaky":
+    case "slow":
+      return `${fault.name} on ${fault.links.length} links`;
     default:
       return `${fault.name} ${fault.node}`;
   }
