@@ -35,6 +35,23 @@ import { integerArgument, loadPoliciesOption } from "./options.ts";
 const memberCountMax = 16;
 
 export function registerClusterCommands(program: Command): void {
+  registerUp(program);
+  program
+    .command("down")
+    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
+  program
+    .command("status")
+    .description("show each member's client URL, process id and health")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .option("--json", "print JSON", false)
+    .action(async (options: { dataDir: string; json: boolean }) =>
+      status(options.dataDir, options.json),
+    );
+}
+
+function registerUp(program: Command): void {
   program
     .command("up")
     .description(
@@ -103,19 +120,6 @@ export function registerClusterCommands(program: Command): void {
     .action(async (options: UpOptions, command: Command) => {
       await up(options, command.getOptionValueSource("dataDir") === "default");
     });
-  program
-    .command("down")
-    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
-  program
-    .command("status")
-    .description("show each member's client URL, process id and health")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .option("--json", "print JSON", false)
-    .action(async (options: { dataDir: string; json: boolean }) =>
-      status(options.dataDir, options.json),
-    );
 }
 
 interface UpOptions {
