@@ -62,6 +62,7 @@ export async function runDockerTest(
       detach: false,
       namePrefix: runNamePrefix,
       partitionCount: options.cluster.partitionCount,
+      ...(options.policies === undefined ? {} : { policies: options.policies }),
       bucketModes: options.cluster.bucketModes,
       defaults: {
         n: options.cluster.n,
