@@ -55,6 +55,9 @@ export const clusterFileName = "cluster.json";
 const downGraceMs = 5_000;
 
 export interface ClusterRecord {
+  /** Where the nodes run; absent means local processes. A Docker cluster's record also holds
+   * its containers (chaos/nemesis/docker/stack.ts, DockerClusterRecord). */
+  backend?: "local" | "docker";
   dataDir: string;
   startedAt: string;
   detached: boolean;
@@ -69,6 +72,8 @@ export interface ClusterRecord {
     pid: number | undefined;
     /** The node's HTTP port through its `client->ni` proxy. */
     clientUrl?: string;
+    /** The node's container (`up --backend docker`). */
+    container?: string;
   }[];
   /** The Toxiproxy whose proxies sit on every link; absent with --no-toxiproxy. */
   toxiproxy?: {
@@ -124,6 +129,8 @@ export interface StartClusterOptions {
   toxiproxy: boolean;
   /** The API port of a Toxiproxy started here (0: any free port). */
   toxiproxyPort?: number;
+  /** `up --backend docker --image TAG`: a published node image instead of one built here. */
+  image?: string;
   /** Anything else startLocalCluster takes (tests shorten timeouts). */
   cluster?: Omit<
     LocalClusterOptions,

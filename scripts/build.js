@@ -68,6 +68,8 @@ async function main() {
       target: "node20",
       packages: "external",
       sourcemap: "linked",
+      // Stack traces need only the mappings; the .ts files themselves are in the checkout.
+      sourcesContent: false,
       define: { NEVERSTOP_COMPILED: "true" },
       plugins: [keepModuleLocations],
       metafile: true,

@@ -4,18 +4,20 @@
 // and unpause thaws it; a killed node restarts from its own data.
 //
 // Needs a Docker engine and the docker command line (.ci/docker-setup.sh starts one as root).
-// Without them the whole file skips with one line saying why. The first run builds the images
+// Without them the whole file skips with one line saying why; under CI=true it fails instead
+// (chaos/harness/requirements.ts). The first run builds the images
 // (minutes on the vfs storage driver); later runs reuse them while the sources are unchanged.
 
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
+import { requirePart } from "../../harness/requirements.ts";
 import { removeStaleDockerClusters, startDockerCluster, type DockerCluster } from "./backend.ts";
 import { connectDocker, whyNoDockerCli, whyNoEngine } from "./engine.ts";
-import { ensureTestImage } from "./test-image.ts";
+import { ensureNodeImage } from "./node-image.ts";
 
 const docker = connectDocker();
-const skipReason = (await whyNoEngine(docker)) ?? whyNoDockerCli();
-if (skipReason !== undefined) console.log(`docker tests skipped: ${skipReason}`);
+const skipDocker = requirePart("Docker engine", (await whyNoEngine(docker)) ?? whyNoDockerCli());
 
 const buildTimeoutMs = 20 * 60_000;
 const clusterTestTimeoutMs = 5 * 60_000;
@@ -46,14 +48,14 @@ async function get(url: string, key: string): Promise<{ status: number; siblings
   return { status: 200, siblings: body.siblings };
 }
 
-describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in containers", () => {
+describe.skipIf(skipDocker)("docker backend: a 3-node cluster in containers", () => {
   let cluster: DockerCluster | undefined;
 
   beforeAll(async () => {
     // Containers a crashed earlier run left behind (a run lasts well under an hour).
     await removeStaleDockerClusters(docker, namePrefix, 60 * 60_000);
     const started = Date.now();
-    const image = await ensureTestImage(docker);
+    const image = await ensureNodeImage(docker);
     console.log(
       `docker test image ${image.tag}: base ${image.baseBuildMs} ms, node image ${image.nodeBuildMs} ms (0 = reused); ready after ${Date.now() - started} ms`,
     );
@@ -150,5 +152,34 @@ describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in c
       expect((await get(running.node("n2").httpUrl, "after-remove")).siblings).toEqual(["gone-n3"]);
     },
     clusterTestTimeoutMs,
+  );
+});
+
+describe.skipIf(skipDocker)("docker backend: a lab's policies file", () => {
+  const policiesFile = fileURLToPath(
+    new URL("../../../cluster/runtime/real/test-data/one-owner-policies.ts", import.meta.url),
+  );
+
+  it(
+    "is mounted into every container and loaded by every node (its claim: every partition on n1)",
+    async () => {
+      const image = await ensureNodeImage(docker);
+      const cluster = await startDockerCluster({
+        nodes: 2,
+        image: image.tag,
+        namePrefix,
+        policies: policiesFile,
+      });
+      try {
+        const response = await fetch(`${cluster.node("n2").httpUrl}/ring`, {
+          signal: AbortSignal.timeout(requestTimeoutMs),
+        });
+        const ring = (await response.json()) as { ownership: Record<string, number> };
+        expect(ring.ownership).toEqual({ n1: 64 });
+      } finally {
+        await cluster.stop();
+      }
+    },
+    buildTimeoutMs,
   );
 });
