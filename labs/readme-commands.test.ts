@@ -168,43 +168,39 @@ describe("lab README commands, run as written (ports and folders rewritten)", ()
   });
 
   for (const name of labFolders) {
-    test.concurrent(
-      `labs/${name}/README.md`,
-      async ({ expect }) => {
-        const markdown = readme(name);
-        expect(markdown, `labs/${name} has no README.md`).not.toBe("");
-        // Labs 00-05 (labs-a) run their grading command here; every lab runs what it marks.
-        if (Number(name.slice(0, 2)) <= 5)
-          expect(markdown, "its grading command is runnable").toMatch(
-            /```sh runnable\n[^`]*npx neverstop lab \d\d/,
-          );
-        const folder = mkdtempSync(join(tmpdir(), `neverstop-readme-${name.slice(0, 2)}-`));
-        mkdirSync(join(folder, "data"));
-        let rewrite = { ...(await freeLayout()), folder };
-        const run = (line: string) => runLine(line);
-        try {
-          for (const { line, expectedStatus } of runnableCommands(markdown)) {
-            let result = await run(rewriteCommand(line, rewrite));
-            // Another cluster on this machine may take a port between the check and the start.
-            for (let retry = 0; retry < 3 && /already in use/.test(result.stderr); retry += 1) {
-              rewrite = { ...(await freeLayout()), folder };
-              result = await run(rewriteCommand(line, rewrite));
-            }
-            const output = `${result.stdout}\n${result.stderr}`
-              .trim()
-              .split("\n")
-              .slice(-8)
-              .join("\n");
-            expect(
-              result.status,
-              `\`${line}\` exited ${result.status}, expected ${expectedStatus}:\n${output}`,
-            ).toBe(expectedStatus);
+    test(`labs/${name}/README.md`, async () => {
+      const markdown = readme(name);
+      expect(markdown, `labs/${name} has no README.md`).not.toBe("");
+      // Labs 00-05 (labs-a) run their grading command here; every lab runs what it marks.
+      if (Number(name.slice(0, 2)) <= 5)
+        expect(markdown, "its grading command is runnable").toMatch(
+          /```sh runnable\n[^`]*npx neverstop lab \d\d/,
+        );
+      const folder = mkdtempSync(join(tmpdir(), `neverstop-readme-${name.slice(0, 2)}-`));
+      mkdirSync(join(folder, "data"));
+      let rewrite = { ...(await freeLayout()), folder };
+      const run = (line: string) => runLine(line);
+      try {
+        for (const { line, expectedStatus } of runnableCommands(markdown)) {
+          let result = await run(rewriteCommand(line, rewrite));
+          // Another cluster on this machine may take a port between the check and the start.
+          for (let retry = 0; retry < 3 && /already in use/.test(result.stderr); retry += 1) {
+            rewrite = { ...(await freeLayout()), folder };
+            result = await run(rewriteCommand(line, rewrite));
           }
-        } finally {
-          await run(rewriteCommand("npx neverstop down", rewrite));
+          const output = `${result.stdout}\n${result.stderr}`
+            .trim()
+            .split("\n")
+            .slice(-8)
+            .join("\n");
+          expect(
+            result.status,
+            `\`${line}\` exited ${result.status}, expected ${expectedStatus}:\n${output}`,
+          ).toBe(expectedStatus);
         }
-      },
-      300_000,
-    );
+      } finally {
+        await run(rewriteCommand("npx neverstop down", rewrite));
+      }
+    }, 300_000);
   }
 });
