@@ -35,7 +35,7 @@ async function runReal(
       writeFileSync(policiesFile, policies.moduleSource);
     }
     return await runTest(
-      { ...input, backend: backend as "local", policies: policiesFile },
+      { ...input, backend, policies: policiesFile },
       {
         onProgress: (snapshot) =>
           note(
