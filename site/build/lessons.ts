@@ -174,7 +174,8 @@ export function renderLesson(source: LessonSource): RenderedLesson {
         const [language = "", ...infoRest] = info.split(/\s+/);
         if (language === "neverstop-widget")
           return widgetPlace(`${infoRest.join(" ")} ${token.text}`);
-        return `<pre><code class="hljs language-${escapeHtml(language || "text")}">${highlight(token.text, language)}</code></pre>\n`;
+        // A long line makes the block scroll sideways: tabindex lets a keyboard reach and scroll it.
+        return `<pre tabindex="0"><code class="hljs language-${escapeHtml(language || "text")}">${highlight(token.text, language)}</code></pre>\n`;
       },
       link(
         this: { parser: { parseInline: (tokens: Tokens.Generic[]) => string } },
