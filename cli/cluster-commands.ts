@@ -5,7 +5,6 @@
 // What `up` starts (the nodes, their Toxiproxy, the ports) is local-cluster.ts's business;
 // this module reads the flags and prints.
 
-import { startClusterDashboard } from "./dashboard.ts";
 import { resolve } from "node:path";
 import { Command, Option } from "commander";
 import { toxiproxyPortOf, type PortLayout } from "../chaos/nemesis/topology.ts";
@@ -17,6 +16,8 @@ import {
   clusterBackends,
   type ClusterBackendName,
 } from "./cluster-backends.ts";
+import { startClusterDashboard } from "./dashboard.ts";
+import type { Dashboard } from "../site/server/dashboard.ts";
 import { CliError } from "./errors.ts";
 import {
   checkPortsFree,
@@ -34,6 +35,23 @@ import { integerArgument, loadPoliciesOption } from "./options.ts";
 const memberCountMax = 16;
 
 export function registerClusterCommands(program: Command): void {
+  registerUp(program);
+  program
+    .command("down")
+    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
+  program
+    .command("status")
+    .description("show each member's client URL, process id and health")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .option("--json", "print JSON", false)
+    .action(async (options: { dataDir: string; json: boolean }) =>
+      status(options.dataDir, options.json),
+    );
+}
+
+function registerUp(program: Command): void {
   program
     .command("up")
     .description(
@@ -92,6 +110,7 @@ export function registerClusterCommands(program: Command): void {
       "with --backend docker: a published node image (pulled when missing); default: built from the sources, offline",
     )
     .option("--no-toxiproxy", "wire the nodes directly to each other (nothing to break)")
+    .option("--no-dashboard", "do not serve the live dashboard (only in the foreground: lesson 10)")
     .addOption(
       new Option(
         "--toxiproxy-port <port>",
@@ -101,19 +120,6 @@ export function registerClusterCommands(program: Command): void {
     .action(async (options: UpOptions, command: Command) => {
       await up(options, command.getOptionValueSource("dataDir") === "default");
     });
-  program
-    .command("down")
-    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
-  program
-    .command("status")
-    .description("show each member's client URL, process id and health")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .option("--json", "print JSON", false)
-    .action(async (options: { dataDir: string; json: boolean }) =>
-      status(options.dataDir, options.json),
-    );
 }
 
 interface UpOptions {
@@ -130,6 +136,7 @@ interface UpOptions {
   lwwBuckets: string;
   policies?: string;
   image?: string;
+  dashboard: boolean;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -186,16 +193,27 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     );
     return;
   }
-  // The course site's live dashboard, served on 127.0.0.1 by this process (lesson 10).
-  const dashboard = await startClusterDashboard(dataDir);
+  // The course site's live dashboard (lesson 10), served by this process on 127.0.0.1 at the
+  // layout's base port, which no node uses (nodes take base+1..).
+  const dashboard = options.dashboard ? await startDashboardNear(dataDir, options.basePort) : null;
   console.log("Ctrl-C stops the cluster");
   await new Promise<void>((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
     process.once("SIGTERM", () => resolveSignal());
   });
   process.stderr.write("stopping ...\n");
-  await dashboard.stop();
+  await dashboard?.stop();
   await started.stop();
+}
+
+/** The dashboard at `port`, or at a free port when that one is taken. */
+async function startDashboardNear(dataDir: string, port: number): Promise<Dashboard> {
+  try {
+    return await startClusterDashboard(dataDir, port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    return await startClusterDashboard(dataDir, 0);
+  }
 }
 
 async function checkNothingRuns(dataDir: string, dataDirOption: string): Promise<void> {

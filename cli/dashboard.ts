@@ -81,10 +81,10 @@ export function recordedCluster(dataDirOption: string): DashboardCluster {
 }
 
 /** Builds the site if it never was, starts the dashboard for `dataDir`, prints its URL. */
-export async function startClusterDashboard(dataDir: string): Promise<Dashboard> {
+export async function startClusterDashboard(dataDir: string, port = 0): Promise<Dashboard> {
   const built = await ensureSiteBuilt();
   if (built !== undefined) process.stderr.write(`${built}\n`);
-  const dashboard = await startDashboard({ cluster: recordedCluster(dataDir) });
+  const dashboard = await startDashboard({ cluster: recordedCluster(dataDir), port });
   console.log(`dashboard: ${dashboard.url}`);
   return dashboard;
 }

@@ -12,18 +12,28 @@ const nodes = ["n1", "n2", "n3", "n4", "n5"];
 describe("fault schedules as text", () => {
   it("round-trips the membership and flaky-link faults (lessons 7 and 8)", () => {
     const text =
-      "2s..9s flaky n1->n2,n2->n1 0.3; 3s..8s join n5 via=n1; 10s..12s leave n4 via=n2; 12s..14s slow n3->n4 200ms 20ms";
+      "2s..9s flaky n1->n2,n2->n1 0.3; 2s..9s slow n3->n4 200ms 50ms; 3s..8s join n5 via=n1; 10s..12s leave n4 via=n2";
     const schedule = parseSchedule(text, nodes);
     expect(schedule.map((entry) => entry.fault)).toEqual([
       { name: "flaky", links: ["n1->n2", "n2->n1"], lossRate: 0.3 },
+      { name: "slow", links: ["n3->n4"], latencyMs: 200, jitterMs: 50 },
       { name: "join", node: "n5", via: "n1" },
       { name: "leave", node: "n4", via: "n2" },
-      { name: "slow", links: ["n3->n4"], latencyMs: 200, jitterMs: 20 },
     ]);
     expect(formatSchedule(schedule)).toBe(text);
     expect(() => parseSchedule("1s..2s flaky n1->n2 2", nodes)).toThrow(
       "Expected flaky LINKS RATE",
     );
+  });
+  it("round-trips slow links and the join of a spare that is not a member yet (lessons 8, 9)", () => {
+    const text = "1s..4s slow n1->n2,n3->n1 100ms 20ms; 5s..9s join n6 via=n1";
+    const schedule = parseSchedule(text, nodes);
+    expect(schedule.map((entry) => entry.fault)).toEqual([
+      { name: "slow", links: ["n1->n2", "n3->n1"], latencyMs: 100, jitterMs: 20 },
+      { name: "join", node: "n6", via: "n1" },
+    ]);
+    expect(formatSchedule(schedule)).toBe(text);
+    expect(() => parseSchedule("1s..2s join n7 via=n1", nodes)).toThrow("Expected a node among");
   });
   it("parses every kind of fault and formats it back to the same text", () => {
     const text =

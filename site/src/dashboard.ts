@@ -1,5 +1,5 @@
 // The live dashboard (lesson 10, monitoring for five nines; lesson 3, network splits): the
-// cluster `npm start` runs, seen through the local API of site/server/dashboard.ts. It shows
+// cluster `npm start` runs, seen through the local API of cli/dashboard.ts. It shows
 // the ring, each node's view of its peers, requests and alarms over time, and buttons for the
 // nemeses, with the history of what was injected (the cluster's own nemesis.jsonl). It polls
 // every two seconds; everything it sends goes through the CLI's nemesis functions.

@@ -485,7 +485,9 @@ async function removeContainers(docker: Dockerode, nodes: DockerNode[]): Promise
         try {
           await docker.getContainer(node.containerId).remove({ force: true, v: true });
         } catch (error) {
-          if (statusOf(error) !== 404) throw dockerError(`cannot remove ${node.id}`, error);
+          // 404: gone already; 409: its removal is under way (a Ctrl-C cleanup got there first)
+          if (statusOf(error) !== 404 && statusOf(error) !== 409)
+            throw dockerError(`cannot remove ${node.id}`, error);
         }
       }),
   );
