@@ -273,7 +273,7 @@ export function mountPlayer(container: HTMLElement, settings: PlayerSettings): v
         svgElement(
           "text",
           { x, y: y + nodeRadiusPx + 14, "text-anchor": "middle", class: "node-note" },
-          state === "up" ? `${node.keyCount} keys` : state,
+          state === "up" ? `${node.keyCount} ${node.keyCount === 1 ? "key" : "keys"}` : state,
         ),
       );
       group.addEventListener("click", () => selectNode(node.id));
