@@ -50,7 +50,7 @@ interface PutFsm {
   candidates: NodeId[];
   attempt: number;
   mintTimer: TimerId | undefined;
-  requestTimer: TimerId;
+  requestTimer: TimerId | undefined;
   /** Some attempt timed out: that replica may have stored the write. */
   maybeWritten: boolean;
   object: VersionedObject | undefined;
@@ -115,15 +115,43 @@ export class PutCoordinator {
     this.admission.take(partition);
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
-    const requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
-    const fsm: PutFsm = {
-      ...{ id, requestId, request, countAs, crdt, w: request.w ?? config.defaults.w, pw },
-      ...{ preferenceList: list, targets, candidates: this.mintingCandidates(list), attempt: -1 },
-      ...{ mintTimer: undefined, requestTimer, maybeWritten: false, object: undefined },
-      ...{ acknowledged: new Set<NodeId>(), failed: new Set<NodeId>(), replied: false },
-    };
+    const fsm = this.newFsm({ id, requestId, request, countAs, crdt, pw, list, targets });
+    fsm.requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
     this.fsms.set(id, fsm);
     this.tryNextMinter(fsm);
+  }
+
+  /** One literal, not spread groups: spreading builds a slow dictionary-mode object per write. */
+  private newFsm(start: {
+    id: string;
+    requestId: string;
+    request: PutFsm["request"];
+    countAs: PutFsm["countAs"];
+    crdt: PutFsm["crdt"];
+    pw: number;
+    list: NodeId[];
+    targets: PutFsm["targets"];
+  }): PutFsm {
+    return {
+      id: start.id,
+      requestId: start.requestId,
+      request: start.request,
+      countAs: start.countAs,
+      crdt: start.crdt,
+      w: start.request.w ?? this.context.config.defaults.w,
+      pw: start.pw,
+      preferenceList: start.list,
+      targets: start.targets,
+      candidates: this.mintingCandidates(start.list),
+      attempt: -1,
+      mintTimer: undefined,
+      requestTimer: undefined, // set by start, right after
+      maybeWritten: false,
+      object: undefined,
+      acknowledged: new Set<NodeId>(),
+      failed: new Set<NodeId>(),
+      replied: false,
+    };
   }
 
   /** Primaries that may mint a version: this node first if it is one, then those believed up. */
@@ -338,7 +366,7 @@ export class PutCoordinator {
   }
 
   private retire(fsm: PutFsm): void {
-    this.context.env.cancelTimer(fsm.requestTimer);
+    if (fsm.requestTimer !== undefined) this.context.env.cancelTimer(fsm.requestTimer);
     if (fsm.mintTimer !== undefined) this.context.env.cancelTimer(fsm.mintTimer);
     this.fsms.delete(fsm.id);
   }

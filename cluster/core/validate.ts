@@ -34,14 +34,33 @@ function integerIn(
   return undefined;
 }
 
-const encoder = new TextEncoder();
+/** UTF-8 bytes of a string, counted without encoding it (every request asks, twice). A
+ * string of code units below 0x80 has one byte per unit; a surrogate pair is 4 bytes, a lone
+ * surrogate 3 (TextEncoder writes U+FFFD for it). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(index + 1))) {
+      bytes += 4;
+      index += 1;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
+}
 
 function nameProblem(
   what: "bucket" | "key",
   name: string,
   sizeMaxBytes: number,
 ): string | undefined {
-  const length = encoder.encode(name).length; // every request: one encoder, not one per call
+  const length = utf8Length(name);
   if (length === 0) return `Expected \`${what}\` to be non-empty`;
   if (length > sizeMaxBytes) {
     return `Expected \`${what}\` to be at most ${sizeMaxBytes} bytes, got ${length}`;

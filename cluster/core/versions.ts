@@ -404,7 +404,19 @@ export function contextTag(bucket: string, key: string): string {
 
 const contextEncoder = new TextEncoder();
 
+/** Contexts encoded once per frozen clock (a version's clock is frozen once stored or sent):
+ * every get and put answers with one, and most answers name a clock answered before. */
+const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }>();
+
 export function encodeContext(clock: VersionVector, tag: string): string {
+  const known = encodedContexts.get(clock);
+  if (known !== undefined && known.tag === tag) return known.text;
+  const text = encodeContextText(clock, tag);
+  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text });
+  return text;
+}
+
+function encodeContextText(clock: VersionVector, tag: string): string {
   const bytes = contextEncoder.encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
   let text = "";
   for (let index = 0; index < bytes.length; index += 3) {
@@ -419,8 +431,23 @@ export function encodeContext(clock: VersionVector, tag: string): string {
   return text;
 }
 
-/** The clock and key tag a context names, or undefined when this node did not issue it. */
+/** Contexts decoded lately, frozen: a put's context is decoded by validation and again by its
+ * coordinator, and a read-modify-write client sends back the text a get just produced. */
+const decodedContexts = new Map<string, DecodedContext | undefined>();
+const decodedContextCountMax = 4096;
+
+/** The clock and key tag a context names, or undefined when this node did not issue it. The
+ * result is frozen (shared by every caller that decodes the same text). */
 export function decodeContext(text: string): DecodedContext | undefined {
+  if (decodedContexts.has(text)) return decodedContexts.get(text);
+  const decoded = decodeContextText(text);
+  if (decoded !== undefined) Object.freeze(decoded.clock);
+  if (decodedContexts.size >= decodedContextCountMax) decodedContexts.clear();
+  decodedContexts.set(text, decoded === undefined ? undefined : Object.freeze(decoded));
+  return decoded;
+}
+
+function decodeContextText(text: string): DecodedContext | undefined {
   if (text.length === 0 || text.length > contextLengthMax || !/^[A-Za-z0-9_-]+$/.test(text)) {
     return undefined;
   }
