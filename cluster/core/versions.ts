@@ -53,7 +53,15 @@ export function covers(clock: VersionVector, dot: [string, number]): boolean {
   return (clock[dot[0]] ?? 0) >= dot[1];
 }
 
+/**
+ * The least clock that has seen both. When one side has already seen everything the other has
+ * (replication, read replies and repair merge equal or newer clocks all day) that side is the
+ * join, and it is returned itself, not copied, if its actors are in order: no allocation, and a
+ * frozen clock keeps its cached encodings (encodeContext).
+ */
 export function joinClocks(a: VersionVector, b: VersionVector): VersionVector {
+  if (descends(a, b) && isSortedClock(a)) return a;
+  if (descends(b, a) && isSortedClock(b)) return b;
   const joined: VersionVector = { ...a };
   for (const [actor, counter] of Object.entries(b)) {
     joined[actor] = Math.max(joined[actor] ?? 0, counter);
@@ -63,7 +71,20 @@ export function joinClocks(a: VersionVector, b: VersionVector): VersionVector {
 
 /** a <= b: every event in a is in b. */
 export function descends(b: VersionVector, a: VersionVector): boolean {
-  return Object.entries(a).every(([actor, counter]) => (b[actor] ?? 0) >= counter);
+  for (const actor in a) {
+    if (!Object.hasOwn(a, actor)) continue;
+    if ((b[actor] ?? 0) < a[actor]!) return false;
+  }
+  return true;
+}
+
+function isSortedClock(clock: VersionVector): boolean {
+  let previous: string | undefined;
+  for (const actor in clock) {
+    if (previous !== undefined && !(previous < actor)) return false;
+    previous = actor;
+  }
+  return true;
 }
 
 function sortClock(clock: VersionVector): VersionVector {
@@ -431,6 +452,13 @@ function encodeContextText(clock: VersionVector, tag: string): string {
   return text;
 }
 
+/** Each base64url character's value by its char code (the text is checked to hold only them). */
+const base64Values = new Uint8Array(128);
+for (let index = 0; index < base64Alphabet.length; index += 1) {
+  base64Values[base64Alphabet.charCodeAt(index)] = index;
+}
+const contextDecoder = new TextDecoder("utf-8", { fatal: true });
+
 /** Contexts decoded lately, frozen: a put's context is decoded by validation and again by its
  * coordinator, and a read-modify-write client sends back the text a get just produced. */
 const decodedContexts = new Map<string, DecodedContext | undefined>();
@@ -452,21 +480,22 @@ function decodeContextText(text: string): DecodedContext | undefined {
     return undefined;
   }
   if (text.length % 4 === 1) return undefined;
-  const bytes: number[] = [];
+  const bytes = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let length = 0;
   for (let index = 0; index < text.length; index += 4) {
-    const group = text.slice(index, index + 4);
+    const groupLength = Math.min(4, text.length - index);
     let chunk = 0;
     for (let position = 0; position < 4; position += 1) {
-      const char = group[position];
-      chunk = (chunk << 6) | (char === undefined ? 0 : base64Alphabet.indexOf(char));
+      const sextet = position < groupLength ? base64Values[text.charCodeAt(index + position)]! : 0;
+      chunk = (chunk << 6) | sextet;
     }
-    bytes.push((chunk >> 16) & 255);
-    if (group.length > 2) bytes.push((chunk >> 8) & 255);
-    if (group.length > 3) bytes.push(chunk & 255);
+    bytes[length++] = (chunk >> 16) & 255;
+    if (groupLength > 2) bytes[length++] = (chunk >> 8) & 255;
+    if (groupLength > 3) bytes[length++] = chunk & 255;
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes)));
+    parsed = JSON.parse(contextDecoder.decode(bytes.subarray(0, length)));
   } catch {
     return undefined;
   }
