@@ -16,7 +16,8 @@ import {
   clusterBackends,
   type ClusterBackendName,
 } from "./cluster-backends.ts";
-import { ensureSiteBuilt, startDashboard, type Dashboard } from "./dashboard.ts";
+import { startClusterDashboard } from "./dashboard.ts";
+import type { Dashboard } from "../site/server/dashboard.ts";
 import { CliError } from "./errors.ts";
 import {
   checkPortsFree,
@@ -34,6 +35,23 @@ import { integerArgument, loadPoliciesOption } from "./options.ts";
 const memberCountMax = 16;
 
 export function registerClusterCommands(program: Command): void {
+  registerUp(program);
+  program
+    .command("down")
+    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
+  program
+    .command("status")
+    .description("show each member's client URL, process id and health")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .option("--json", "print JSON", false)
+    .action(async (options: { dataDir: string; json: boolean }) =>
+      status(options.dataDir, options.json),
+    );
+}
+
+function registerUp(program: Command): void {
   program
     .command("up")
     .description(
@@ -102,19 +120,6 @@ export function registerClusterCommands(program: Command): void {
     .action(async (options: UpOptions, command: Command) => {
       await up(options, command.getOptionValueSource("dataDir") === "default");
     });
-  program
-    .command("down")
-    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
-  program
-    .command("status")
-    .description("show each member's client URL, process id and health")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .option("--json", "print JSON", false)
-    .action(async (options: { dataDir: string; json: boolean }) =>
-      status(options.dataDir, options.json),
-    );
 }
 
 interface UpOptions {
@@ -191,7 +196,6 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
   // The course site's live dashboard (lesson 10), served by this process on 127.0.0.1 at the
   // layout's base port, which no node uses (nodes take base+1..).
   const dashboard = options.dashboard ? await startDashboardNear(dataDir, options.basePort) : null;
-  if (dashboard !== null) console.log(`dashboard: ${dashboard.url}`);
   console.log("Ctrl-C stops the cluster");
   await new Promise<void>((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
@@ -202,16 +206,13 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
   await started.stop();
 }
 
-/** The dashboard on `port`, or on a free port when that one is taken; the site is built first
- * when site/dist is missing (once, a few seconds). */
+/** The dashboard at `port`, or at a free port when that one is taken. */
 async function startDashboardNear(dataDir: string, port: number): Promise<Dashboard> {
-  const built = await ensureSiteBuilt();
-  if (built !== undefined) process.stderr.write(`${built}\n`);
   try {
-    return await startDashboard({ dataDir, port });
+    return await startClusterDashboard(dataDir, port);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-    return await startDashboard({ dataDir, port: 0 });
+    return await startClusterDashboard(dataDir, 0);
   }
 }
 

@@ -153,21 +153,9 @@ export interface StartedCluster {
  * the one path `up`, `npm start` and the nemesis tests share.
  */
 export async function startCluster(options: StartClusterOptions): Promise<StartedCluster> {
-  let toxiproxy: ClusterToxiproxy | undefined;
-  let topology: LinkTopology | undefined;
-  if (options.toxiproxy) {
-    try {
-      toxiproxy = await startClusterToxiproxy({
-        port: options.toxiproxyPort ?? 0,
-        detach: options.detach,
-        dataDir: options.dataDir,
-        ...(options.log === undefined ? {} : { log: options.log }),
-      });
-    } catch (error) {
-      throw new CliError(`cannot start Toxiproxy: ${(error as Error).message.split("\n")[0]}`);
-    }
-    topology = new LinkTopology(toxiproxy.url, options.layout);
-  }
+  const toxiproxy = options.toxiproxy ? await startToxiproxy(options) : undefined;
+  const topology =
+    toxiproxy === undefined ? undefined : new LinkTopology(toxiproxy.url, options.layout);
   const stopToxiproxy = async () => {
     if (toxiproxy?.kind === "external") await topology?.remove();
     await toxiproxy?.stop();
@@ -199,7 +187,43 @@ export async function startCluster(options: StartClusterOptions): Promise<Starte
     await stopToxiproxy();
     throw new CliError((error as Error).message.split("\n")[0]!);
   }
-  const record: ClusterRecord = {
+  const record = recordOf(options, cluster, clientUrls, toxiproxy);
+  writeRecord(record);
+  const stop = async () => {
+    await cluster.stop();
+    // A nemesis may have restarted a node as a new process this handle does not know.
+    const latest = readRecordQuietly(options.dataDir);
+    for (const node of latest?.nodes ?? []) {
+      if (node.pid !== undefined && isNeverstopNode(node.pid)) await stopProcess(node.pid);
+    }
+    await stopToxiproxy();
+    rmSync(join(options.dataDir, clusterFileName), { force: true });
+  };
+  return { record, cluster, stop };
+}
+
+/** The cluster's Toxiproxy (embedded, external or a detached process), or one line why not. */
+async function startToxiproxy(options: StartClusterOptions): Promise<ClusterToxiproxy> {
+  try {
+    return await startClusterToxiproxy({
+      port: options.toxiproxyPort ?? 0,
+      detach: options.detach,
+      dataDir: options.dataDir,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+  } catch (error) {
+    throw new CliError(`cannot start Toxiproxy: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** What cluster.json says about a started cluster: each node directly and through its proxy. */
+function recordOf(
+  options: StartClusterOptions,
+  cluster: LocalCluster,
+  clientUrls: Record<string, string>,
+  toxiproxy: ClusterToxiproxy | undefined,
+): ClusterRecord {
+  return {
     dataDir: options.dataDir,
     startedAt: new Date().toISOString(),
     detached: options.detach,
@@ -222,18 +246,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Starte
           },
         }),
   };
-  writeRecord(record);
-  const stop = async () => {
-    await cluster.stop();
-    // A nemesis may have restarted a node as a new process this handle does not know.
-    const latest = readRecordQuietly(options.dataDir);
-    for (const node of latest?.nodes ?? []) {
-      if (node.pid !== undefined && isNeverstopNode(node.pid)) await stopProcess(node.pid);
-    }
-    await stopToxiproxy();
-    rmSync(join(options.dataDir, clusterFileName), { force: true });
-  };
-  return { record, cluster, stop };
 }
 
 export function prepareDataDir(dataDir: string, isDefault: boolean): void {

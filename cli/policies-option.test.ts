@@ -116,6 +116,22 @@ describe("sim --policies", () => {
   });
 });
 
+describe("test --backend local --policies", () => {
+  it("every local node loads the file: no write succeeds", async () => {
+    const run = await neverstopInProcess(
+      ...["test", "register", "--backend", "local", "--nodes", "3", "--seed", "2"],
+      ...["--time", "2s", "--concurrency", "2", "--json", "--policies", refuseWritesFile],
+    );
+    expect(run.stderr).toBe("");
+    const summary = JSON.parse(run.stdout) as { folder: string; replayCommand: string };
+    const refused = writeOutcomes(summary.folder);
+    expect(refused["ok"]).toBeUndefined();
+    expect((refused["fail"] ?? 0) + (refused["info"] ?? 0)).toBeGreaterThan(0);
+    // The replay command carries the file, so a failure replays with the same policies.
+    expect(summary.replayCommand).toContain(`--policies ${refuseWritesFile}`);
+  }, 120_000);
+});
+
 /** A base port whose two nodes' HTTP and peer ports are all free right now. */
 async function freeBasePort(): Promise<number> {
   for (;;) {

@@ -147,9 +147,11 @@ describe("lab README commands, run as written (ports and folders rewritten)", ()
     test(`labs/${name}/README.md`, async () => {
       const markdown = readme(name);
       expect(markdown, `labs/${name} has no README.md`).not.toBe("");
-      expect(markdown, "its grading command is runnable").toMatch(
-        /```sh runnable\n[^`]*npx neverstop lab \d\d/,
-      );
+      // Labs 00-05 (labs-a) run their grading command here; every lab runs what it marks.
+      if (Number(name.slice(0, 2)) <= 5)
+        expect(markdown, "its grading command is runnable").toMatch(
+          /```sh runnable\n[^`]*npx neverstop lab \d\d/,
+        );
       const folder = mkdtempSync(join(tmpdir(), `neverstop-readme-${name.slice(0, 2)}-`));
       mkdirSync(join(folder, "data"));
       let rewrite = { ...(await freeLayout()), folder };

@@ -302,6 +302,10 @@ describe("faults in words", () => {
       "skew n5's clock -12.345 s",
     );
     expect(faultInWords("partition", "majority")).toBe("partition majority");
+    expect(faultInWords("flaky", { links: ["n1->n2", "n2->n1"], lossRate: 0.3 })).toBe(
+      "flaky n1->n2, n2->n1 (30% of messages lost)",
+    );
+    expect(faultInWords("join", { node: "n6", via: "n1" })).toBe("join n6 via n1");
   });
 
   it("a simulated run's report names its partitions in the schedule's words, not cut links", () => {

@@ -149,6 +149,20 @@ export function faultInWords(name: string, value: unknown): string {
           : "";
     return `${name}: ${fields["description"]}${how}`;
   }
+  if (Array.isArray(fields["links"])) {
+    const links = fields["links"].map(String);
+    const shown =
+      links.length > 4
+        ? `${links.slice(0, 4).join(", ")} and ${links.length - 4} more`
+        : links.join(", ");
+    if (typeof fields["lossRate"] === "number")
+      return `${name} ${shown} (${Number((fields["lossRate"] * 100).toFixed(1))}% of messages lost)`;
+    if (typeof fields["latencyMs"] === "number")
+      return `${name} ${shown} (+${fields["latencyMs"]} ms latency)`;
+    return `${name} ${shown}`;
+  }
+  if (typeof fields["node"] === "string" && typeof fields["via"] === "string")
+    return `${name} ${fields["node"]} via ${fields["via"]}`;
   if (typeof fields["node"] === "string") {
     const offsetMs = fields["offsetMs"];
     if (name === "skew" && typeof offsetMs === "number") {

@@ -25,6 +25,16 @@ describe("fault schedules as text", () => {
       "Expected flaky LINKS RATE",
     );
   });
+  it("round-trips slow links and the join of a spare that is not a member yet (lessons 8, 9)", () => {
+    const text = "1s..4s slow n1->n2,n3->n1 100ms 20ms; 5s..9s join n6 via=n1";
+    const schedule = parseSchedule(text, nodes);
+    expect(schedule.map((entry) => entry.fault)).toEqual([
+      { name: "slow", links: ["n1->n2", "n3->n1"], latencyMs: 100, jitterMs: 20 },
+      { name: "join", node: "n6", via: "n1" },
+    ]);
+    expect(formatSchedule(schedule)).toBe(text);
+    expect(() => parseSchedule("1s..2s join n7 via=n1", nodes)).toThrow("Expected a node among");
+  });
   it("parses every kind of fault and formats it back to the same text", () => {
     const text =
       "3s..8s skew n4 +30s; 4s..6s cut n1->n2 refuse; 5s..9s crash n3; 5s..9s pause n2; 12s..20s partition n1,n2|n3,n4,n5";

@@ -8,6 +8,9 @@
 //   5s..9s crash n3                             kill -9 n3 at 5 s, restart it at 9 s
 //   5s..9s pause n2                             SIGSTOP, then SIGCONT
 //   3s..8s skew n4 +30s                         n4's clock 30 s ahead, then back
+//   2s..6s flaky n1->n2,n2->n1 0.3              those links lose 30% of their messages
+//   2s..6s slow n1->n2 100ms 20ms               that link delays by 100 ms +/- 20 ms
+//   4s..9s join n6 via=n1                       the spare n6 joins through n1, then leaves
 //
 // These faults join the ones drawn from the seed (faults.ts planFaults), so a run keeps its
 // random schedule and gains the learner's. No Node built-ins: the site runs this too.
@@ -15,6 +18,7 @@
 import type { NodeId } from "../../cluster/core/types.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 import type { Fault, ScheduledFault } from "./faults.ts";
+import { spareNodeOf } from "../nemesis/membership.ts";
 import { parseSplit, partition } from "../nemesis/partitions.ts";
 
 export const scheduleEntryCountMax = 1_000;
@@ -86,17 +90,20 @@ function parseFault(words: string[], nodes: readonly NodeId[], entry: string): F
     }
     case "slow": {
       const links = (first ?? "").split(",").filter((link) => link !== "");
-      const [, , , jitter = "0ms"] = words;
       if (links.length === 0)
-        throw new RangeError(`Expected slow LINKS LATENCY [JITTER] in "${entry}"`);
+        throw new RangeError(
+          `Expected slow LINKS LATENCY JITTER like slow n1->n2 100ms 20ms in "${entry}"`,
+        );
       const latencyMs = parseDuration(second ?? "", "slow latency");
-      return { name: "slow", links, latencyMs, jitterMs: parseDuration(jitter, "slow jitter") };
+      const jitterMs = parseDuration(words[3] ?? "0ms", "slow jitter");
+      return { name: "slow", links, latencyMs, jitterMs: Math.min(jitterMs, latencyMs) };
     }
     case "join":
     case "leave":
       return {
         name: kind,
-        node: parseNode(first, nodes, entry),
+        // A join brings in the spare (n6 after five nodes), which is not a member yet.
+        node: parseNode(first, kind === "join" ? [...nodes, spareNodeOf(nodes)] : nodes, entry),
         via: parseNode(second?.replace(/^via=/, ""), nodes, entry),
       };
     default:

@@ -40,7 +40,23 @@ export class ProcessFaultBackend implements FaultBackend {
     this.nemesis = new Nemesis(backend);
   }
 
-  async start(fault: Fault): Promise<void> {
+  /** Each fault's start while it runs: its stop waits for it (a join that waits for the ring
+   * may outlast the fault's planned duration; undoing it half-done would fail). */
+  private readonly starting = new Map<Fault, Promise<void>>();
+
+  start(fault: Fault): Promise<void> {
+    const started = this.applyStart(fault);
+    this.starting.set(fault, started);
+    return started;
+  }
+
+  async stop(fault: Fault): Promise<void> {
+    await this.starting.get(fault)?.catch(() => undefined);
+    this.starting.delete(fault);
+    await this.applyStop(fault);
+  }
+
+  private async applyStart(fault: Fault): Promise<void> {
     if (fault.name === "join" || fault.name === "leave") {
       const membership = this.requireMembership();
       if (fault.name === "join") await membership.join(fault.node, fault.via);
@@ -51,7 +67,7 @@ export class ProcessFaultBackend implements FaultBackend {
     if (nemesisFault !== undefined) await this.nemesis.start(nemesisFault);
   }
 
-  async stop(fault: Fault): Promise<void> {
+  private async applyStop(fault: Fault): Promise<void> {
     if (fault.name === "join" || fault.name === "leave") {
       const membership = this.requireMembership();
       if (fault.name === "join") await membership.leave(fault.node, fault.via);
@@ -169,10 +185,10 @@ function startCluster(options: RunOptions, topology: LinkTopology): Promise<Loca
     peerAddress: topology.peerAddress,
     // A join fault needs a spare node ready to start (every node knows every peer's address).
     spareNodes: options.nemesis.faults.includes("join") ? 1 : 0,
-    ...(options.policies === undefined ? {} : { policies: options.policies }),
     ...(options.cluster.requestsInFlightMax === undefined
       ? {}
       : { timing: { requestsInFlightMax: options.cluster.requestsInFlightMax } }),
+    ...(options.policies === undefined ? {} : { policies: options.policies }),
   });
 }
 

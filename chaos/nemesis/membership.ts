@@ -58,6 +58,27 @@ export interface MembershipProcesses {
 }
 
 const adminTimeoutMs = 5_000;
+/** How long a started spare may take to be let in by the member it asked. */
+const joinWaitMs = 15_000;
+const joinPollMs = 100;
+
+/** Polls GET /ring on `httpUrl` until `node` is a member; one line when it never is. */
+export async function waitForMember(httpUrl: string, node: NodeId): Promise<void> {
+  const deadline = performance.now() + joinWaitMs;
+  while (performance.now() < deadline) {
+    try {
+      const response = await fetch(`${httpUrl}/ring`, {
+        signal: AbortSignal.timeout(adminTimeoutMs),
+      });
+      const ring = (await response.json()) as { members?: unknown };
+      if (Array.isArray(ring.members) && ring.members.includes(node)) return;
+    } catch {
+      // Not answering yet, or answering something else: poll again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, joinPollMs));
+  }
+  throw new Error(`${node} was not a member of ${httpUrl}/ring after ${joinWaitMs} ms`);
+}
 
 /** Ring changes on local processes through the members' admin routes. */
 export class ProcessMembership implements MembershipBackend {
@@ -65,7 +86,8 @@ export class ProcessMembership implements MembershipBackend {
 
   async join(node: NodeId, via: NodeId): Promise<void> {
     if (this.processes.spareNodes.includes(node)) {
-      await this.processes.addNode(node); // it asks n1 to let it in
+      await this.processes.addNode(node); // it asks n1 to let it in: wait until n1 agrees
+      await waitForMember(this.processes.httpUrl(via), node);
       return;
     }
     await postMembership(this.processes.httpUrl(via), "join", node);

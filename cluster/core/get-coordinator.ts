@@ -87,7 +87,7 @@ export class GetCoordinator {
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
     const requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
-    // One literal, not spread groups: spreading builds a slow dictionary-mode object per read.
+    // One literal, not spreads of smaller ones: this runs for every read.
     const fsm: GetFsm = {
       id,
       requestId,

@@ -50,7 +50,7 @@ interface PutFsm {
   candidates: NodeId[];
   attempt: number;
   mintTimer: TimerId | undefined;
-  requestTimer: TimerId | undefined;
+  requestTimer: TimerId;
   /** Some attempt timed out: that replica may have stored the write. */
   maybeWritten: boolean;
   object: VersionedObject | undefined;
@@ -115,43 +115,31 @@ export class PutCoordinator {
     this.admission.take(partition);
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
-    const fsm = this.newFsm({ id, requestId, request, countAs, crdt, pw, list, targets });
-    fsm.requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
-    this.fsms.set(id, fsm);
-    this.tryNextMinter(fsm);
-  }
-
-  /** One literal, not spread groups: spreading builds a slow dictionary-mode object per write. */
-  private newFsm(start: {
-    id: string;
-    requestId: string;
-    request: PutFsm["request"];
-    countAs: PutFsm["countAs"];
-    crdt: PutFsm["crdt"];
-    pw: number;
-    list: NodeId[];
-    targets: PutFsm["targets"];
-  }): PutFsm {
-    return {
-      id: start.id,
-      requestId: start.requestId,
-      request: start.request,
-      countAs: start.countAs,
-      crdt: start.crdt,
-      w: start.request.w ?? this.context.config.defaults.w,
-      pw: start.pw,
-      preferenceList: start.list,
-      targets: start.targets,
-      candidates: this.mintingCandidates(start.list),
+    const requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
+    // One literal, not spreads of smaller ones: this runs for every write, and spreading copies
+    // each field twice (the simulator's profile had 6% of its time here).
+    const fsm: PutFsm = {
+      id,
+      requestId,
+      request,
+      countAs,
+      crdt,
+      w: request.w ?? config.defaults.w,
+      pw,
+      preferenceList: list,
+      targets,
+      candidates: this.mintingCandidates(list),
       attempt: -1,
       mintTimer: undefined,
-      requestTimer: undefined, // set by start, right after
+      requestTimer,
       maybeWritten: false,
       object: undefined,
       acknowledged: new Set<NodeId>(),
       failed: new Set<NodeId>(),
       replied: false,
     };
+    this.fsms.set(id, fsm);
+    this.tryNextMinter(fsm);
   }
 
   /** Primaries that may mint a version: this node first if it is one, then those believed up. */
@@ -310,8 +298,14 @@ export class PutCoordinator {
   /** Asks the `writeQuorum` policy and answers the client if it decided; false when the
    * policy failed (the request is finished with a 500). */
   private answerIfDecided(fsm: PutFsm): boolean {
-    const isPrimary = (target: WriteTarget) => target.hintFor === undefined;
-    const pending = (node: NodeId) => !fsm.acknowledged.has(node) && !fsm.failed.has(node);
+    // Counted in one loop, without named helper closures: this runs on every acknowledgement.
+    let primariesAcknowledged = 0;
+    let primariesPending = 0;
+    for (const target of fsm.targets) {
+      if (target.hintFor !== undefined) continue; // a fallback holding a hint, not a primary
+      if (fsm.acknowledged.has(target.node)) primariesAcknowledged += 1;
+      else if (!fsm.failed.has(target.node)) primariesPending += 1;
+    }
     const verdict = this.verdict(fsm, () =>
       this.context.policies.writeQuorum({
         w: fsm.w,
@@ -319,11 +313,8 @@ export class PutCoordinator {
         targetCount: fsm.targets.length,
         acknowledged: fsm.acknowledged.size,
         failed: fsm.failed.size,
-        primariesAcknowledged: fsm.targets.filter(
-          (target) => isPrimary(target) && fsm.acknowledged.has(target.node),
-        ).length,
-        primariesPending: fsm.targets.filter((target) => isPrimary(target) && pending(target.node))
-          .length,
+        primariesAcknowledged,
+        primariesPending,
       }),
     );
     if (verdict === undefined) return false;
@@ -366,7 +357,7 @@ export class PutCoordinator {
   }
 
   private retire(fsm: PutFsm): void {
-    if (fsm.requestTimer !== undefined) this.context.env.cancelTimer(fsm.requestTimer);
+    this.context.env.cancelTimer(fsm.requestTimer);
     if (fsm.mintTimer !== undefined) this.context.env.cancelTimer(fsm.mintTimer);
     this.fsms.delete(fsm.id);
   }

@@ -1,46 +1,39 @@
-// validate.ts counts a name's UTF-8 bytes by hand instead of encoding it (every request asks):
-// the count must be TextEncoder's for every string, lone surrogates included.
+// validateClientRequest's name limits (lesson 7: refuse what can never succeed, and say why):
+// bucket and key sizes count UTF-8 bytes exactly as TextEncoder does, surrogates included.
 import { describe, expect, it } from "vitest";
-import { utf8Length } from "./validate.ts";
+import type { ClientRequest } from "./types.ts";
+import { keySizeMaxBytes, validateClientRequest } from "./validate.ts";
 
-const encoder = new TextEncoder();
+const config = {
+  nodes: ["n1", "n2", "n3"],
+  partitionCount: 8,
+  defaults: { n: 3, r: 2, w: 2, timeoutMs: 1_000 },
+  bucketModes: {},
+};
+const get = (key: string): ClientRequest => ({ op: "get", bucket: "b", key });
+const bytes = (text: string) => new TextEncoder().encode(text).length;
 
-describe("utf8Length", () => {
-  it("counts what TextEncoder writes, for ASCII, 2-, 3- and 4-byte characters and lone surrogates", () => {
-    const samples = [
-      "",
-      "k1",
-      "é",
-      "€uro",
-      "日本語",
-      "🙂",
-      "a🙂b",
-      "\ud800",
-      "\udc00x",
-      "\ud800\ud800",
-      "x\ud83d",
-    ];
-    for (const sample of samples)
-      expect(utf8Length(sample), sample).toBe(encoder.encode(sample).length);
-  });
-
-  it("agrees with TextEncoder on 2,000 random strings of mixed code units", () => {
-    let state = 7;
-    const nextUnit = () => {
-      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-      const pick = state % 4;
-      return pick === 0
-        ? state % 128
-        : pick === 1
-          ? 0x80 + (state % 0x780)
-          : pick === 2
-            ? 0xd800 + (state % 0x800)
-            : state % 0x10000;
-    };
-    for (let round = 0; round < 2_000; round += 1) {
-      const units = Array.from({ length: 1 + (round % 9) }, nextUnit);
-      const text = String.fromCharCode(...units);
-      expect(utf8Length(text)).toBe(encoder.encode(text).length);
+describe("bucket and key sizes", () => {
+  it("accept a key of exactly the limit in bytes and refuse one byte more, whatever its characters", () => {
+    const units = ["a", "é", "€", "\u{1F600}", "\uD800", "\uDC00"];
+    for (const unit of units) {
+      for (let count = 1; count * unit.length <= keySizeMaxBytes; count *= 2) {
+        const key = unit.repeat(count);
+        const problem = validateClientRequest(get(key), config);
+        if (bytes(key) > keySizeMaxBytes) {
+          expect(problem).toBe(
+            `Expected \`key\` to be at most ${keySizeMaxBytes} bytes, got ${bytes(key)}`,
+          );
+        } else {
+          expect(problem).toBeUndefined();
+        }
+      }
     }
+    expect(validateClientRequest(get("k".repeat(keySizeMaxBytes)), config)).toBeUndefined();
+    expect(validateClientRequest(get("k".repeat(keySizeMaxBytes + 1)), config)).toMatch(
+      /at most 512 bytes, got 513/,
+    );
+    expect(validateClientRequest(get("€".repeat(171)), config)).toMatch(/got 513/);
+    expect(validateClientRequest(get(""), config)).toBe("Expected `key` to be non-empty");
   });
 });

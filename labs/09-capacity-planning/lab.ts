@@ -97,7 +97,11 @@ export interface QueueOutcome {
  * (three times what it serves) for 10 s; 30% of them for one hot partition, the rest spread over
  * 16. Each arrival asks the policy with what the node holds at that instant. Deterministic.
  */
-export function queueModel(module: AdmissionModule, seed: number): QueueOutcome | string {
+export function queueModel(
+  module: AdmissionModule,
+  seed: number,
+  requestsInFlightMax = 20,
+): QueueOutcome | string {
   const random = new Random(`lab09:queue:${seed}`);
   const serviceMs = 10;
   const held: { partition: number; arrivedMs: number }[] = [];
@@ -117,6 +121,7 @@ export function queueModel(module: AdmissionModule, seed: number): QueueOutcome 
     const partition = random.chance(0.3) ? 0 : 1 + random.integer(15);
     const input = admissionInput({
       requestsAwaiting: held.length,
+      requestsInFlightMax,
       partition,
       partitionRequestsAwaiting: held.filter((request) => request.partition === partition).length,
       random: () => random.next(),

@@ -16,7 +16,7 @@ import { SimulatedRun, type RunResult } from "../../chaos/harness/run-core.ts";
 import { resolveRunOptions } from "../../chaos/harness/run-options.ts";
 import type { AlarmState, HealthMeasurements } from "../../cluster/core/policies.ts";
 import { DynamoNode } from "../../cluster/core/node.ts";
-import { callLearner, defineLab, requireFunctions } from "../kit/lab.ts";
+import { callLearner, defineLab, requireFunctions, type CheckOutcome } from "../kit/lab.ts";
 import { memoized } from "../shared-b/simulate-with.ts";
 
 export interface AlarmModule {
@@ -108,6 +108,31 @@ function timelineText(timeline: IncidentTimeline): string {
     .join("; ");
 }
 
+/** 10d: the first alarm after the first crash comes no later than the first second below the
+ * SLA (lab 11 grades a blueprint's alarms with it too). */
+export function pagedBeforeBreach(module: AlarmModule, seed: number): CheckOutcome {
+  const timeline = incidentOf(module, seed);
+  if (timeline.breachMs === undefined)
+    return {
+      ok: false,
+      message: "the scripted incident never broke the SLA: the grader's scenario is wrong",
+      run: timeline.run,
+    };
+  const fired = timeline.samples.find(
+    ({ atMs, alarms }) => atMs > firstCrashMs && alarms.length > 0,
+  );
+  if (fired !== undefined && fired.atMs <= timeline.breachMs)
+    return {
+      ok: true,
+      detail: `raised at ${fired.atMs / 1_000} s (${fired.alarms[0]}), SLA broken from ${timeline.breachMs / 1_000} s`,
+    };
+  return {
+    ok: false,
+    message: `availability fell below ${slaAvailability * 100}% from ${timeline.breachMs / 1_000} s, and ${fired === undefined ? "no alarm was ever raised" : `the first alarm came at ${fired.atMs / 1_000} s`}: the page arrives with the outage, not before it. Timeline: ${timelineText(timeline)}`,
+    run: timeline.run,
+  };
+}
+
 export const lab10 = defineLab<AlarmModule>({
   id: "10",
   slug: "10-monitoring",
@@ -194,28 +219,7 @@ export const lab10 = defineLab<AlarmModule>({
       id: "10d",
       title: `an alarm fires before availability falls below ${slaAvailability * 100}% in any second`,
       needs: "cluster",
-      run: ({ module, seed }) => {
-        const timeline = incidentOf(module, seed);
-        if (timeline.breachMs === undefined)
-          return {
-            ok: false,
-            message: "the scripted incident never broke the SLA: the grader's scenario is wrong",
-            run: timeline.run,
-          };
-        const fired = timeline.samples.find(
-          ({ atMs, alarms }) => atMs > firstCrashMs && alarms.length > 0,
-        );
-        if (fired !== undefined && fired.atMs <= timeline.breachMs)
-          return {
-            ok: true,
-            detail: `raised at ${fired.atMs / 1_000} s (${fired.alarms[0]}), SLA broken from ${timeline.breachMs / 1_000} s`,
-          };
-        return {
-          ok: false,
-          message: `availability fell below ${slaAvailability * 100}% from ${timeline.breachMs / 1_000} s, and ${fired === undefined ? "no alarm was ever raised" : `the first alarm came at ${fired.atMs / 1_000} s`}: the page arrives with the outage, not before it. Timeline: ${timelineText(timeline)}`,
-          run: timeline.run,
-        };
-      },
+      run: ({ module, seed }) => pagedBeforeBreach(module, seed),
     },
     {
       id: "10e",

@@ -301,7 +301,9 @@ function drawNemesis(entries: NemesisEntry[]): void {
         entry.value === undefined || entry.value === null ? "" : ` ${JSON.stringify(entry.value)}`;
       const words = f.startsWith("start-")
         ? faultInWords(f.slice("start-".length), entry.value)
-        : `${f}${value}`;
+        : f.startsWith("stop-")
+          ? `end of ${faultInWords(f.slice("stop-".length), entry.value)}`
+          : `${f}${value}`;
       return element(
         "li",
         { class: entry.type === "invoke" ? "nemesis" : "" },

@@ -318,7 +318,7 @@ export function attachDockerCluster(options: AttachOptions): DockerCluster {
         node,
         options.image,
         { ...options.labels, [nodeLabel]: id },
-        options.policies === undefined ? [] : [policiesMount(options.policies).bind],
+        options.policies === undefined ? [] : policiesMount(options.policies).binds,
       );
       await docker.getContainer(node.containerId).start();
       await waitForHealth(docker, node, startTimeoutMs);
@@ -427,18 +427,22 @@ const hostRepositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
 /**
  * Where a policies module is seen inside a node container: its folder, mounted read-only at the
  * same place relative to /app when it is inside this repository (a lab's solution imports
- * cluster/core by relative path), at its own absolute path otherwise.
+ * cluster/core by relative path), at its own absolute path otherwise. A module outside the
+ * repository (the lab kit writes one to a temporary folder that imports the learner's file by
+ * its absolute path) also gets the repository, read-only, at its own absolute path.
  */
-export function policiesMount(hostFile: string): { bind: string; file: string } {
+export function policiesMount(hostFile: string): { binds: string[]; file: string } {
   const file = resolve(hostFile);
   const folder = dirname(file);
   const inside = relative(hostRepositoryRoot, folder);
-  const containerFolder =
-    inside !== "" && !inside.startsWith("..") && !isAbsolute(inside)
-      ? posix.join(imageRepositoryRoot, ...inside.split(sep))
-      : folder;
+  const isInside = !inside.startsWith("..") && !isAbsolute(inside);
+  const containerFolder = isInside ? posix.join(imageRepositoryRoot, ...inside.split(sep)) : folder;
+  const repository = hostRepositoryRoot.replace(/[\\/]+$/, "");
   return {
-    bind: `${folder}:${containerFolder}:ro`,
+    binds: [
+      `${folder}:${containerFolder}:ro`,
+      ...(isInside ? [] : [`${repository}:${repository}:ro`]),
+    ],
     file: posix.join(containerFolder, basename(file)),
   };
 }
@@ -485,7 +489,9 @@ async function removeContainers(docker: Dockerode, nodes: DockerNode[]): Promise
         try {
           await docker.getContainer(node.containerId).remove({ force: true, v: true });
         } catch (error) {
-          if (statusOf(error) !== 404) throw dockerError(`cannot remove ${node.id}`, error);
+          // 404: gone already; 409: its removal is under way (a Ctrl-C cleanup got there first)
+          if (statusOf(error) !== 404 && statusOf(error) !== 409)
+            throw dockerError(`cannot remove ${node.id}`, error);
         }
       }),
   );

@@ -8,6 +8,9 @@
 // (chaos/harness/requirements.ts). The first run builds the images
 // (minutes on the vfs storage driver); later runs reuse them while the sources are unchanged.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
@@ -159,16 +162,25 @@ describe.skipIf(skipDocker)("docker backend: a lab's policies file", () => {
   const policiesFile = fileURLToPath(
     new URL("../../../cluster/runtime/real/test-data/one-owner-policies.ts", import.meta.url),
   );
+  // The lab kit's shape: a module in a temporary folder that imports the learner's file by its
+  // absolute path (the repository is then mounted too).
+  const outside = mkdtempSync(join(tmpdir(), "neverstop-docker-policies-"));
+  const outsideFile = join(outside, "policies.ts");
+  writeFileSync(outsideFile, `export { policies } from ${JSON.stringify(policiesFile)};\n`);
+  afterAll(() => rmSync(outside, { recursive: true, force: true }));
 
-  it(
-    "is mounted into every container and loaded by every node (its claim: every partition on n1)",
-    async () => {
+  it.each([
+    ["inside the repository", policiesFile],
+    ["outside it, importing a repository file by absolute path", outsideFile],
+  ])(
+    "a file %s is mounted into every container and loaded by every node (its claim: every partition on n1)",
+    async (_where, file) => {
       const image = await ensureNodeImage(docker);
       const cluster = await startDockerCluster({
         nodes: 2,
         image: image.tag,
         namePrefix,
-        policies: policiesFile,
+        policies: file,
       });
       try {
         const response = await fetch(`${cluster.node("n2").httpUrl}/ring`, {

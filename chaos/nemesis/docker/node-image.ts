@@ -6,7 +6,8 @@
 // is, pulled from its registry when the engine does not hold it.
 
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
@@ -74,22 +75,52 @@ export async function ensureNodeImage(
   const log = options.log ?? (() => {});
   if (options.image !== undefined) return usePublishedImage(docker, options.image, log);
   const tag = `${sourceImageRepository}:${sourceTagPrefix}${sourceHash()}`;
-  let baseBuildMs = 0;
-  let nodeBuildMs = 0;
-  if (!(await imageExists(docker, tag))) {
+  const times = { tag, baseBuildMs: 0, nodeBuildMs: 0, pullMs: 0 };
+  if (await imageExists(docker, tag)) return times;
+  // Two test files (or a test and an `up`) that find the image missing build it once: the
+  // second waits for the first's lock, then finds the image.
+  return withBuildLock(tag, async () => {
+    if (await imageExists(docker, tag)) return times;
     if (!(await imageExists(docker, baseImageTagDefault))) {
       log(`building the offline base image ${baseImageTagDefault} from this machine's node ...`);
       const started = Date.now();
       await buildBaseImage({ docker, tag: baseImageTagDefault });
-      baseBuildMs = Date.now() - started;
+      times.baseBuildMs = Date.now() - started;
     }
     log(`building the node image ${tag} from the Dockerfile (a minute or so) ...`);
     const started = Date.now();
     await buildNodeImage({ tag, baseImage: baseImageTagDefault });
-    nodeBuildMs = Date.now() - started;
+    times.nodeBuildMs = Date.now() - started;
     await removeOtherSourceImages(docker, tag);
+    return times;
+  });
+}
+
+/** A build takes less than this; a lock older than it was left by a build that was killed. */
+const buildLockStaleMs = 20 * 60_000;
+const buildLockPollMs = 1_000;
+
+/** Runs `work` holding a machine-wide lock (a folder: mkdir is atomic) named after `tag`. */
+async function withBuildLock<T>(tag: string, work: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), `neverstop-image-build-${tag.replace(/[^A-Za-z0-9]/g, "_")}.lock`);
+  const deadline = Date.now() + buildLockStaleMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > buildLockStaleMs || Date.now() > deadline)
+        rmSync(lock, { recursive: true, force: true });
+      await new Promise((resolveWait) => setTimeout(resolveWait, buildLockPollMs));
+    }
   }
-  return { tag, baseBuildMs, nodeBuildMs, pullMs: 0 };
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 async function usePublishedImage(

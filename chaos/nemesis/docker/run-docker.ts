@@ -22,10 +22,14 @@ import {
 } from "../../harness/run-core.ts";
 import type { RunOptions } from "../../harness/run-options.ts";
 import { dockerNemesisBackend } from "../docker.ts";
-import { startDockerStack } from "./stack.ts";
+import { newRunId } from "./backend.ts";
+import { connectDocker } from "./engine.ts";
+import { removeRunContainers, startDockerStack } from "./stack.ts";
 
 /** How often the run looks whether it is over (and reports progress). */
 const pollMs = 100;
+/** After Ctrl-C, how long a container creation already sent to the engine gets to land. */
+const interruptSettleMs = 1_000;
 /** Containers of test runs are named `neverstop-run-<run>-<node>`. */
 export const runNamePrefix = "neverstop-run";
 
@@ -34,14 +38,31 @@ export async function runDockerTest(
   hooks: { onProgress?: (snapshot: ProgressSnapshot) => void },
 ): Promise<RunResult> {
   const dataDir = mkdtempSync(join(tmpdir(), "neverstop-docker-run-"));
+  const docker = connectDocker();
+  const runId = newRunId();
+  // Ctrl-C at any moment (the containers start one by one) must not leave any running: remove
+  // every container labelled with the run, then end as an interrupted process does.
+  const interrupted = (signal: NodeJS.Signals) => {
+    // Twice: a container whose creation was under way at the first pass is there by the second.
+    const removeAll = () => removeRunContainers(docker, runId).catch(() => 0);
+    void removeAll()
+      .then(() => new Promise((resolveWait) => setTimeout(resolveWait, interruptSettleMs)))
+      .then(removeAll)
+      .finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
   try {
     const stack = await startDockerStack({
+      docker,
+      runId,
       nodes: options.cluster.nodes,
       sync: options.cluster.sync,
       dataDir,
       detach: false,
       namePrefix: runNamePrefix,
       partitionCount: options.cluster.partitionCount,
+      ...(options.policies === undefined ? {} : { policies: options.policies }),
       bucketModes: options.cluster.bucketModes,
       defaults: {
         n: options.cluster.n,
@@ -57,6 +78,8 @@ export async function runDockerTest(
       await stack.stop();
     }
   } finally {
+    process.off("SIGINT", interrupted);
+    process.off("SIGTERM", interrupted);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -103,6 +103,8 @@ export interface DockerStackOptions {
   partitionCount?: number;
   bucketModes?: ClusterConfig["bucketModes"];
   namePrefix?: string;
+  /** The run's label value (removeRunContainers finds its containers by it). Default: new. */
+  runId?: string;
   startTimeoutMs?: number;
   docker?: Dockerode;
   log?: (line: string) => void;
@@ -125,7 +127,7 @@ export async function startDockerStack(options: DockerStackOptions): Promise<Doc
     ...(options.image === undefined ? {} : { image: options.image }),
     log,
   });
-  const runId = newRunId();
+  const runId = options.runId ?? newRunId();
   const namePrefix = options.namePrefix ?? namePrefixDefault;
   const toxiproxy = await startToxiproxyContainer(docker, image.tag, runId, namePrefix);
   const stopAll = async () => {
@@ -247,7 +249,7 @@ export async function removeRunContainers(docker: Dockerode, runId: string): Pro
       try {
         await docker.getContainer(each.Id).remove({ force: true, v: true });
       } catch (error) {
-        if (statusOf(error) !== 404) {
+        if (statusOf(error) !== 404 && statusOf(error) !== 409) {
           throw new DockerClusterError(`cannot remove ${each.Names[0]}: ${oneLine(error)}`);
         }
       }

@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCluster, type StartedCluster } from "./local-cluster.ts";
+import { recordedCluster } from "../../cli/dashboard.ts";
+import { startCluster, type StartedCluster } from "../../cli/local-cluster.ts";
 import { startDashboard, sumMetric, type Dashboard } from "./dashboard.ts";
 
 let dataDir: string;
@@ -28,7 +29,11 @@ beforeAll(async () => {
     toxiproxyPort: 0,
     log: () => {},
   });
-  dashboard = await startDashboard({ dataDir, siteDirectory: site, sampleIntervalMs: 200 });
+  dashboard = await startDashboard({
+    cluster: recordedCluster(dataDir),
+    siteDirectory: site,
+    sampleIntervalMs: 200,
+  });
 }, 90_000);
 
 afterAll(async () => {

@@ -1,0 +1,32 @@
+// Mistake: page when two peers are down. One node down is "fine" (three copies), and the
+// second crash is the outage the page should have prevented.
+export type RetryChoice = "none" | "retry-on-definite-failure" | "retry-with-idempotency-key";
+
+export interface DataTypePlan {
+  n: number;
+  r: number;
+  w: number;
+  pw: number;
+  mode: "causal" | "lww";
+  retry: RetryChoice;
+}
+
+export interface Blueprint {
+  nodes: number;
+  cart: DataTypePlan;
+  session: DataTypePlan;
+  counter: DataTypePlan;
+  requestsInFlightMax: number;
+  pageWhenPeersDown: number;
+}
+
+export function blueprint(): Blueprint {
+  return {
+    nodes: 5,
+    cart: { n: 3, r: 1, w: 1, pw: 0, mode: "causal", retry: "retry-with-idempotency-key" },
+    session: { n: 3, r: 2, w: 2, pw: 2, mode: "lww", retry: "retry-with-idempotency-key" },
+    counter: { n: 3, r: 2, w: 2, pw: 0, mode: "causal", retry: "retry-on-definite-failure" },
+    requestsInFlightMax: 20,
+    pageWhenPeersDown: 2,
+  };
+}

@@ -1,0 +1,32 @@
+// Mistake: the default budget of 2000 requests in flight ("never refuse a customer").
+// Offered three times its capacity, a node holds them all and answers each later than the last.
+export type RetryChoice = "none" | "retry-on-definite-failure" | "retry-with-idempotency-key";
+
+export interface DataTypePlan {
+  n: number;
+  r: number;
+  w: number;
+  pw: number;
+  mode: "causal" | "lww";
+  retry: RetryChoice;
+}
+
+export interface Blueprint {
+  nodes: number;
+  cart: DataTypePlan;
+  session: DataTypePlan;
+  counter: DataTypePlan;
+  requestsInFlightMax: number;
+  pageWhenPeersDown: number;
+}
+
+export function blueprint(): Blueprint {
+  return {
+    nodes: 5,
+    cart: { n: 3, r: 1, w: 1, pw: 0, mode: "causal", retry: "retry-with-idempotency-key" },
+    session: { n: 3, r: 2, w: 2, pw: 2, mode: "lww", retry: "retry-with-idempotency-key" },
+    counter: { n: 3, r: 2, w: 2, pw: 0, mode: "causal", retry: "retry-on-definite-failure" },
+    requestsInFlightMax: 2_000,
+    pageWhenPeersDown: 1,
+  };
+}
