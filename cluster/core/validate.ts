@@ -34,14 +34,30 @@ function integerIn(
   return undefined;
 }
 
-const encoder = new TextEncoder();
+/** Bytes of `text` in UTF-8, as TextEncoder counts them (a lone surrogate becomes U+FFFD, 3). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index++) {
+    const unit = text.charCodeAt(index);
+    const next = text.charCodeAt(index + 1);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+      bytes += 4;
+      index++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
 
 function nameProblem(
   what: "bucket" | "key",
   name: string,
   sizeMaxBytes: number,
 ): string | undefined {
-  const length = encoder.encode(name).length; // every request: one encoder, not one per call
+  // Every request passes here: count UTF-8 bytes only when the limit could be reached (a UTF-16
+  // unit is at most 3 bytes), and count them without encoding.
+  const length = name.length * 3 <= sizeMaxBytes ? name.length : utf8Length(name);
   if (length === 0) return `Expected \`${what}\` to be non-empty`;
   if (length > sizeMaxBytes) {
     return `Expected \`${what}\` to be at most ${sizeMaxBytes} bytes, got ${length}`;

@@ -53,7 +53,15 @@ export function covers(clock: VersionVector, dot: [string, number]): boolean {
   return (clock[dot[0]] ?? 0) >= dot[1];
 }
 
+/**
+ * The least clock that has seen both. When one side has already seen everything the other has
+ * (replication, read replies and repair merge equal or newer clocks all day) that side is the
+ * join, and it is returned itself, not copied, if its actors are in order: no allocation, and a
+ * frozen clock keeps its cached encodings (encodeContext).
+ */
 export function joinClocks(a: VersionVector, b: VersionVector): VersionVector {
+  if (descends(a, b) && isSortedClock(a)) return a;
+  if (descends(b, a) && isSortedClock(b)) return b;
   const joined: VersionVector = { ...a };
   for (const [actor, counter] of Object.entries(b)) {
     joined[actor] = Math.max(joined[actor] ?? 0, counter);
@@ -63,7 +71,20 @@ export function joinClocks(a: VersionVector, b: VersionVector): VersionVector {
 
 /** a <= b: every event in a is in b. */
 export function descends(b: VersionVector, a: VersionVector): boolean {
-  return Object.entries(a).every(([actor, counter]) => (b[actor] ?? 0) >= counter);
+  for (const actor in a) {
+    if (!Object.hasOwn(a, actor)) continue;
+    if ((b[actor] ?? 0) < a[actor]!) return false;
+  }
+  return true;
+}
+
+function isSortedClock(clock: VersionVector): boolean {
+  let previous: string | undefined;
+  for (const actor in clock) {
+    if (previous !== undefined && !(previous < actor)) return false;
+    previous = actor;
+  }
+  return true;
 }
 
 function sortClock(clock: VersionVector): VersionVector {
@@ -404,7 +425,19 @@ export function contextTag(bucket: string, key: string): string {
 
 const contextEncoder = new TextEncoder();
 
+/** Contexts encoded once per frozen clock (a version's clock is frozen once stored or sent):
+ * every get and put answers with one, and most answers name a clock answered before. */
+const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }>();
+
 export function encodeContext(clock: VersionVector, tag: string): string {
+  const known = encodedContexts.get(clock);
+  if (known !== undefined && known.tag === tag) return known.text;
+  const text = encodeContextText(clock, tag);
+  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text });
+  return text;
+}
+
+function encodeContextText(clock: VersionVector, tag: string): string {
   const bytes = contextEncoder.encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
   let text = "";
   for (let index = 0; index < bytes.length; index += 3) {
@@ -419,27 +452,50 @@ export function encodeContext(clock: VersionVector, tag: string): string {
   return text;
 }
 
-/** The clock and key tag a context names, or undefined when this node did not issue it. */
+/** Each base64url character's value by its char code (the text is checked to hold only them). */
+const base64Values = new Uint8Array(128);
+for (let index = 0; index < base64Alphabet.length; index += 1) {
+  base64Values[base64Alphabet.charCodeAt(index)] = index;
+}
+const contextDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Contexts decoded lately, frozen: a put's context is decoded by validation and again by its
+ * coordinator, and a read-modify-write client sends back the text a get just produced. */
+const decodedContexts = new Map<string, DecodedContext | undefined>();
+const decodedContextCountMax = 4096;
+
+/** The clock and key tag a context names, or undefined when this node did not issue it. The
+ * result is frozen (shared by every caller that decodes the same text). */
 export function decodeContext(text: string): DecodedContext | undefined {
+  if (decodedContexts.has(text)) return decodedContexts.get(text);
+  const decoded = decodeContextText(text);
+  if (decoded !== undefined) Object.freeze(decoded.clock);
+  if (decodedContexts.size >= decodedContextCountMax) decodedContexts.clear();
+  decodedContexts.set(text, decoded === undefined ? undefined : Object.freeze(decoded));
+  return decoded;
+}
+
+function decodeContextText(text: string): DecodedContext | undefined {
   if (text.length === 0 || text.length > contextLengthMax || !/^[A-Za-z0-9_-]+$/.test(text)) {
     return undefined;
   }
   if (text.length % 4 === 1) return undefined;
-  const bytes: number[] = [];
+  const bytes = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let length = 0;
   for (let index = 0; index < text.length; index += 4) {
-    const group = text.slice(index, index + 4);
+    const groupLength = Math.min(4, text.length - index);
     let chunk = 0;
     for (let position = 0; position < 4; position += 1) {
-      const char = group[position];
-      chunk = (chunk << 6) | (char === undefined ? 0 : base64Alphabet.indexOf(char));
+      const sextet = position < groupLength ? base64Values[text.charCodeAt(index + position)]! : 0;
+      chunk = (chunk << 6) | sextet;
     }
-    bytes.push((chunk >> 16) & 255);
-    if (group.length > 2) bytes.push((chunk >> 8) & 255);
-    if (group.length > 3) bytes.push(chunk & 255);
+    bytes[length++] = (chunk >> 16) & 255;
+    if (groupLength > 2) bytes[length++] = (chunk >> 8) & 255;
+    if (groupLength > 3) bytes[length++] = chunk & 255;
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(bytes)));
+    parsed = JSON.parse(contextDecoder.decode(bytes.subarray(0, length)));
   } catch {
     return undefined;
   }

@@ -299,12 +299,12 @@ export class Simulation {
       // The reply travels back over the node->client direction of the link.
       if (this.links.cutOf(replyLink.from, replyLink.to) !== undefined) return;
       const delay = this.links.sampleLatency(replyLink.from, replyLink.to, this.networkRandom);
-      const copy = JSON.parse(JSON.stringify(response)) as ClientResponse;
+      const copy = jsonCopy(response);
       this.scheduler.after(delay, () => finish({ kind: "response", response: copy }));
     });
     const incarnation = host.incarnation;
     const delay = this.links.sampleLatency(clientEndpoint, nodeId, this.networkRandom);
-    const copy = JSON.parse(JSON.stringify(request)) as ClientRequest;
+    const copy = jsonCopy(request);
     this.scheduler.after(delay, () =>
       this.deliverToNode(host, incarnation, { type: "client", requestId, request: copy }),
     );
@@ -417,4 +417,49 @@ export class Simulation {
       });
     }
   }
+}
+
+/** Marks a value jsonCopy leaves to a real JSON round trip. */
+const notPlain = Symbol("not plain JSON");
+/** Deeper than this, jsonCopy leaves the value to JSON (which reports a cycle as it should). */
+const copyDepthMax = 64;
+
+/**
+ * What a JSON round trip gives (a client's request and its answer cross a simulated wire as
+ * text would), built directly: a property holding undefined is left out, an array slot holding
+ * it becomes null, a non-finite number becomes null and -0 becomes 0, as JSON.stringify does.
+ * It is several times cheaper than stringify then parse, which were a tenth of the simulator's
+ * time; anything that is not plain data (a class instance, a Date, a bigint, a "__proto__"
+ * key, a cycle) goes through the real round trip, so the result is always JSON's.
+ */
+export function jsonCopy<T>(value: T): T {
+  const copied = plainCopy(value, 0);
+  return (copied === notPlain ? JSON.parse(JSON.stringify(value)) : copied) as T;
+}
+
+function plainCopy(value: unknown, depth: number): unknown {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return value;
+  if (typeof value === "number") return Number.isFinite(value) ? value + 0 : null;
+  if (typeof value !== "object" || depth >= copyDepthMax) return notPlain;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    for (let index = 0; index < value.length; index += 1) {
+      const item: unknown = value[index];
+      const copied = item === undefined ? null : plainCopy(item, depth + 1);
+      if (copied === notPlain) return notPlain;
+      copy.push(copied);
+    }
+    return copy;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return notPlain;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (key === "__proto__") return notPlain;
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    const copied = plainCopy(item, depth + 1);
+    if (copied === notPlain) return notPlain;
+    copy[key] = copied;
+  }
+  return copy;
 }
