@@ -10,8 +10,11 @@
 #
 # The image runs TypeScript sources through tsx (a runtime dependency): the entrypoint is
 # `node bin/run-ts.js`, and the command names the file to run, by default a compose node
-# (chaos/nemesis/docker/container-node.ts --node n1). The docker backend runs
-# cluster/runtime/real/node-main.ts --config FILE instead. Everything listens on 127.0.0.1 only:
+# (chaos/nemesis/docker/container-node.ts --node n1). The docker backend (`npx neverstop up
+# --backend docker`, which builds this image itself as neverstop:src-<hash>) runs
+# cluster/runtime/real/node-main.ts --config FILE for nodes and
+# chaos/nemesis/docker/container-toxiproxy.ts --port P for its Toxiproxy; neither needs cli/,
+# which the image leaves out. Everything listens on 127.0.0.1 only:
 # run the containers on the host network (docker-compose.host.yml) or in one shared namespace
 # (docker-compose.yml).
 #

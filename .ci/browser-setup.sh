@@ -2,36 +2,44 @@
 # Installs Chromium for the browser test (site/browser.test.ts; issue 3, "runs in the browser"):
 # Debian's `chromium` package through apt-get when /usr/bin/chromium is missing. playwright-core
 # drives it through executablePath; nothing is downloaded by Playwright itself. Prints one line.
-# Needs root for the install; without root (or without apt-get) it only reports, and the
-# browser test then skips and says why.
+# Safe to run again: an installed Chromium that starts is used as it is.
 #
-#   .ci/browser-setup.sh    exit 0 when /usr/bin/chromium exists at the end, 1 otherwise
+#   .ci/browser-setup.sh          exit 0 when /usr/bin/chromium runs at the end, 1 otherwise (why,
+#                                 in one line); .ci/run stops there, so CI cannot pass without it
+#   APT_LOCK_WAIT_SECONDS=600     how long apt-get waits for another apt-get's lock (default 600)
 set -u
 
 chromium_path=/usr/bin/chromium
+lock_wait_seconds="${APT_LOCK_WAIT_SECONDS:-600}"
+apt_log="${BROWSER_SETUP_APT_LOG:-/tmp/neverstop-browser-apt.log}"
 
 say() {
   echo "browser-setup: $*"
 }
 
-version() {
-  "$chromium_path" --version 2>/dev/null | head -n 1
+fail() {
+  say "$* (the browser test cannot run)"
+  exit 1
 }
 
-if [ -x "$chromium_path" ]; then
+# `--version` proves the binary starts (its libraries are all there), not only that it exists.
+version() {
+  timeout 30 "$chromium_path" --version 2>/dev/null | head -n 1
+}
+
+if [ -x "$chromium_path" ] && [ -n "$(version)" ]; then
   say "$(version) already installed"
   exit 0
 fi
-if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-  say "no $chromium_path and no root apt-get to install it; the browser test will skip"
-  exit 1
-fi
+[ "$(id -u)" -eq 0 ] || fail "no working $chromium_path and this is not root: cannot install it"
+command -v apt-get >/dev/null 2>&1 || fail "no working $chromium_path and no apt-get to install it"
+# Lock::Timeout: another apt-get (the Docker setup, an unattended upgrade) finishes first.
 export DEBIAN_FRONTEND=noninteractive
-if apt-get update -qq >/dev/null 2>&1 &&
-  apt-get install -y -qq chromium >/dev/null 2>&1 &&
-  [ -x "$chromium_path" ]; then
-  say "installed $(version)"
-  exit 0
+if ! {
+  apt-get -o DPkg::Lock::Timeout="$lock_wait_seconds" update -qq &&
+    apt-get -o DPkg::Lock::Timeout="$lock_wait_seconds" install -y -qq chromium
+} >"$apt_log" 2>&1; then
+  fail "apt-get install chromium failed: $(grep -E '^(E|W):' "$apt_log" | tail -n 1)"
 fi
-say "apt-get could not install chromium; the browser test will skip"
-exit 1
+[ -x "$chromium_path" ] && [ -n "$(version)" ] || fail "chromium installed but $chromium_path does not start"
+say "installed $(version)"

@@ -2,11 +2,9 @@
 // that never stop", on your laptop's processes or in containers). A backend takes the options
 // `up` has checked and returns the cluster's record (what cluster.json holds, which `status`,
 // `down` and the fault commands read) and a way to stop it. The local backend is
-// startCluster() in local-cluster.ts; a backend with no implementation yet is `undefined`, and
-// `up` refuses it in one line.
-//
-// To add one (the Docker backend): implement `ClusterBackend` next to its runtime and set it in
-// `clusterBackends` below.
+// startCluster() in local-cluster.ts, the Docker backend startDockerBackend() in
+// docker-cluster.ts (containers and a Toxiproxy container, chaos/nemesis/docker/stack.ts); a
+// backend with no implementation yet is `undefined`, and `up` refuses it in one line.
 
 import { startCluster, type ClusterRecord, type StartClusterOptions } from "./local-cluster.ts";
 
@@ -24,5 +22,6 @@ export type ClusterBackend = (options: StartClusterOptions) => Promise<StartedBa
 
 export const clusterBackends: Record<ClusterBackendName, ClusterBackend | undefined> = {
   local: startCluster,
-  docker: undefined,
+  // Loaded only when asked for: local commands never load dockerode.
+  docker: async (options) => (await import("./docker-cluster.ts")).startDockerBackend(options),
 };

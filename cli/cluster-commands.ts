@@ -16,6 +16,8 @@ import {
   clusterBackends,
   type ClusterBackendName,
 } from "./cluster-backends.ts";
+import { startClusterDashboard } from "./dashboard.ts";
+import type { Dashboard } from "../site/server/dashboard.ts";
 import { CliError } from "./errors.ts";
 import {
   checkPortsFree,
@@ -27,12 +29,29 @@ import {
   type ClusterRecord,
   type StartClusterOptions,
 } from "./local-cluster.ts";
-import { integerArgument, policiesPath } from "./options.ts";
+import { integerArgument, loadPoliciesOption } from "./options.ts";
 
 /** Nodes plus spares: every one gets ports and proxies up front. */
 const memberCountMax = 16;
 
 export function registerClusterCommands(program: Command): void {
+  registerUp(program);
+  program
+    .command("down")
+    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .action(async (options: { dataDir: string }) => console.log(await downAny(options.dataDir)));
+  program
+    .command("status")
+    .description("show each member's client URL, process id and health")
+    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
+    .option("--json", "print JSON", false)
+    .action(async (options: { dataDir: string; json: boolean }) =>
+      status(options.dataDir, options.json),
+    );
+}
+
+function registerUp(program: Command): void {
   program
     .command("up")
     .description(
@@ -86,7 +105,12 @@ export function registerClusterCommands(program: Command): void {
       "--policies <file>",
       "a module of replacement policies (a lab's solution) every node loads",
     )
+    .option(
+      "--image <tag>",
+      "with --backend docker: a published node image (pulled when missing); default: built from the sources, offline",
+    )
     .option("--no-toxiproxy", "wire the nodes directly to each other (nothing to break)")
+    .option("--no-dashboard", "do not serve the live dashboard (only in the foreground: lesson 10)")
     .addOption(
       new Option(
         "--toxiproxy-port <port>",
@@ -96,19 +120,6 @@ export function registerClusterCommands(program: Command): void {
     .action(async (options: UpOptions, command: Command) => {
       await up(options, command.getOptionValueSource("dataDir") === "default");
     });
-  program
-    .command("down")
-    .description("stop a cluster started with `neverstop up --detach` (and its Toxiproxy)")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .action(async (options: { dataDir: string }) => console.log(await down(options.dataDir)));
-  program
-    .command("status")
-    .description("show each member's client URL, process id and health")
-    .option("--data-dir <folder>", "the cluster's data folder", dataDirDefault)
-    .option("--json", "print JSON", false)
-    .action(async (options: { dataDir: string; json: boolean }) =>
-      status(options.dataDir, options.json),
-    );
 }
 
 interface UpOptions {
@@ -124,6 +135,8 @@ interface UpOptions {
   spareNodes: number;
   lwwBuckets: string;
   policies?: string;
+  image?: string;
+  dashboard: boolean;
 }
 
 async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> {
@@ -133,19 +146,25 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
       `\`--backend ${options.backend}\` cannot start clusters yet: use \`--backend local\``,
     );
   }
-  const policies = options.policies === undefined ? undefined : policiesPath(options.policies, 1);
+  const policies =
+    options.policies === undefined
+      ? undefined
+      : (await loadPoliciesOption(options.policies, 1)).path;
   const dataDir = resolve(options.dataDir);
   prepareDataDir(dataDir, dataDirIsDefault);
-  checkNothingRuns(dataDir, options.dataDir);
+  await checkNothingRuns(dataDir, options.dataDir);
   checkCounts(options);
+  const docker = options.backend === "docker";
   // Ports and proxies cover the spares too, so a node that joins later is breakable as well.
   const layout: PortLayout = {
     basePort: options.basePort,
     nodeCount: options.nodes + options.spareNodes,
   };
   const toxiproxyPort = options.toxiproxyPort ?? toxiproxyPortOf(layout);
-  await checkPortsFree(layout, options.toxiproxy ? toxiproxyPort : undefined);
-  process.stderr.write(`starting ${options.nodes} nodes (sync ${options.sync}) ...\n`);
+  // A Docker cluster takes free ports at random: only the local one needs the fixed layout.
+  if (!docker) await checkPortsFree(layout, options.toxiproxy ? toxiproxyPort : undefined);
+  const where = docker ? " in Docker containers" : "";
+  process.stderr.write(`starting ${options.nodes} nodes${where} (sync ${options.sync}) ...\n`);
   const startOptions: StartClusterOptions = {
     nodes: options.nodes,
     layout,
@@ -155,14 +174,13 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     repair: options.repair,
     toxiproxy: options.toxiproxy,
     toxiproxyPort,
+    ...(options.image === undefined ? {} : { image: options.image }),
     cluster: {
       spareNodes: options.spareNodes,
       bucketModes: lwwBucketModes(options.lwwBuckets),
-      // TODO(split): `...(policies === undefined ? {} : { policies })` once
-      // LocalClusterOptions carries the policies path into each node's config.
+      ...(policies === undefined ? {} : { policies }),
     },
   };
-  void policies;
   const started = await backend(startOptions);
   if (!options.detach) {
     started.record.supervisorPid = process.pid;
@@ -175,20 +193,36 @@ async function up(options: UpOptions, dataDirIsDefault: boolean): Promise<void> 
     );
     return;
   }
+  // The course site's live dashboard (lesson 10), served by this process on 127.0.0.1 at the
+  // layout's base port, which no node uses (nodes take base+1..).
+  const dashboard = options.dashboard ? await startDashboardNear(dataDir, options.basePort) : null;
   console.log("Ctrl-C stops the cluster");
   await new Promise<void>((resolveSignal) => {
     process.once("SIGINT", () => resolveSignal());
     process.once("SIGTERM", () => resolveSignal());
   });
   process.stderr.write("stopping ...\n");
+  await dashboard?.stop();
   await started.stop();
 }
 
-function checkNothingRuns(dataDir: string, dataDirOption: string): void {
+/** The dashboard at `port`, or at a free port when that one is taken. */
+async function startDashboardNear(dataDir: string, port: number): Promise<Dashboard> {
+  try {
+    return await startClusterDashboard(dataDir, port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    return await startClusterDashboard(dataDir, 0);
+  }
+}
+
+async function checkNothingRuns(dataDir: string, dataDirOption: string): Promise<void> {
   const running = readRecord(dataDir);
   if (
     running !== undefined &&
-    running.nodes.some((node) => node.pid !== undefined && isNeverstopNode(node.pid))
+    (running.nodes.some((node) => node.pid !== undefined && isNeverstopNode(node.pid)) ||
+      (running.backend === "docker" &&
+        (await (await import("./docker-cluster.ts")).anyDockerNodeRunning(running))))
   ) {
     throw new CliError(
       `a cluster is already running from ${dataDirOption} (see \`npx neverstop status\`; stop it with \`npx neverstop down\`)`,
@@ -243,9 +277,20 @@ export function describeCluster(record: ClusterRecord): string[] {
   }
   for (const node of record.nodes) {
     const proxied = node.clientUrl === undefined ? "" : `  via proxy ${node.clientUrl}`;
-    lines.push(`${node.id}  ${node.httpUrl}${proxied}  (pid ${node.pid ?? "-"})`);
+    const where =
+      node.container === undefined ? `pid ${node.pid ?? "-"}` : `container ${node.container}`;
+    lines.push(`${node.id}  ${node.httpUrl}${proxied}  (${where})`);
   }
   return lines;
+}
+
+/** `down` of whatever runs: Docker containers (docker-cluster.ts) or local processes. */
+async function downAny(dataDirOption: string): Promise<string> {
+  const record = readRecord(resolve(dataDirOption));
+  if (record?.backend !== "docker") return down(dataDirOption);
+  const docker = await import("./docker-cluster.ts");
+  if (!docker.isDockerRecord(record)) return down(dataDirOption);
+  return docker.downDocker(record);
 }
 
 async function status(dataDirOption: string, json: boolean): Promise<void> {
@@ -257,6 +302,10 @@ async function status(dataDirOption: string, json: boolean): Promise<void> {
       `no cluster is running from ${dataDirOption} (start one with \`npx neverstop up\`)`,
       1,
     );
+  }
+  if (record.backend === "docker") {
+    const docker = await import("./docker-cluster.ts");
+    if (docker.isDockerRecord(record)) return docker.statusDocker(record, json);
   }
   const nodes = await Promise.all(
     record.nodes.map(async (node) => {

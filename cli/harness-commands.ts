@@ -22,7 +22,8 @@ import {
 import { runTest } from "../chaos/harness/run.ts";
 import { writeRun } from "../chaos/harness/store-writer.ts";
 import { workloadNames } from "../chaos/harness/workloads/index.ts";
-import { policiesPath } from "./options.ts";
+import type { Policies } from "../cluster/core/policies.ts";
+import { loadPoliciesOption, policiesPath } from "./options.ts";
 
 // One exit-status contract for `check` and `test`: 0 valid, 1 invalid, 2 unknown, 3 bad input.
 import {
@@ -142,8 +143,12 @@ async function runCommand(
   kind: "sim" | "test",
 ): Promise<number> {
   let input: RunOptionsInput;
+  let policies: Policies | undefined;
   try {
     input = runOptionsFromFlags(workload, flags);
+    // Loaded here for a simulated run; local nodes load the same file from its path.
+    if (input.policies !== undefined)
+      policies = (await loadPoliciesOption(input.policies, exitBadInput)).policies;
   } catch (error) {
     return badInput(error);
   }
@@ -153,6 +158,7 @@ async function runCommand(
     result = await runTest(input, {
       onProgress: (snapshot) => progress.update(snapshot),
       pause: () => new Promise((resolve) => setImmediate(resolve)),
+      policies,
     });
   } catch (error) {
     progress.stop();
@@ -209,10 +215,8 @@ function listFlag<T extends string>(name: string, text: string, allowed: readonl
 }
 
 export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptionsInput {
-  // TODO(split): pass `policies` into the run once RunOptionsInput carries it.
   const policies =
     flags.policies === undefined ? undefined : policiesPath(flags.policies, exitBadInput);
-  void policies;
   const rate = Number(flags.rate);
   if (!Number.isFinite(rate))
     throw new RunOptionsError(
@@ -257,6 +261,7 @@ export function runOptionsFromFlags(workload: string, flags: RunFlags): RunOptio
         : listFlag<CheckerName>("checkers", flags.checkers, checkerNames),
     name: flags.name,
     minimumAvailability: fractionFlag("min-availability", flags.minAvailability),
+    ...(policies === undefined ? {} : { policies }),
   };
   return input;
 }

@@ -55,6 +55,9 @@ export const clusterFileName = "cluster.json";
 const downGraceMs = 5_000;
 
 export interface ClusterRecord {
+  /** Where the nodes run; absent means local processes. A Docker cluster's record also holds
+   * its containers (chaos/nemesis/docker/stack.ts, DockerClusterRecord). */
+  backend?: "local" | "docker";
   dataDir: string;
   startedAt: string;
   detached: boolean;
@@ -69,6 +72,8 @@ export interface ClusterRecord {
     pid: number | undefined;
     /** The node's HTTP port through its `client->ni` proxy. */
     clientUrl?: string;
+    /** The node's container (`up --backend docker`). */
+    container?: string;
   }[];
   /** The Toxiproxy whose proxies sit on every link; absent with --no-toxiproxy. */
   toxiproxy?: {
@@ -124,6 +129,8 @@ export interface StartClusterOptions {
   toxiproxy: boolean;
   /** The API port of a Toxiproxy started here (0: any free port). */
   toxiproxyPort?: number;
+  /** `up --backend docker --image TAG`: a published node image instead of one built here. */
+  image?: string;
   /** Anything else startLocalCluster takes (tests shorten timeouts). */
   cluster?: Omit<
     LocalClusterOptions,
@@ -146,21 +153,9 @@ export interface StartedCluster {
  * the one path `up`, `npm start` and the nemesis tests share.
  */
 export async function startCluster(options: StartClusterOptions): Promise<StartedCluster> {
-  let toxiproxy: ClusterToxiproxy | undefined;
-  let topology: LinkTopology | undefined;
-  if (options.toxiproxy) {
-    try {
-      toxiproxy = await startClusterToxiproxy({
-        port: options.toxiproxyPort ?? 0,
-        detach: options.detach,
-        dataDir: options.dataDir,
-        ...(options.log === undefined ? {} : { log: options.log }),
-      });
-    } catch (error) {
-      throw new CliError(`cannot start Toxiproxy: ${(error as Error).message.split("\n")[0]}`);
-    }
-    topology = new LinkTopology(toxiproxy.url, options.layout);
-  }
+  const toxiproxy = options.toxiproxy ? await startToxiproxy(options) : undefined;
+  const topology =
+    toxiproxy === undefined ? undefined : new LinkTopology(toxiproxy.url, options.layout);
   const stopToxiproxy = async () => {
     if (toxiproxy?.kind === "external") await topology?.remove();
     await toxiproxy?.stop();
@@ -192,7 +187,43 @@ export async function startCluster(options: StartClusterOptions): Promise<Starte
     await stopToxiproxy();
     throw new CliError((error as Error).message.split("\n")[0]!);
   }
-  const record: ClusterRecord = {
+  const record = recordOf(options, cluster, clientUrls, toxiproxy);
+  writeRecord(record);
+  const stop = async () => {
+    await cluster.stop();
+    // A nemesis may have restarted a node as a new process this handle does not know.
+    const latest = readRecordQuietly(options.dataDir);
+    for (const node of latest?.nodes ?? []) {
+      if (node.pid !== undefined && isNeverstopNode(node.pid)) await stopProcess(node.pid);
+    }
+    await stopToxiproxy();
+    rmSync(join(options.dataDir, clusterFileName), { force: true });
+  };
+  return { record, cluster, stop };
+}
+
+/** The cluster's Toxiproxy (embedded, external or a detached process), or one line why not. */
+async function startToxiproxy(options: StartClusterOptions): Promise<ClusterToxiproxy> {
+  try {
+    return await startClusterToxiproxy({
+      port: options.toxiproxyPort ?? 0,
+      detach: options.detach,
+      dataDir: options.dataDir,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    });
+  } catch (error) {
+    throw new CliError(`cannot start Toxiproxy: ${(error as Error).message.split("\n")[0]}`);
+  }
+}
+
+/** What cluster.json says about a started cluster: each node directly and through its proxy. */
+function recordOf(
+  options: StartClusterOptions,
+  cluster: LocalCluster,
+  clientUrls: Record<string, string>,
+  toxiproxy: ClusterToxiproxy | undefined,
+): ClusterRecord {
+  return {
     dataDir: options.dataDir,
     startedAt: new Date().toISOString(),
     detached: options.detach,
@@ -215,18 +246,6 @@ export async function startCluster(options: StartClusterOptions): Promise<Starte
           },
         }),
   };
-  writeRecord(record);
-  const stop = async () => {
-    await cluster.stop();
-    // A nemesis may have restarted a node as a new process this handle does not know.
-    const latest = readRecordQuietly(options.dataDir);
-    for (const node of latest?.nodes ?? []) {
-      if (node.pid !== undefined && isNeverstopNode(node.pid)) await stopProcess(node.pid);
-    }
-    await stopToxiproxy();
-    rmSync(join(options.dataDir, clusterFileName), { force: true });
-  };
-  return { record, cluster, stop };
 }
 
 export function prepareDataDir(dataDir: string, isDefault: boolean): void {

@@ -84,32 +84,19 @@ export async function joinNode(node: NodeId, options: MembershipOptions): Promis
   const record = readClusterRecord(options.dataDir);
   const deadline = Date.now() + options.wait * 1000;
   const recorded = record.nodes.find((entry) => entry.id === node);
-  if (recorded?.pid !== undefined && isNeverstopNode(recorded.pid)) {
+  const host = await nodeHostOf(record);
+  if (recorded !== undefined && (await host.isRunning(recorded))) {
     const ring = await fetchRing(recorded);
     if (ring?.members.includes(node)) {
       return [`${node} is already a member (ring version ${ring.version})`];
     }
   } else {
-    const configPath = join(record.dataDir, node, "config.json");
-    if (!existsSync(configPath)) {
+    if (!existsSync(join(record.dataDir, node, "config.json"))) {
       throw new CliError(
         `${node} is not a spare node of the cluster in ${record.dataDir}: a cluster can only grow into the spare nodes it was started with (\`npx neverstop up --spare-nodes 1\` prepares one)`,
       );
     }
-    let started;
-    try {
-      started = await launchDetachedNode(configPath, remainingMs(deadline));
-    } catch (error) {
-      if (error instanceof ClusterStartError) throw new CliError(error.message);
-      throw error;
-    }
-    const entry: RecordedNode = {
-      id: node,
-      httpUrl: started.httpUrl,
-      httpPort: started.httpPort,
-      peerPort: started.peerPort,
-      pid: started.pid,
-    };
+    const entry = await host.start(node, remainingMs(deadline));
     record.nodes = [...record.nodes.filter((each) => each.id !== node), entry];
     writeClusterRecord(record);
   }
@@ -145,7 +132,8 @@ export async function leaveNode(
     `partitions per member: ${describeOwnership(ring)}`,
   ];
   const leaving = record.nodes.find((entry) => entry.id === node);
-  if (leaving === undefined || leaving.pid === undefined || !isNeverstopNode(leaving.pid)) {
+  const host = await nodeHostOf(record);
+  if (leaving === undefined || !(await host.isRunning(leaving))) {
     return [...lines, `${node} is not running here: nothing to hand over or stop`];
   }
   // It hands over every key before it goes: stopping it sooner would lose the only copies of
@@ -170,10 +158,43 @@ export async function leaveNode(
   }
   lines.push(`${node} handed over all its data`);
   if (options.keepRunning) return [...lines, `${node} keeps running outside the ring`];
-  await stopNodeProcess(leaving.pid);
+  await host.stop(leaving);
   record.nodes = record.nodes.filter((entry) => entry.id !== node);
   writeClusterRecord(record);
   return [...lines, `${node} stopped (start it again with \`npx neverstop join ${node}\`)`];
+}
+
+/** How a cluster's nodes start and stop: local processes, or containers (docker-cluster.ts). */
+export interface NodeHost {
+  isRunning(entry: RecordedNode): Promise<boolean>;
+  /** Starts a prepared node (its config.json exists) and waits for its /health. */
+  start(node: NodeId, startTimeoutMs: number): Promise<RecordedNode>;
+  /** Stops it for good (a process gets SIGTERM; a container is removed). */
+  stop(entry: RecordedNode): Promise<void>;
+}
+
+async function nodeHostOf(record: ClusterRecord): Promise<NodeHost> {
+  if (record.backend === "docker") {
+    return (await import("./docker-cluster.ts")).dockerNodeHost(record);
+  }
+  return {
+    isRunning: async (entry) => entry.pid !== undefined && isNeverstopNode(entry.pid),
+    async start(node, startTimeoutMs) {
+      let started;
+      try {
+        started = await launchDetachedNode(
+          join(record.dataDir, node, "config.json"),
+          startTimeoutMs,
+        );
+      } catch (error) {
+        if (error instanceof ClusterStartError) throw new CliError(error.message);
+        throw error;
+      }
+      const { httpUrl, httpPort, peerPort, pid } = started;
+      return { id: node, httpUrl, httpPort, peerPort, pid };
+    },
+    stop: (entry) => (entry.pid === undefined ? Promise.resolve() : stopNodeProcess(entry.pid)),
+  };
 }
 
 function checkNodeName(node: string): void {

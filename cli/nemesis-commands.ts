@@ -47,15 +47,26 @@ export interface OpenCluster {
 
 /** `needsLinks`: the command cuts or slows links, which only a cluster with Toxiproxy has;
  * `allowAllDown`: the command may find every node killed (restart brings one back). */
-export function openCluster(
+export async function openCluster(
   dataDirOption: string = dataDirDefault,
   options: { needsLinks?: boolean; allowAllDown?: boolean } = {},
-): OpenCluster {
+): Promise<OpenCluster> {
   const dataDir = resolve(dataDirOption);
   const record = readRecord(dataDir);
-  const processes = record === undefined ? undefined : new RecordedProcesses(record);
-  const anyRunning = () => processes!.nodes.some((node) => processes!.isRunning(node));
-  if (record === undefined || (options.allowAllDown !== true && !anyRunning())) {
+  // A Docker cluster (`up --backend docker`): containers in place of processes, the rest alike.
+  const docker =
+    record?.backend === "docker" ? await import("../chaos/nemesis/docker/stack.ts") : undefined;
+  const backend =
+    record === undefined
+      ? undefined
+      : docker?.isDockerRecord(record) === true
+        ? attemptSync(() => docker.recordedDockerBackend(record))
+        : new ProcessNemesisBackend("local", new RecordedProcesses(record), record.toxiproxy?.url);
+  const anyRunning = async () => {
+    for (const node of backend!.nodes) if (await backend!.processes.isRunning(node)) return true;
+    return false;
+  };
+  if (record === undefined || (options.allowAllDown !== true && !(await attempt(anyRunning)))) {
     throw new CliError(
       `no cluster is running from ${dataDirOption} (start one with \`npx neverstop up --detach\`)`,
     );
@@ -65,8 +76,7 @@ export function openCluster(
       `the cluster in ${dataDirOption} was started with --no-toxiproxy: its links cannot be broken (restart it without that flag)`,
     );
   }
-  const backend = new ProcessNemesisBackend("local", processes!, record.toxiproxy?.url);
-  return { record, backend, nemesis: new Nemesis(backend, fileRecorder(record)) };
+  return { record, backend: backend!, nemesis: new Nemesis(backend!, fileRecorder(record)) };
 }
 
 /** Appends nemesis operations to nemesis.jsonl, timed in ns since the cluster started. */
@@ -83,6 +93,14 @@ function fileRecorder(record: ClusterRecord): NemesisRecorder {
       }
     },
   };
+}
+
+function attemptSync<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw new CliError((error instanceof Error ? error.message : String(error)).split("\n")[0]!);
+  }
 }
 
 /** Runs a fault and turns any failure into one line. */
@@ -102,7 +120,7 @@ export async function partitionCommand(
   groups: readonly string[],
   options: { shape?: string; drop?: boolean } = {},
 ): Promise<string> {
-  const open = openCluster(dataDir, { needsLinks: true });
+  const open = await openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const nodes = nodeIdsOf(open);
     if (groups.length > 0 && options.shape !== undefined) {
@@ -152,7 +170,7 @@ export function parseShape(text: string): PartitionShape {
 }
 
 export async function healCommand(dataDir: string): Promise<string> {
-  const open = openCluster(dataDir, { needsLinks: true });
+  const open = await openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const all = nodeIdsOf(open);
     await open.nemesis.stop({
@@ -166,35 +184,38 @@ export async function healCommand(dataDir: string): Promise<string> {
 }
 
 export async function killCommand(dataDir: string, node: string): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = await openCluster(dataDir);
   return attempt(async () => {
     await open.nemesis.start({ name: "kill", node: checkNode(node, nodeIdsOf(open)) });
-    return `killed ${node} (kill -9); \`npx neverstop restart ${node}\` starts it again`;
+    const how = open.backend.kind === "docker" ? "docker kill -s KILL" : "kill -9";
+    return `killed ${node} (${how}); \`npx neverstop restart ${node}\` starts it again`;
   });
 }
 
 export async function restartCommand(dataDir: string, node: string): Promise<string> {
-  const open = openCluster(dataDir, { allowAllDown: true });
+  const open = await openCluster(dataDir, { allowAllDown: true });
   return attempt(async () => {
     await open.nemesis.stop({ name: "kill", node: checkNode(node, nodeIdsOf(open)) });
     const entry = open.record.nodes.find((each) => each.id === node)!;
-    return `restarted ${node} (pid ${entry.pid ?? "-"}), answering on ${entry.httpUrl}`;
+    const where = open.backend.kind === "docker" ? "its container" : `pid ${entry.pid ?? "-"}`;
+    return `restarted ${node} (${where}), answering on ${entry.httpUrl}`;
   });
 }
 
 export async function pauseCommand(dataDir: string, node: string): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = await openCluster(dataDir);
   return attempt(async () => {
     await open.nemesis.start({ name: "pause", node: checkNode(node, nodeIdsOf(open)) });
-    return `paused ${node} (SIGSTOP); \`npx neverstop resume ${node}\` thaws it`;
+    const how = open.backend.kind === "docker" ? "docker pause" : "SIGSTOP";
+    return `paused ${node} (${how}); \`npx neverstop resume ${node}\` thaws it`;
   });
 }
 
 export async function resumeCommand(dataDir: string, node: string): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = await openCluster(dataDir);
   return attempt(async () => {
     await open.nemesis.stop({ name: "pause", node: checkNode(node, nodeIdsOf(open)) });
-    return `resumed ${node} (SIGCONT)`;
+    return `resumed ${node} (${open.backend.kind === "docker" ? "docker unpause" : "SIGCONT"})`;
   });
 }
 
@@ -229,7 +250,7 @@ export async function latencyCommand(
   latencyText: string,
   options: { jitter?: string } = {},
 ): Promise<string> {
-  const open = openCluster(dataDir, { needsLinks: true });
+  const open = await openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const links = parseLinks(linkText, open);
     const latencyMs = parseDuration(latencyText, "latency");
@@ -243,7 +264,7 @@ export async function bandwidthCommand(
   linkText: string,
   rateText: string,
 ): Promise<string> {
-  const open = openCluster(dataDir, { needsLinks: true });
+  const open = await openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const links = parseLinks(linkText, open);
     const match = /^([0-9]{1,8})\s*(?:KB\/s|kb\/s|KB|kb)?$/.exec(rateText.trim());
@@ -262,7 +283,7 @@ export async function flakyCommand(
   linkText: string,
   options: { mode?: string; toxicity?: string; remove?: boolean } = {},
 ): Promise<string> {
-  const open = openCluster(dataDir, { needsLinks: true });
+  const open = await openCluster(dataDir, { needsLinks: true });
   return attempt(async () => {
     const links = parseLinks(linkText, open);
     const mode = options.mode ?? "reset_peer";
@@ -292,7 +313,7 @@ export async function skewCommand(
   node: string,
   offsetText: string,
 ): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = await openCluster(dataDir);
   return attempt(async () => {
     checkNode(node, nodeIdsOf(open));
     const offsetMs = parseOffset(offsetText);
@@ -307,13 +328,15 @@ export async function skewCommand(
 }
 
 export async function resetCommand(dataDir: string): Promise<string> {
-  const open = openCluster(dataDir);
+  const open = await openCluster(dataDir);
   return attempt(async () => {
     const recorder = fileRecorder(open.record);
     recorder.nemesis("invoke", "reset", null);
     await open.backend.reset();
     recorder.nemesis("info", "reset", null);
-    const down = open.backend.nodes.filter((node) => !open.backend.processes.isRunning(node));
+    const down: string[] = [];
+    for (const node of open.backend.nodes)
+      if (!(await open.backend.processes.isRunning(node))) down.push(node);
     const links =
       open.record.toxiproxy === undefined ? "" : "every link healed and free of toxics, ";
     return `reset: ${links}paused nodes resumed, clocks back${

@@ -6,6 +6,8 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
+import type { Policies } from "../cluster/core/policies.ts";
+import { loadPoliciesFile, PolicyLoadError } from "../cluster/runtime/real/load-policies.ts";
 import { CliError } from "./errors.ts";
 
 export function integerArgument(text: string): number {
@@ -37,4 +39,23 @@ export function policiesPath(text: string, exitCode: number): string {
       exitCode,
     );
   return path;
+}
+
+/**
+ * Loads a `--policies` file here, before anything starts, so that a broken one is its author's
+ * one line (naming the file and the function) and `exitCode`, not a cluster that fails to come
+ * up. Returns the absolute path (what node configurations carry) and the loaded policies (what
+ * a simulated run in this process uses).
+ */
+export async function loadPoliciesOption(
+  text: string,
+  exitCode: number,
+): Promise<{ path: string; policies: Policies }> {
+  const path = policiesPath(text, exitCode);
+  try {
+    return { path, policies: await loadPoliciesFile(path) };
+  } catch (error) {
+    if (error instanceof PolicyLoadError) throw new CliError(error.message, exitCode);
+    throw error;
+  }
 }

@@ -15,8 +15,7 @@
 
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
-// TODO(cli): move to cli/check-command.ts once fidelity's changes to it are merged.
-import { registerCheckCommand } from "../chaos/checkers/check-command.ts";
+import { registerCheckCommand } from "./check-command.ts";
 import { registerClusterCommands } from "./cluster-commands.ts";
 import { registerDockerCommands } from "./docker-commands.ts";
 import { registerHarnessCommands } from "./harness-commands.ts";

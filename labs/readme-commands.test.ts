@@ -14,7 +14,7 @@
 // A README whose commands only work with those rewrites would still work for a learner: the
 // rewrites only move ports and folders. A cluster left running is stopped at the end.
 
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -91,6 +91,30 @@ export function rewriteCommand(line: string, rewrite: Rewrite): string {
   return result;
 }
 
+/** One line through bash from the repository's root (asynchronous: the event loop, and so
+ * vitest's own time limits, keep running while it waits). */
+function runLine(line: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-c", line], {
+      cwd: repositoryRoot,
+      env: { ...process.env, CI: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), commandTimeoutMs);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** One README line may take this long (a grading on real processes, a cluster start). */
+const commandTimeoutMs = 120_000;
+
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -155,20 +179,14 @@ describe("lab README commands, run as written (ports and folders rewritten)", ()
       const folder = mkdtempSync(join(tmpdir(), `neverstop-readme-${name.slice(0, 2)}-`));
       mkdirSync(join(folder, "data"));
       let rewrite = { ...(await freeLayout()), folder };
-      const run = (line: string) =>
-        spawnSync("bash", ["-c", line], {
-          cwd: repositoryRoot,
-          encoding: "utf8",
-          env: { ...process.env, CI: "1" },
-          timeout: 120_000,
-        });
+      const run = (line: string) => runLine(line);
       try {
         for (const { line, expectedStatus } of runnableCommands(markdown)) {
-          let result = run(rewriteCommand(line, rewrite));
+          let result = await run(rewriteCommand(line, rewrite));
           // Another cluster on this machine may take a port between the check and the start.
           for (let retry = 0; retry < 3 && /already in use/.test(result.stderr); retry += 1) {
             rewrite = { ...(await freeLayout()), folder };
-            result = run(rewriteCommand(line, rewrite));
+            result = await run(rewriteCommand(line, rewrite));
           }
           const output = `${result.stdout}\n${result.stderr}`
             .trim()
@@ -181,7 +199,7 @@ describe("lab README commands, run as written (ports and folders rewritten)", ()
           ).toBe(expectedStatus);
         }
       } finally {
-        run(rewriteCommand("npx neverstop down", rewrite));
+        await run(rewriteCommand("npx neverstop down", rewrite));
       }
     }, 300_000);
   }

@@ -21,13 +21,15 @@
 // sees the old build or the new one, never half of one. Plain JavaScript: it runs before
 // anything can transpile TypeScript.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const repositoryRoot = fileURLToPath(new URL("../", import.meta.url));
 const distDir = join(repositoryRoot, "dist");
+/** Renames of a fresh build into place before giving up (another build racing this one). */
+const replaceAttemptsMax = 5;
 const entryPoints = {
   cli: "cli/main.ts",
   "node-main": "cluster/runtime/real/node-main.ts",
@@ -68,6 +70,8 @@ async function main() {
       target: "node20",
       packages: "external",
       sourcemap: "linked",
+      // Stack traces need only the mappings; the .ts files themselves are in the checkout.
+      sourcesContent: false,
       define: { NEVERSTOP_COMPILED: "true" },
       plugins: [keepModuleLocations],
       metafile: true,
@@ -93,13 +97,28 @@ async function main() {
   );
 }
 
-/** Puts the staged build where dist/ is, keeping the window without one as short as a rename. */
+/** Puts the staged build where dist/ is, keeping the window without one as short as a rename.
+ * Two builds at once (two test files finding the build stale) may each move the other's dist/
+ * aside; the last rename wins, and each is a whole build. */
 function replaceDist(stagingDir) {
-  const oldDir = `${distDir}.old-${process.pid}`;
-  if (existsSync(distDir)) renameSync(distDir, oldDir);
-  mkdirSync(dirname(distDir), { recursive: true });
-  renameSync(stagingDir, distDir);
-  rmSync(oldDir, { recursive: true, force: true });
+  const replacedDirs = [];
+  for (let attempt = 1; ; attempt += 1) {
+    const oldDir = `${distDir}.old-${process.pid}-${attempt}`;
+    try {
+      renameSync(distDir, oldDir);
+      replacedDirs.push(oldDir);
+    } catch (error) {
+      if (error.code !== "ENOENT") throw error;
+    }
+    try {
+      renameSync(stagingDir, distDir);
+      break;
+    } catch (error) {
+      const raced = error.code === "ENOTEMPTY" || error.code === "EEXIST";
+      if (!raced || attempt >= replaceAttemptsMax) throw error;
+    }
+  }
+  for (const oldDir of replacedDirs) rmSync(oldDir, { recursive: true, force: true });
 }
 
 await main();

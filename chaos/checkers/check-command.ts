@@ -14,9 +14,9 @@
 // Porcupine's. The same etcd history thus gets the verdict each tool gives it.
 //
 // This is the command-line edge of the checkers: it alone touches files, and it loads
-// `node:fs` lazily so that the checkers it calls stay free of Node built-ins.
+// `node:fs` lazily so that the checkers it calls stay free of Node built-ins. The command's
+// flags are read in cli/check-command.ts, which calls runCheckCommand().
 
-import type { Command } from "commander";
 import { HistoryFormatError, parseHistory } from "../harness/history-io.ts";
 import type { HistoryConvention } from "../harness/history-io.ts";
 import type { ParsedHistory } from "../harness/history-io.ts";
@@ -225,40 +225,3 @@ Formats and conventions (told apart by the file's content, never its name):
                                 match; a read of nil needs the register to be nil.
 The drawing of a counter-example goes to store/check/<timestamp>/ unless --report says where.
 `;
-
-/** Adds `check <file> --model <m> [--json] [--time-limit <ms>] [--report <path>]`. */
-export function registerCheckCommand(program: Command): void {
-  program
-    .command("check")
-    .description("judge a recorded history (exit 0 valid, 1 invalid, 2 unknown, 3 bad input)")
-    .argument(
-      "<file>",
-      "history: JSON Lines, Jepsen EDN or Jepsen log lines (told apart by content)",
-    )
-    .requiredOption("--model <model>", `the model: ${checkModelNames.join(", ")}`)
-    .option("--json", "print one JSON object")
-    .option(
-      "--time-limit <ms>",
-      "give up with `unknown` after this many milliseconds",
-      String(checkTimeLimitMsDefault),
-    )
-    .option(
-      "--report <path>",
-      "where to write the counter-example drawing (default store/check/<timestamp>/)",
-    )
-    .addHelpText("after", conventionHelp)
-    .action(
-      async (
-        file: string,
-        flags: { model: string; json?: boolean; timeLimit: string; report?: string },
-      ) => {
-        const options: CheckCommandOptions = {
-          model: flags.model,
-          timeLimitMs: Number(flags.timeLimit),
-        };
-        if (flags.json === true) options.json = true;
-        if (flags.report !== undefined) options.reportPath = flags.report;
-        process.exit(await runCheckCommand(file, options));
-      },
-    );
-}

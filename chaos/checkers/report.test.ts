@@ -8,6 +8,7 @@ import {
   boxesOverlap,
   escapeHtml,
   faultInWords,
+  fitText,
   labelFontPx,
   overallVerdict,
   placeLabels,
@@ -129,8 +130,8 @@ describe("renderReport", () => {
     expect(html).toMatch(/class="op op-info op-open" data-index="12"/);
     // Processes share a lane once the one before has finished: 0 then 3, and 1 then 2.
     expect(html.match(/class="lane-label"/g)).toHaveLength(2);
-    expect(html).toContain(">processes 0, 3<title>processes 0, 3</title></text>");
-    expect(html).toContain(">processes 1, 2<title>processes 1, 2</title></text>");
+    expect(html).toContain(">p0, p3<title>processes 0, 3</title></text>");
+    expect(html).toContain(">p1, p2<title>processes 1, 2</title></text>");
   });
 
   it("draws the fault window as a band with its name", () => {
@@ -227,6 +228,16 @@ function overlappingPairs(
 }
 
 describe("timeline labels", () => {
+  it("fitText cuts a long fault name to its band, and drops it when too little would be left", () => {
+    expect(fitText("partition: isolate n5 (messages dropped)", 1000, 10)).toBe(
+      "partition: isolate n5 (messages dropped)",
+    );
+    const cut = fitText("partition: isolate n5 (messages dropped)", 120, 10);
+    expect(cut).toBe("partition: isolate…");
+    expect(textWidthPx(cut, 10)).toBeLessThanOrEqual(120);
+    expect(fitText("partition: isolate n5", 30, 10)).toBe("");
+  });
+
   it("placeLabels keeps the first of two overlapping labels and drops one that does not fit", () => {
     const box = { y: 0, width: 30, height: 10, roomPx: 100, priority: 0 };
     const kept = placeLabels([
@@ -302,6 +313,10 @@ describe("faults in words", () => {
       "skew n5's clock -12.345 s",
     );
     expect(faultInWords("partition", "majority")).toBe("partition majority");
+    expect(faultInWords("flaky", { links: ["n1->n2", "n2->n1"], lossRate: 0.3 })).toBe(
+      "flaky n1->n2, n2->n1 (30% of messages lost)",
+    );
+    expect(faultInWords("join", { node: "n6", via: "n1" })).toBe("join n6 via n1");
   });
 
   it("a simulated run's report names its partitions in the schedule's words, not cut links", () => {

@@ -122,6 +122,13 @@ export function placeLabels(candidates: readonly LabelCandidate[]): LabelCandida
   return kept;
 }
 
+/** `text`, cut with "…" to fit `roomPx`; the whole text when it fits; "" below 6 characters. */
+export function fitText(text: string, roomPx: number, fontPx: number): string {
+  if (textWidthPx(text, fontPx) <= roomPx) return text;
+  const characters = Math.floor(roomPx / (fontPx * 0.62)) - 1;
+  return characters < 6 ? "" : `${[...text].slice(0, characters).join("")}…`;
+}
+
 /** Whether two label boxes share any area (touching edges do not count). */
 export function boxesOverlap(
   a: Pick<LabelCandidate, "x" | "y" | "width" | "height">,
@@ -149,6 +156,20 @@ export function faultInWords(name: string, value: unknown): string {
           : "";
     return `${name}: ${fields["description"]}${how}`;
   }
+  if (Array.isArray(fields["links"])) {
+    const links = fields["links"].map(String);
+    const shown =
+      links.length > 4
+        ? `${links.slice(0, 4).join(", ")} and ${links.length - 4} more`
+        : links.join(", ");
+    if (typeof fields["lossRate"] === "number")
+      return `${name} ${shown} (${Number((fields["lossRate"] * 100).toFixed(1))}% of messages lost)`;
+    if (typeof fields["latencyMs"] === "number")
+      return `${name} ${shown} (+${fields["latencyMs"]} ms latency)`;
+    return `${name} ${shown}`;
+  }
+  if (typeof fields["node"] === "string" && typeof fields["via"] === "string")
+    return `${name} ${fields["node"]} via ${fields["via"]}`;
   if (typeof fields["node"] === "string") {
     const offsetMs = fields["offsetMs"];
     if (name === "skew" && typeof offsetMs === "number") {
@@ -361,15 +382,16 @@ function faultBands(
     const x = scale.x(window.startNs);
     return { window, x, width: Math.max(1, scale.x(window.endNs) - x) };
   });
-  // A label is drawn only inside its own band and clear of every other label; the band's
-  // hover title always carries the full words.
+  // A label is drawn only inside its own band and clear of every other label, cut short with
+  // "…" when the band is narrow; the band's hover title always carries the full words.
+  const texts = bands.map(({ window, width }) => fitText(window.label, width - 6, labelFontPx));
   const shown = new Set(
     placeLabels(
-      bands.map(({ window, x, width }, position) => ({
+      bands.map(({ x, width }, position) => ({
         id: position,
         x: x + 3,
         y: topPx + 1,
-        width: textWidthPx(window.label, labelFontPx),
+        width: textWidthPx(texts[position]!, labelFontPx),
         height: labelFontPx + 2,
         roomPx: width - 6,
         priority: 0,
@@ -379,7 +401,7 @@ function faultBands(
   return bands
     .map(({ window, x, width }, position) => {
       const text = shown.has(position)
-        ? `<text class="fault-label" x="${px(x + 3)}" y="${px(topPx + 11)}">${escapeHtml(window.label)}</text>`
+        ? `<text class="fault-label" x="${px(x + 3)}" y="${px(topPx + 11)}">${escapeHtml(texts[position]!)}</text>`
         : "";
       return (
         `<g class="fault"><rect class="fault-band" x="${px(x)}" y="${px(topPx)}" width="${px(width)}" height="${px(heightPx)}">` +
@@ -607,12 +629,14 @@ export function timelineLayout(
   return { widthPx, heightPx, lanes, bars, labels, scale, notes };
 }
 
+/** A lane's name, short enough for the margin: "process 3", "p0, p3" or "p0, p3 +5". */
 function laneName(processes: readonly number[]): string {
   if (processes.length === 1) return `process ${processes[0]}`;
-  const shown = processes.slice(0, 2).join(", ");
-  return processes.length > 2
-    ? `processes ${shown} +${processes.length - 2}`
-    : `processes ${shown}`;
+  const shown = processes
+    .slice(0, 2)
+    .map((process) => `p${process}`)
+    .join(", ");
+  return processes.length > 2 ? `${shown} +${processes.length - 2}` : shown;
 }
 
 function renderTimeline(

@@ -11,10 +11,12 @@ const nodes = ["n1", "n2", "n3", "n4", "n5"];
 
 describe("fault schedules as text", () => {
   it("round-trips the membership and flaky-link faults (lessons 7 and 8)", () => {
-    const text = "2s..9s flaky n1->n2,n2->n1 0.3; 3s..8s join n5 via=n1; 10s..12s leave n4 via=n2";
+    const text =
+      "2s..9s flaky n1->n2,n2->n1 0.3; 2s..9s slow n3->n4 200ms 50ms; 3s..8s join n5 via=n1; 10s..12s leave n4 via=n2";
     const schedule = parseSchedule(text, nodes);
     expect(schedule.map((entry) => entry.fault)).toEqual([
       { name: "flaky", links: ["n1->n2", "n2->n1"], lossRate: 0.3 },
+      { name: "slow", links: ["n3->n4"], latencyMs: 200, jitterMs: 50 },
       { name: "join", node: "n5", via: "n1" },
       { name: "leave", node: "n4", via: "n2" },
     ]);

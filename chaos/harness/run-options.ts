@@ -15,7 +15,7 @@ import { formatSchedule } from "./fault-schedule.ts";
 import { concurrencyMax, ratePerSecondMax } from "./generator.ts";
 import { workloadNames, workloads } from "./workloads/index.ts";
 
-export const backendNames = ["sim", "local"] as const;
+export const backendNames = ["sim", "local", "docker"] as const;
 export type BackendName = (typeof backendNames)[number];
 export type SyncPolicyName = (typeof syncPolicyNames)[number];
 

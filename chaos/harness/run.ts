@@ -5,7 +5,10 @@
 //   sim    the deterministic simulator (run-core.ts): fast, replayable from the seed
 //   local  real node processes on 127.0.0.1 (run-local.ts): crash, pause and skew faults, and
 //          partitions through a Toxiproxy proxy on every link between nodes
+//   docker the same faults on node containers and a Toxiproxy container
+//          (chaos/nemesis/docker/run-docker.ts; loaded only when asked for)
 
+import type { PolicyOverrides } from "../../cluster/core/policies.ts";
 import { SimulatedRun, type ProgressSnapshot, type RunResult } from "./run-core.ts";
 import { resolveRunOptions, type RunOptions, type RunOptionsInput } from "./run-options.ts";
 import { runLocalTest } from "./run-local.ts";
@@ -15,6 +18,9 @@ export interface RunHooks {
   onProgress?: (snapshot: ProgressSnapshot) => void;
   /** Awaited between slices of a simulated run (the CLI lets the progress line draw there). */
   pause?: () => Promise<void>;
+  /** The policies loaded from `options.policies`, for a simulated run (the CLI loads the file;
+   * on the local backend every node loads it from the path itself). */
+  policies?: PolicyOverrides | undefined;
 }
 
 /** Virtual time one slice of a simulated run covers between two progress reports. */
@@ -26,8 +32,12 @@ export async function runTest(
 ): Promise<RunResult> {
   const options = resolveRunOptions(input);
   if (options.backend === "local") return runLocalTest(options, hooks);
+  if (options.backend === "docker") {
+    const { runDockerTest } = await import("../nemesis/docker/run-docker.ts");
+    return runDockerTest(options, hooks);
+  }
   const startedMs = performance.now();
-  const run = new SimulatedRun(options);
+  const run = new SimulatedRun(options, { policies: hooks.policies });
   while (run.advance(simulatedSliceMs)) {
     hooks.onProgress?.(run.progress());
     if (hooks.pause !== undefined) await hooks.pause();

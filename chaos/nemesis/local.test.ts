@@ -85,7 +85,7 @@ async function timedGet(url: string, timeoutMs = 10_000): Promise<{ status: numb
 
 describe("a real 5-node local cluster through the embedded Toxiproxy", () => {
   it("has a proxy on every directed link and every client link", async () => {
-    const links = await openCluster(dataDir).backend.links.describe();
+    const links = await (await openCluster(dataDir)).backend.links.describe();
     expect(links.map((link) => link.name)).toHaveLength(20 + 5);
     expect(links.every((link) => link.enabled && link.toxics.length === 0)).toBe(true);
     await eventually("W=3 writes through client->n1", 20_000, async () =>
@@ -96,7 +96,7 @@ describe("a real 5-node local cluster through the embedded Toxiproxy", () => {
   it("partition n1,n2 n3,n4,n5: the minority fails W=3 with 503, the majority serves W=2, heal restores W=3", async () => {
     const said = await partitionCommand(dataDir, ["n1,n2", "n3,n4,n5"]);
     expect(said).toBe("partition split n1,n2 | n3,n4,n5 (refuse): 12 link(s) cut");
-    const links = await openCluster(dataDir).backend.links.describe();
+    const links = await (await openCluster(dataDir)).backend.links.describe();
     expect(links.filter((link) => !link.enabled).map((link) => link.name)).toEqual([
       "n1->n3",
       "n1->n4",
@@ -169,7 +169,7 @@ describe("a real 5-node local cluster through the embedded Toxiproxy", () => {
     expect(await latencyCommand(dataDir, "client->n2", "0")).toBe(
       "latency removed from client->n2",
     );
-    const links = await openCluster(dataDir).backend.links.describe();
+    const links = await (await openCluster(dataDir)).backend.links.describe();
     expect(links.find((link) => link.name === "client->n2")!.toxics).toEqual([]);
   });
 
@@ -184,7 +184,7 @@ describe("a real 5-node local cluster through the embedded Toxiproxy", () => {
 
     expect(await resetCommand(dataDir)).toMatch(/^reset: /);
     expect(await clock()).toBe(0);
-    const links = await openCluster(dataDir).backend.links.describe();
+    const links = await (await openCluster(dataDir)).backend.links.describe();
     expect(links.every((link) => link.enabled && link.toxics.length === 0)).toBe(true);
     expect((await timedGet(`${directUrl("n1")}/health`)).status).toBe(200);
   });

@@ -17,6 +17,8 @@ export class Admission {
   /** Client requests not answered yet: what the overload bound counts. */
   private awaitingReply = 0;
   private readonly awaitingByPartition = new Map<number, number>();
+  /** The environment's random draw for the policy, made once rather than per request. */
+  private readonly random = (): number => this.context.env.random();
 
   constructor(
     private readonly context: NodeContext,
@@ -38,7 +40,7 @@ export class Admission {
       partition,
       partitionRequestsAwaiting: this.awaitingByPartition.get(partition) ?? 0,
       partitionRequestsInFlightMax: timing.partitionRequestsInFlightMax,
-      random: () => env.random(),
+      random: this.random,
     });
     if (decision.admit) return partition;
     // Back pressure: refuse at once, and say when to come back, instead of queuing without

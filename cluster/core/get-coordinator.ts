@@ -87,10 +87,20 @@ export class GetCoordinator {
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
     const requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
+    // One literal, not spreads of smaller ones: this runs for every read.
     const fsm: GetFsm = {
-      ...{ id, requestId, request, countAs, crdt: crdtType, r: request.r ?? config.defaults.r },
-      ...{ preferenceList: list, replies: new Map(), merged: null, failed: new Set<NodeId>() },
-      ...{ requestTimer, replied: false },
+      id,
+      requestId,
+      request,
+      countAs,
+      crdt: crdtType,
+      r: request.r ?? config.defaults.r,
+      preferenceList: list,
+      replies: new Map(),
+      merged: null,
+      failed: new Set<NodeId>(),
+      requestTimer,
+      replied: false,
     };
     this.fsms.set(id, fsm);
     for (const replica of list) {

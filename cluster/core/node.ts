@@ -235,17 +235,19 @@ export class DynamoNode {
   }
 
   private dispatch(event: NodeEvent): void {
-    const now = () => this.context.env.now();
+    // No local helper closure here: this runs for every event, and a named closure costs a
+    // call to the loader's function-naming helper each time.
+    const env = this.context.env;
     switch (event.type) {
       case "client":
         return this.onClientRequest(event.requestId, event.request);
       case "peer": {
-        if (event.from !== this.nodeId) this.gossip.detector.heard(event.from, now());
+        if (event.from !== this.nodeId) this.gossip.detector.heard(event.from, env.now());
         const route = this.routes[event.message.type] as (from: NodeId, m: PeerMessage) => void;
         return route(event.from, event.message);
       }
       case "send-failed":
-        this.gossip.detector.sendFailed(event.to, now());
+        this.gossip.detector.sendFailed(event.to, env.now());
         // Only requests wait for answers; repair, reap and the rest are best effort.
         this.gets.onSendFailed(event.to, event.message);
         this.puts.onSendFailed(event.to, event.message);

@@ -194,14 +194,34 @@ export type PolicyOverrides = Partial<Omit<Policies, "resolveSiblings">> & {
 };
 
 /**
- * The client side's retry and backoff policy (lesson 7), as a pure type: the harness's clients
- * (chaos/harness/client.ts) implement the reference, full jitter.
+ * The client side's policy (lesson 7, "a retry strategy for every interface function"): what a
+ * client is asked after an attempt that did not end ok. The harness's clients run it
+ * (chaos/harness/client.ts's `RetryDecider` is this type; a test checks that they agree), and
+ * `SimulatedRun`'s runtime carries a lab's (lab 07). Pure, like the node's policies.
  */
-export interface RetryPolicy {
-  /** Whether to try again after `attempt` attempts (1 = the first) failed definitely. */
-  shouldRetry(attempt: number, elapsedMs: number): boolean;
-  /** How long to wait before retry number `retry` (from 0); `random` draws from [0, 1). */
-  backoffMs(retry: number, random: () => number): number;
+export interface RetryQuestion {
+  kind: "read" | "write";
+  /** Whether applying the request twice equals applying it once. Reads are; the workloads'
+   * puts are (unique values merged by union); a PN-counter increment is NOT. */
+  idempotent: boolean;
+  /** `fail`: it certainly did not happen. `info`: it may have happened (a timeout, a 504). */
+  outcome: "fail" | "info";
+  /** False when trying again cannot help (a 400: the request itself is wrong). */
+  retryable: boolean;
+  /** A 503 overload's hint: the node asks not to hear from this client sooner. */
+  retryAfterMs: number | undefined;
+  /** Attempts made so far, the one that just ended included (1 after the first). */
+  attempts: number;
+  /** Milliseconds since the first attempt began. */
+  elapsedMs: number;
+}
+
+/** The delay before the next attempt in milliseconds, or undefined to stop; `random` draws
+ * from [0, 1) (full jitter needs it). */
+export type RetryDecider = (question: RetryQuestion, random: () => number) => number | undefined;
+
+export interface ClientPolicies {
+  retry: RetryDecider;
 }
 
 /** Thresholds of the reference alarm rules (lesson 10, "monitoring for five nines"). */

@@ -116,11 +116,27 @@ export class PutCoordinator {
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
     const requestTimer = env.setTimer(timeoutMs, { kind: "request-timeout", fsmId: id });
+    // One literal, not spreads of smaller ones: this runs for every write, and spreading copies
+    // each field twice (the simulator's profile had 6% of its time here).
     const fsm: PutFsm = {
-      ...{ id, requestId, request, countAs, crdt, w: request.w ?? config.defaults.w, pw },
-      ...{ preferenceList: list, targets, candidates: this.mintingCandidates(list), attempt: -1 },
-      ...{ mintTimer: undefined, requestTimer, maybeWritten: false, object: undefined },
-      ...{ acknowledged: new Set<NodeId>(), failed: new Set<NodeId>(), replied: false },
+      id,
+      requestId,
+      request,
+      countAs,
+      crdt,
+      w: request.w ?? config.defaults.w,
+      pw,
+      preferenceList: list,
+      targets,
+      candidates: this.mintingCandidates(list),
+      attempt: -1,
+      mintTimer: undefined,
+      requestTimer,
+      maybeWritten: false,
+      object: undefined,
+      acknowledged: new Set<NodeId>(),
+      failed: new Set<NodeId>(),
+      replied: false,
     };
     this.fsms.set(id, fsm);
     this.tryNextMinter(fsm);
@@ -282,8 +298,14 @@ export class PutCoordinator {
   /** Asks the `writeQuorum` policy and answers the client if it decided; false when the
    * policy failed (the request is finished with a 500). */
   private answerIfDecided(fsm: PutFsm): boolean {
-    const isPrimary = (target: WriteTarget) => target.hintFor === undefined;
-    const pending = (node: NodeId) => !fsm.acknowledged.has(node) && !fsm.failed.has(node);
+    // Counted in one loop, without named helper closures: this runs on every acknowledgement.
+    let primariesAcknowledged = 0;
+    let primariesPending = 0;
+    for (const target of fsm.targets) {
+      if (target.hintFor !== undefined) continue; // a fallback holding a hint, not a primary
+      if (fsm.acknowledged.has(target.node)) primariesAcknowledged += 1;
+      else if (!fsm.failed.has(target.node)) primariesPending += 1;
+    }
     const verdict = this.verdict(fsm, () =>
       this.context.policies.writeQuorum({
         w: fsm.w,
@@ -291,11 +313,8 @@ export class PutCoordinator {
         targetCount: fsm.targets.length,
         acknowledged: fsm.acknowledged.size,
         failed: fsm.failed.size,
-        primariesAcknowledged: fsm.targets.filter(
-          (target) => isPrimary(target) && fsm.acknowledged.has(target.node),
-        ).length,
-        primariesPending: fsm.targets.filter((target) => isPrimary(target) && pending(target.node))
-          .length,
+        primariesAcknowledged,
+        primariesPending,
       }),
     );
     if (verdict === undefined) return false;

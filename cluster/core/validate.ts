@@ -12,8 +12,11 @@ export function crdtBucket(type: CrdtType, bucket: string): string {
   return `\u0002${type}\u0002${bucket}`;
 }
 
-export const bucketLengthMax = 128;
-export const keyLengthMax = 512;
+/** The bounds every client request is held to, here and at the HTTP boundary (http.ts imports
+ * them: one definition). Names count UTF-8 bytes. */
+export const bucketSizeMaxBytes = 128;
+export const keySizeMaxBytes = 512;
+/** The longest time bound a request may ask for. */
 export const timeoutMsMax = 60_000;
 
 function integerIn(
@@ -33,11 +36,15 @@ function integerIn(
 
 const encoder = new TextEncoder();
 
-function nameProblem(what: "bucket" | "key", name: string, lengthMax: number): string | undefined {
+function nameProblem(
+  what: "bucket" | "key",
+  name: string,
+  sizeMaxBytes: number,
+): string | undefined {
   const length = encoder.encode(name).length; // every request: one encoder, not one per call
   if (length === 0) return `Expected \`${what}\` to be non-empty`;
-  if (length > lengthMax) {
-    return `Expected \`${what}\` to be at most ${lengthMax} bytes, got ${length}`;
+  if (length > sizeMaxBytes) {
+    return `Expected \`${what}\` to be at most ${sizeMaxBytes} bytes, got ${length}`;
   }
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) {
@@ -58,8 +65,8 @@ export function validateClientRequest(
   const contextBucket =
     request.op === "crdt-update" ? crdtBucket(request.crdt, request.bucket) : request.bucket;
   const problems = [
-    nameProblem("bucket", request.bucket, bucketLengthMax),
-    nameProblem("key", request.key, keyLengthMax),
+    nameProblem("bucket", request.bucket, bucketSizeMaxBytes),
+    nameProblem("key", request.key, keySizeMaxBytes),
     integerIn("n", request.n, 1, nodeCount, "nodeCount"),
     read ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
     !read ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,

@@ -91,7 +91,9 @@ export async function gradeLab(
   let failed = false;
   for (const check of lab.checks) {
     const selected = options.only === undefined || options.only.includes(check.id);
-    const runnable = check.needs !== "process" || options.processChecks;
+    const runnable =
+      (check.needs !== "process" && check.needs !== "local") ||
+      (options.processChecks && (check.needs === "process" || backend !== "sim"));
     if (!selected || !runnable || (failed && options.stopAtFirstFailure === true)) {
       verdicts.push(skippedVerdict(check));
       continue;

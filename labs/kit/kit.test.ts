@@ -242,7 +242,6 @@ describe("neverstop lab (the command, as a learner runs it)", () => {
         ["01", "--backend", "cloud"],
         /Expected `--backend` to be one of sim, local, docker, got "cloud"$/,
       ],
-      [["01", "--backend", "docker"], /--backend docker: chaos runs cannot use it yet/],
     ] as const) {
       const result = lab(...args);
       expect(result.status, `${args.join(" ")}: ${result.stderr}`).toBe(3);

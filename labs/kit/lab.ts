@@ -10,6 +10,8 @@
 //   cluster  a cluster: the simulator by default, real processes with `--backend local`
 //   process  real OS processes whatever the backend (lab 01 kills a writer mid-write): these
 //            checks live in the lab's node-only file, never in the browser-safe one
+//   local    real OS processes, run only with `--backend local` (lab 04's ring on real nodes):
+//            node-only too, and skipped on the simulator so that grading stays fast
 //
 // A failing check returns the evidence as a history of operations (Jepsen's shape, so the same
 // report draws it) and, when it can, a predicate that says whether a smaller history still
@@ -22,7 +24,7 @@ import type { RunOptionsInput } from "../../chaos/harness/run-options.ts";
 
 export const backendNames = ["sim", "local", "docker"] as const;
 export type Backend = (typeof backendNames)[number];
-export type CheckNeeds = "pure" | "cluster" | "process";
+export type CheckNeeds = "pure" | "cluster" | "process" | "local";
 
 /** Bad input (exit 3): no such lab, a missing file, a file that does not compile or does not
  * export what the lab needs. The message is one line. */

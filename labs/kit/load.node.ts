@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { transform, type Message } from "esbuild";
+import type { Message } from "esbuild";
 import { LabInputError } from "./lab.ts";
 
 export type ModuleImporter = (url: string) => Promise<Record<string, unknown>>;
@@ -27,6 +27,9 @@ export const tsxImporter: ModuleImporter = async (url) => {
 /** Syntax errors as one line, `file:line:column: message`, or undefined when it compiles. */
 export async function syntaxError(file: string, source: string): Promise<string | undefined> {
   try {
+    // Loaded here, not at the top: importing esbuild costs more than a compiled `neverstop`
+    // takes to start, and only grading needs it.
+    const { transform } = await import("esbuild");
     await transform(source, { loader: "ts", sourcefile: file, format: "esm", logLevel: "silent" });
     return undefined;
   } catch (error) {

@@ -1,8 +1,8 @@
 // Where a cluster check runs (every cluster lab; node only): the simulator by default, real
-// local processes with `--backend local`, containers with `--backend docker` once the harness
-// can run tests there. Real processes cannot take a function over a pipe, so the learner's
-// policies reach them as a module: the check gives its source (which imports the learner's
-// file by absolute path), it is written to a temporary file and each node loads it.
+// local processes with `--backend local`, containers with `--backend docker`. Real processes
+// cannot take a function over a pipe, so the learner's policies reach them as a module: the
+// check gives its source (which imports the learner's file by absolute path), it is written to
+// a temporary file and each node loads it.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +35,7 @@ async function runReal(
       writeFileSync(policiesFile, policies.moduleSource);
     }
     return await runTest(
-      { ...input, backend: backend as "local", policies: policiesFile },
+      { ...input, backend, policies: policiesFile },
       {
         onProgress: (snapshot) =>
           note(

@@ -49,6 +49,20 @@ describe("lesson pages", () => {
     expect(lesson.bodyHtml).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
   });
 
+  it("adds a 'Try it here' section with the lab's grader and the lesson's tool when the README has none", () => {
+    const lesson = renderLesson({
+      id: "04-the-ring",
+      number: "04",
+      markdown: "# Lab 04\n\n## The ring\n\nText.",
+      hasStarter: true,
+    });
+    expect(lesson.widgets.map((widget) => widget.kind)).toEqual(["ring", "lab"]);
+    expect(lesson.toc.at(-1)).toEqual({ level: 2, id: "try-it-here", text: "Try it here" });
+    const none = renderLesson({ id: "02-x", number: "02", markdown: "# Lab 02" });
+    expect(none.widgets).toEqual([]);
+    expect(none.bodyHtml).not.toContain("Try it here");
+  });
+
   it("refuses an unknown widget with one line naming the lesson", () => {
     expect(parseWidget("spinner")).toBe('Expected a widget among ring, player, lab, got "spinner"');
     expect(() =>

@@ -43,6 +43,8 @@ export interface LessonSource {
   /** The lab number, "03". */
   number: string;
   markdown: string;
+  /** The lab has a starter/ file, so the page can grade it. */
+  hasStarter?: boolean;
 }
 
 export interface WidgetSpec {
@@ -76,7 +78,8 @@ export function findLessons(labsDirectory: string): LessonSource[] {
     if (markdown.length > markdownLengthMax) {
       throw new Error(`Expected ${file} to be at most ${markdownLengthMax} characters`);
     }
-    return [{ id, number: id.slice(0, 2), markdown }];
+    const hasStarter = existsSync(join(labsDirectory, id, "starter"));
+    return [{ id, number: id.slice(0, 2), markdown, hasStarter }];
   });
 }
 
@@ -127,6 +130,30 @@ function rewriteHref(href: string): string {
   return match === null ? href : `${match[1]}.html${match[2] ?? ""}`;
 }
 
+/** The widgets a lesson shows even when its README names none: the lab itself, graded in the
+ * page, and the tool its lesson is about (lesson 3's split, lesson 4's ring, lesson 5's crash). */
+const lessonTools: Record<string, string[]> = {
+  "03": ["player scenario=partition"],
+  "04": ["ring"],
+  "05": ["player scenario=crash"],
+  "06": ["player scenario=partition"],
+};
+
+function tryItHere(
+  source: LessonSource,
+  widgets: readonly WidgetSpec[],
+  widgetPlace: (spec: string) => string,
+): string {
+  const wanted = [...(lessonTools[source.number] ?? [])];
+  if (source.hasStarter === true) wanted.push(`lab ${source.number}`);
+  const missing = wanted.filter((spec) => {
+    const parsed = parseWidget(spec);
+    return typeof parsed !== "string" && !widgets.some((widget) => widget.kind === parsed.kind);
+  });
+  if (missing.length === 0) return "";
+  return `<h2 id="try-it-here">Try it here <a class="anchor" href="#try-it-here" aria-label="Link to this section">#</a></h2>\n${missing.map(widgetPlace).join("")}`;
+}
+
 /** Renders one lesson's Markdown: the body, its headings for the contents, its widgets. */
 export function renderLesson(source: LessonSource): RenderedLesson {
   const toc: RenderedLesson["toc"] = [];
@@ -174,7 +201,8 @@ export function renderLesson(source: LessonSource): RenderedLesson {
         const [language = "", ...infoRest] = info.split(/\s+/);
         if (language === "neverstop-widget")
           return widgetPlace(`${infoRest.join(" ")} ${token.text}`);
-        return `<pre><code class="hljs language-${escapeHtml(language || "text")}">${highlight(token.text, language)}</code></pre>\n`;
+        // A long line makes the block scroll sideways: tabindex lets a keyboard reach and scroll it.
+        return `<pre tabindex="0"><code class="hljs language-${escapeHtml(language || "text")}">${highlight(token.text, language)}</code></pre>\n`;
       },
       link(
         this: { parser: { parseInline: (tokens: Tokens.Generic[]) => string } },
@@ -190,7 +218,10 @@ export function renderLesson(source: LessonSource): RenderedLesson {
       },
     },
   });
-  const bodyHtml = marked.parse(source.markdown, { async: false });
+  const parsed = marked.parse(source.markdown, { async: false });
+  const extra = tryItHere(source, widgets, widgetPlace);
+  if (extra !== "") toc.push({ level: 2, id: "try-it-here", text: "Try it here" });
+  const bodyHtml = parsed + extra;
   return {
     id: source.id,
     number: source.number,

@@ -6,6 +6,8 @@
 // Checks that need real processes (01's kill -9 mid-write) say so and show their command.
 
 import { javascript } from "@codemirror/lang-javascript";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
+import { tags } from "@lezer/highlight";
 import { basicSetup, EditorView } from "codemirror";
 import { findLab, labs } from "../../labs/kit/registry.ts";
 import { element, errorMessage } from "./dom.ts";
@@ -13,6 +15,25 @@ import { starterSources } from "./lab-modules.ts";
 import type { CheckLine, GradeRequest, LabWorkerMessage } from "./lab-worker.ts";
 
 const storagePrefix = "neverstop:lab:";
+
+/** Token colours with at least 4.5:1 contrast on white (the defaults fall short of it). */
+const readableHighlight = HighlightStyle.define([
+  { tag: [tags.keyword, tags.bool, tags.null, tags.operatorKeyword], color: "#8b1c7a" },
+  { tag: [tags.string, tags.regexp, tags.special(tags.string)], color: "#1a6b1a" },
+  { tag: tags.number, color: "#9a4a00" },
+  {
+    tag: [tags.comment, tags.lineComment, tags.blockComment],
+    color: "#5c6370",
+    fontStyle: "italic",
+  },
+  { tag: [tags.function(tags.variableName), tags.function(tags.propertyName)], color: "#0b57a4" },
+  { tag: [tags.typeName, tags.className, tags.definition(tags.typeName)], color: "#7a3e00" },
+  {
+    tag: [tags.propertyName, tags.variableName, tags.definition(tags.variableName)],
+    color: "#1d1f21",
+  },
+  { tag: [tags.punctuation, tags.operator, tags.bracket], color: "#3a3f45" },
+]);
 
 function stored(labId: string): string | undefined {
   try {
@@ -131,6 +152,7 @@ export async function mountLab(container: HTMLElement, labName: string): Promise
     extensions: [
       basicSetup,
       javascript({ typescript: true }),
+      syntaxHighlighting(readableHighlight),
       EditorView.updateListener.of((update) => {
         if (update.docChanged) store(id, update.state.doc.toString());
       }),
@@ -138,6 +160,9 @@ export async function mountLab(container: HTMLElement, labName: string): Promise
     ],
     parent: editorHost,
   });
+  // A keyboard user can reach and scroll the editor's scrolling area.
+  editor.scrollDOM.setAttribute("tabindex", "0");
+  editor.scrollDOM.setAttribute("aria-label", `${learnerFile}, scrollable`);
   const setSource = (source: string) =>
     editor.dispatch({ changes: { from: 0, to: editor.state.doc.length, insert: source } });
   resetButton.addEventListener("click", () => setSource(starter));

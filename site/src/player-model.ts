@@ -224,11 +224,15 @@ function describe(fault: Fault): string {
       return `partition: ${fault.description}`;
     case "skew":
       return `skew ${fault.node} ${fault.offsetMs >= 0 ? "+" : ""}${fault.offsetMs} ms`;
+    case "flaky":
+      return `flaky ${fault.links.join(",")} (${Math.round(fault.lossRate * 100)}% lost)`;
+    case "slow":
+      return `slow ${fault.links.join(",")} (+${fault.latencyMs} ms)`;
+    case "join":
+    case "leave":
+      return `${fault.name} ${fault.node} via ${fault.via}`;
     case "none":
       return "none";
-    case "flaky":
-    case "slow":
-      return `${fault.name} on ${fault.links.length} links`;
     default:
       return `${fault.name} ${fault.node}`;
   }

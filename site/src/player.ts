@@ -106,8 +106,8 @@ export function mountPlayer(container: HTMLElement, settings: PlayerSettings): v
     viewBox: `0 0 ${sizePx} ${sizePx}`,
     width: sizePx,
     height: sizePx,
-    role: "img",
-    "aria-label": "The cluster: nodes, links and messages",
+    role: "group",
+    "aria-label": "The cluster: nodes (choose one to crash, pause or skew it), links and messages",
   }) as SVGSVGElement;
   const nodeTable = element("table", { class: "node-table" });
   const nodePanel = element("div", { class: "node-panel", "aria-live": "polite" });
@@ -264,14 +264,16 @@ export function mountPlayer(container: HTMLElement, settings: PlayerSettings): v
           "data-node": node.id,
           tabindex: 0,
           role: "button",
-          "aria-label": `${node.id}, ${state}: choose what to do to it`,
+          "aria-label": `${node.id} (${state})`,
         },
         svgElement("circle", { cx: x, cy: y, r: nodeRadiusPx }),
         svgElement("text", { x, y: y + 5, "text-anchor": "middle" }, node.id),
+      );
+      parts.push(
         svgElement(
           "text",
           { x, y: y + nodeRadiusPx + 14, "text-anchor": "middle", class: "node-note" },
-          state === "up" ? `${node.keyCount} keys` : state,
+          state === "up" ? `${node.keyCount} ${node.keyCount === 1 ? "key" : "keys"}` : state,
         ),
       );
       group.addEventListener("click", () => selectNode(node.id));
@@ -543,6 +545,8 @@ export function mountPlayer(container: HTMLElement, settings: PlayerSettings): v
     mountPlayer(container, { scenario: chosen, seed: parsed });
   });
   refresh();
+  // When the first frame was drawn, in page time (npm run bench:site reads it).
+  container.dataset.firstFrameMs = String(performance.now());
   container.dataset.ready = "true";
   // The test hooks: run flat out to the end, or seek, without waiting for animation frames.
   (container as HTMLElement & { playerControl?: unknown }).playerControl = {

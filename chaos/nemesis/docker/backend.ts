@@ -17,7 +17,8 @@
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import type { ClusterConfig, NodeId } from "../../../cluster/core/types.ts";
 import {
@@ -64,8 +65,23 @@ export interface DockerClusterOptions {
   dataDir?: string;
   sync?: SyncPolicyName;
   defaults?: Partial<ClusterConfig["defaults"]>;
-  /** How node `from` reaches node `to` (a Toxiproxy proxy's address when one sits on the link). */
-  peerAddress?: (from: NodeId, to: NodeId, peerPort: number) => PeerAddress;
+  /** How node `from` reaches node `to` (a Toxiproxy proxy's address when one sits on the link;
+   * LinkTopology.peerAddress creates that proxy, hence the promise). */
+  peerAddress?: (from: NodeId, to: NodeId, peerPort: number) => PeerAddress | Promise<PeerAddress>;
+  /** Nodes prepared (ports, config.json, proxies) but not started, for `addNode` (lesson 8,
+   * scaling out: a cluster grows only into nodes every member already has an address for). */
+  spareNodes?: number;
+  partitionCount?: number;
+  bucketModes?: ClusterConfig["bucketModes"];
+  /** A policies module (cluster/core/policies.ts) every node loads: its folder is mounted
+   * read-only where the node finds it (under /app, the image's copy of the repository, when the
+   * file is inside this repository, so its imports of cluster/ resolve). */
+  policies?: string;
+  /** More labels on every container (the composition records who started it). */
+  labels?: Record<string, string>;
+  /** The `org.neverstop.cluster` label and the middle of every container name. Default: made
+   * up from the time, so that two runs never share one. */
+  runId?: string;
   /** How long each node may take to answer /health. Default 60 s. */
   startTimeoutMs?: number;
   /** Container names are `<namePrefix>-<run>-<node>`. Default "neverstop". */
@@ -89,8 +105,14 @@ export interface DockerCluster {
   image: string;
   /** The value of the `org.neverstop.cluster` label on every container of this cluster. */
   runId: string;
+  /** The nodes started so far: the initial members, then every spare `addNode` started. */
   nodes: DockerNode[];
+  /** Spares not started yet. */
+  spareNodes: NodeId[];
+  /** Any node, started or spare. */
   node(id: NodeId): DockerNode;
+  /** Starts a spare's container (the node asks n1 to let it in) and waits for its /health. */
+  addNode(id: NodeId): Promise<DockerNode>;
   /** Sends a signal (default SIGKILL); for SIGKILL and SIGTERM, resolves once it has exited. */
   kill(id: NodeId, signal?: NodeJS.Signals): Promise<void>;
   /** Freezes every process of the node's container (it stops answering, it does not die). */
@@ -123,6 +145,12 @@ export async function startDockerCluster(
       `Expected \`--nodes\` to be an integer from 1 to ${nodeCountMax}, got ${nodeCount}`,
     );
   }
+  const spareCount = options.spareNodes ?? 0;
+  if (!Number.isInteger(spareCount) || spareCount < 0 || nodeCount + spareCount > nodeCountMax) {
+    throw new DockerClusterError(
+      `Expected \`--spare-nodes\` to be an integer from 0 to ${nodeCountMax - nodeCount}, got ${spareCount}`,
+    );
+  }
   const docker = options.docker ?? connectDocker();
   await requireEngine(docker);
   const image = options.image ?? nodeImageTagDefault;
@@ -133,60 +161,169 @@ export async function startDockerCluster(
   }
   const temporary = options.dataDir === undefined;
   const dataDir = resolve(options.dataDir ?? mkdtempSync(join(tmpdir(), "neverstop-docker-")));
-  const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
-  const ids = nodeIds(nodeCount);
+  const runId = options.runId ?? newRunId();
+  const prefix = options.namePrefix ?? "neverstop";
+  const config: ClusterConfig = {
+    ...clusterConfigFor(nodeCount, options.defaults),
+    ...(options.partitionCount === undefined ? {} : { partitionCount: options.partitionCount }),
+    ...(options.bucketModes === undefined ? {} : { bucketModes: options.bucketModes }),
+  };
+  const allNodes = await prepareNodes(options, {
+    ids: nodeIds(nodeCount + spareCount),
+    config,
+    dataDir,
+    containerName: (id) => `${prefix}-${runId}-${id}`,
+  });
+  const cluster = attachDockerCluster({
+    docker,
+    dataDir,
+    image,
+    runId,
+    config,
+    nodes: allNodes,
+    labels: { ...options.labels, [clusterLabel]: runId, [prefixLabel]: prefix },
+    ...(options.startTimeoutMs === undefined ? {} : { startTimeoutMs: options.startTimeoutMs }),
+    ...(options.policies === undefined ? {} : { policies: resolve(options.policies) }),
+    removeDataDir: temporary,
+  });
+  try {
+    await Promise.all(config.nodes.map((id) => cluster.addNode(id)));
+  } catch (error) {
+    await cluster.stop();
+    if (error instanceof DockerClusterError || error instanceof DockerUnavailableError) {
+      throw error;
+    }
+    throw dockerError("cannot start the docker cluster", error);
+  }
+  return cluster;
+}
+
+/** A run id: the time in base 36 and a random tail, short enough for container names. */
+export function newRunId(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+}
+
+/** Ports, peer addresses (a proxy per link when asked) and config.json of every node. */
+async function prepareNodes(
+  options: DockerClusterOptions,
+  plan: {
+    ids: NodeId[];
+    config: ClusterConfig;
+    dataDir: string;
+    containerName: (id: NodeId) => string;
+  },
+): Promise<DockerNode[]> {
+  const { ids } = plan;
   const ports =
     options.basePort === undefined
-      ? await randomFreePorts(nodeCount)
-      : fixedPorts(nodeCount, options.basePort);
-  const config = clusterConfigFor(nodeCount, options.defaults);
-  const prefix = options.namePrefix ?? "neverstop";
-  const nodes: DockerNode[] = ids.map((id, index) => {
+      ? await randomFreePorts(ids.length)
+      : fixedPorts(ids.length, options.basePort);
+  const nodes: DockerNode[] = [];
+  for (const [index, id] of ids.entries()) {
     const { httpPort, peerPort } = ports[index]!;
-    const nodeDir = join(dataDir, id);
+    const nodeDir = join(plan.dataDir, id);
     mkdirSync(nodeDir, { recursive: true });
     const peers: Record<NodeId, PeerAddress> = {};
-    ids.forEach((peer, peerIndex) => {
+    for (const [peerIndex, peer] of ids.entries()) {
       const port = ports[peerIndex]!.peerPort;
-      peers[peer] = options.peerAddress?.(id, peer, port) ?? { host: "127.0.0.1", port };
-    });
-    const nodeConfig = nodeProcessConfig({
-      nodeId: id,
-      cluster: config,
-      httpPort,
-      peerPort,
-      peers,
-      dataDir: "/data",
-      ...(options.sync === undefined ? {} : { sync: options.sync }),
-    });
+      const direct = { host: "127.0.0.1", port };
+      peers[peer] =
+        peer === id || options.peerAddress === undefined
+          ? direct
+          : await options.peerAddress(id, peer, port);
+    }
+    const nodeConfig = {
+      ...nodeProcessConfig({
+        nodeId: id,
+        cluster: plan.config,
+        httpPort,
+        peerPort,
+        peers,
+        dataDir: "/data",
+        ...(options.sync === undefined ? {} : { sync: options.sync }),
+      }),
+      ...(options.policies === undefined ? {} : { policies: policiesMount(options.policies).file }),
+    };
     writeFileSync(join(nodeDir, "config.json"), JSON.stringify(nodeConfig, null, 2) + "\n");
-    return {
+    nodes.push({
       id,
       httpUrl: `http://127.0.0.1:${httpPort}`,
       httpPort,
       peerPort,
       dataDir: nodeDir,
-      containerName: `${prefix}-${runId}-${id}`,
+      containerName: plan.containerName(id),
       containerId: "",
-    };
-  });
-  const byId = new Map(nodes.map((node) => [node.id, node]));
+    });
+  }
+  return nodes;
+}
+
+export interface AttachOptions {
+  docker: Dockerode;
+  dataDir: string;
+  image: string;
+  runId: string;
+  config: ClusterConfig;
+  /** Every node, started or spare. A node whose `containerId` is "" has no container yet; a
+   * recorded cluster may give container names as ids (Docker accepts either). */
+  nodes: DockerNode[];
+  /** Labels of the containers addNode creates. */
+  labels: Record<string, string>;
+  startTimeoutMs?: number;
+  /** stop() removes `dataDir` too (a temporary one). */
+  removeDataDir?: boolean;
+  /** The host path of the policies module the nodes load (see DockerClusterOptions). */
+  policies?: string;
+}
+
+/**
+ * A handle on a cluster's containers: the one startDockerCluster returns, and the one a later
+ * command (`neverstop kill n2` after `up --backend docker --detach`) builds from cluster.json.
+ */
+export function attachDockerCluster(options: AttachOptions): DockerCluster {
+  const { docker, nodes: allNodes } = options;
+  const byId = new Map(allNodes.map((node) => [node.id, node]));
+  const ids = allNodes.map((node) => node.id);
   const nodeOf = (id: NodeId): DockerNode => {
     const found = byId.get(id);
     if (found === undefined)
       throw new Error(`Expected a node id among ${ids.join(", ")}, got ${id}`);
     return found;
   };
-  const containerOf = (id: NodeId) => docker.getContainer(nodeOf(id).containerId);
+  const containerOf = (id: NodeId) => {
+    const node = nodeOf(id);
+    if (node.containerId === "") throw new DockerClusterError(`${id} was never started`);
+    return docker.getContainer(node.containerId);
+  };
   const startTimeoutMs = options.startTimeoutMs ?? startTimeoutMsDefault;
+  const started = () => allNodes.filter((node) => node.containerId !== "");
 
   const cluster: DockerCluster = {
-    config,
-    dataDir,
-    image,
-    runId,
-    nodes,
+    config: options.config,
+    dataDir: options.dataDir,
+    image: options.image,
+    runId: options.runId,
+    get nodes() {
+      return started();
+    },
+    get spareNodes() {
+      return allNodes.filter((node) => node.containerId === "").map((node) => node.id);
+    },
     node: nodeOf,
+    async addNode(id) {
+      const node = nodeOf(id);
+      if (node.containerId !== "") throw new DockerClusterError(`${id} is already started`);
+      node.containerId = await createNodeContainer(
+        docker,
+        node,
+        options.image,
+        { ...options.labels, [nodeLabel]: id },
+        options.policies === undefined ? [] : policiesMount(options.policies).binds,
+      );
+      await docker.getContainer(node.containerId).start();
+      await waitForHealth(docker, node, startTimeoutMs);
+      return node;
+    },
     async kill(id, signal = "SIGKILL") {
       const container = containerOf(id);
       if ((await cluster.state(id)) === "paused") await container.unpause();
@@ -218,6 +355,7 @@ export async function startDockerCluster(
     async restart(id) {
       const container = containerOf(id);
       const state = await cluster.state(id);
+      if (state === "missing") throw new DockerClusterError(`${id}'s container was removed`);
       if (state === "paused") await container.unpause();
       if (state === "running" || state === "paused") await container.stop({ t: stopGraceSeconds });
       await container.start();
@@ -234,6 +372,7 @@ export async function startDockerCluster(
       return demultiplex(Buffer.isBuffer(output) ? output : Buffer.from(String(output)));
     },
     async state(id) {
+      if (nodeOf(id).containerId === "") return "missing";
       try {
         const details = await containerOf(id).inspect();
         if (details.State.Paused) return "paused";
@@ -247,28 +386,10 @@ export async function startDockerCluster(
       await removeContainers(docker, [nodeOf(id)]);
     },
     async stop() {
-      await removeContainers(docker, nodes);
-      if (temporary) rmSync(dataDir, { recursive: true, force: true });
+      await removeContainers(docker, allNodes);
+      if (options.removeDataDir === true) rmSync(options.dataDir, { recursive: true, force: true });
     },
   };
-
-  try {
-    for (const node of nodes) {
-      node.containerId = await createNodeContainer(docker, node, image, { runId, prefix });
-    }
-    await Promise.all(
-      nodes.map(async (node) => {
-        await docker.getContainer(node.containerId).start();
-        await waitForHealth(docker, node, startTimeoutMs);
-      }),
-    );
-  } catch (error) {
-    await cluster.stop();
-    if (error instanceof DockerClusterError || error instanceof DockerUnavailableError) {
-      throw error;
-    }
-    throw dockerError("cannot start the docker cluster", error);
-  }
   return cluster;
 }
 
@@ -276,7 +397,8 @@ async function createNodeContainer(
   docker: Dockerode,
   node: DockerNode,
   image: string,
-  labels: { runId: string; prefix: string },
+  labels: Record<string, string>,
+  extraBinds: string[],
 ): Promise<string> {
   const user =
     typeof process.getuid === "function" && typeof process.getgid === "function"
@@ -287,15 +409,42 @@ async function createNodeContainer(
     Image: image,
     Cmd: ["cluster/runtime/real/node-main.ts", "--config", "/data/config.json"],
     ...(user === undefined ? {} : { User: user }),
-    Labels: { [clusterLabel]: labels.runId, [prefixLabel]: labels.prefix, [nodeLabel]: node.id },
+    Labels: labels,
     HostConfig: {
       // Loopback only: the host's network namespace, never a bridge and its private addresses.
       NetworkMode: "host",
-      Binds: [`${node.dataDir}:/data`],
+      Binds: [`${node.dataDir}:/data`, ...extraBinds],
       RestartPolicy: { Name: "no" },
     },
   });
   return container.id;
+}
+
+/** The image's copy of the repository (the Dockerfile's WORKDIR). */
+const imageRepositoryRoot = "/app";
+const hostRepositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/**
+ * Where a policies module is seen inside a node container: its folder, mounted read-only at the
+ * same place relative to /app when it is inside this repository (a lab's solution imports
+ * cluster/core by relative path), at its own absolute path otherwise. A module outside the
+ * repository (the lab kit writes one to a temporary folder that imports the learner's file by
+ * its absolute path) also gets the repository, read-only, at its own absolute path.
+ */
+export function policiesMount(hostFile: string): { binds: string[]; file: string } {
+  const file = resolve(hostFile);
+  const folder = dirname(file);
+  const inside = relative(hostRepositoryRoot, folder);
+  const isInside = !inside.startsWith("..") && !isAbsolute(inside);
+  const containerFolder = isInside ? posix.join(imageRepositoryRoot, ...inside.split(sep)) : folder;
+  const repository = hostRepositoryRoot.replace(/[\\/]+$/, "");
+  return {
+    binds: [
+      `${folder}:${containerFolder}:ro`,
+      ...(isInside ? [] : [`${repository}:${repository}:ro`]),
+    ],
+    file: posix.join(containerFolder, basename(file)),
+  };
 }
 
 /** Waits until the node answers /health, or explains in one line why its container stopped. */
@@ -340,7 +489,9 @@ async function removeContainers(docker: Dockerode, nodes: DockerNode[]): Promise
         try {
           await docker.getContainer(node.containerId).remove({ force: true, v: true });
         } catch (error) {
-          if (statusOf(error) !== 404) throw dockerError(`cannot remove ${node.id}`, error);
+          // 404: gone already; 409: its removal is under way (a Ctrl-C cleanup got there first)
+          if (statusOf(error) !== 404 && statusOf(error) !== 409)
+            throw dockerError(`cannot remove ${node.id}`, error);
         }
       }),
   );

@@ -4,18 +4,23 @@
 // and unpause thaws it; a killed node restarts from its own data.
 //
 // Needs a Docker engine and the docker command line (.ci/docker-setup.sh starts one as root).
-// Without them the whole file skips with one line saying why. The first run builds the images
+// Without them the whole file skips with one line saying why; under CI=true it fails instead
+// (chaos/harness/requirements.ts). The first run builds the images
 // (minutes on the vfs storage driver); later runs reuse them while the sources are unchanged.
 
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchHealth } from "../../../cluster/runtime/real/cluster.ts";
+import { requirePart } from "../../harness/requirements.ts";
 import { removeStaleDockerClusters, startDockerCluster, type DockerCluster } from "./backend.ts";
 import { connectDocker, whyNoDockerCli, whyNoEngine } from "./engine.ts";
-import { ensureTestImage } from "./test-image.ts";
+import { ensureNodeImage } from "./node-image.ts";
 
 const docker = connectDocker();
-const skipReason = (await whyNoEngine(docker)) ?? whyNoDockerCli();
-if (skipReason !== undefined) console.log(`docker tests skipped: ${skipReason}`);
+const skipDocker = requirePart("Docker engine", (await whyNoEngine(docker)) ?? whyNoDockerCli());
 
 const buildTimeoutMs = 20 * 60_000;
 const clusterTestTimeoutMs = 5 * 60_000;
@@ -46,14 +51,14 @@ async function get(url: string, key: string): Promise<{ status: number; siblings
   return { status: 200, siblings: body.siblings };
 }
 
-describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in containers", () => {
+describe.skipIf(skipDocker)("docker backend: a 3-node cluster in containers", () => {
   let cluster: DockerCluster | undefined;
 
   beforeAll(async () => {
     // Containers a crashed earlier run left behind (a run lasts well under an hour).
     await removeStaleDockerClusters(docker, namePrefix, 60 * 60_000);
     const started = Date.now();
-    const image = await ensureTestImage(docker);
+    const image = await ensureNodeImage(docker);
     console.log(
       `docker test image ${image.tag}: base ${image.baseBuildMs} ms, node image ${image.nodeBuildMs} ms (0 = reused); ready after ${Date.now() - started} ms`,
     );
@@ -150,5 +155,43 @@ describe.skipIf(skipReason !== undefined)("docker backend: a 3-node cluster in c
       expect((await get(running.node("n2").httpUrl, "after-remove")).siblings).toEqual(["gone-n3"]);
     },
     clusterTestTimeoutMs,
+  );
+});
+
+describe.skipIf(skipDocker)("docker backend: a lab's policies file", () => {
+  const policiesFile = fileURLToPath(
+    new URL("../../../cluster/runtime/real/test-data/one-owner-policies.ts", import.meta.url),
+  );
+  // The lab kit's shape: a module in a temporary folder that imports the learner's file by its
+  // absolute path (the repository is then mounted too).
+  const outside = mkdtempSync(join(tmpdir(), "neverstop-docker-policies-"));
+  const outsideFile = join(outside, "policies.ts");
+  writeFileSync(outsideFile, `export { policies } from ${JSON.stringify(policiesFile)};\n`);
+  afterAll(() => rmSync(outside, { recursive: true, force: true }));
+
+  it.each([
+    ["inside the repository", policiesFile],
+    ["outside it, importing a repository file by absolute path", outsideFile],
+  ])(
+    "a file %s is mounted into every container and loaded by every node (its claim: every partition on n1)",
+    async (_where, file) => {
+      const image = await ensureNodeImage(docker);
+      const cluster = await startDockerCluster({
+        nodes: 2,
+        image: image.tag,
+        namePrefix,
+        policies: file,
+      });
+      try {
+        const response = await fetch(`${cluster.node("n2").httpUrl}/ring`, {
+          signal: AbortSignal.timeout(requestTimeoutMs),
+        });
+        const ring = (await response.json()) as { ownership: Record<string, number> };
+        expect(ring.ownership).toEqual({ n1: 64 });
+      } finally {
+        await cluster.stop();
+      }
+    },
+    buildTimeoutMs,
   );
 });

@@ -20,6 +20,7 @@ import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ClientRequest, ClientResponse, JsonValue, NodeId } from "../../core/types.ts";
+import { bucketSizeMaxBytes, keySizeMaxBytes, timeoutMsMax } from "../../core/validate.ts";
 import type { StoreStats } from "../../storage/store.ts";
 import { LoadRegulator } from "./load-regulator.ts";
 import type { NodeMetrics, Operation, Outcome } from "./metrics.ts";
@@ -64,11 +65,11 @@ export const defaultHttpLimits: HttpLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   headerSizeMaxBytes: 16 * 1024,
-  bucketSizeMaxBytes: 128,
-  keySizeMaxBytes: 512,
+  bucketSizeMaxBytes,
+  keySizeMaxBytes,
   contextSizeMaxBytes: 16 * 1024,
   valueDepthMax: 64,
-  timeoutMsMax: 60_000,
+  timeoutMsMax,
   pendingRequestsMax: 10_000,
   replyGraceMs: 2_000,
   loopDelayTargetMs: 0,

@@ -9,7 +9,6 @@
 
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
 import { checkPolicies, PolicyLoadError, type Policies } from "../../core/policies.ts";
 
 export { PolicyLoadError };
@@ -19,11 +18,18 @@ export async function loadPoliciesFile(file: string): Promise<Policies> {
   let exports: unknown;
   try {
     const url = pathToFileURL(path).href;
-    exports = /\.[cm]?ts$/.test(path) ? await tsImport(url, import.meta.url) : await import(url);
+    exports = /\.[cm]?ts$/.test(path) ? await importTypeScript(url) : await import(url);
   } catch (error) {
     throw new PolicyLoadError(`${file}: cannot load the policies module: ${loadFailure(error)}`);
   }
   return checkPolicies(exports, file);
+}
+
+/** tsx is loaded only for a TypeScript file: loading it takes longer than a compiled node's
+ * whole start (dist/node-main.js), which a cluster without a lab's file should not pay. */
+async function importTypeScript(url: string): Promise<unknown> {
+  const { tsImport } = await import("tsx/esm/api");
+  return tsImport(url, import.meta.url);
 }
 
 /** The error's first line, and the function it was thrown in when the stack says so. */

@@ -8,14 +8,9 @@ import { LoadRegulator } from "./load-regulator.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { httpCall } from "./test-support.ts";
 
-/** Ticks every 5 ms, each `delayMs` late, with the loop `utilization` busy. */
+/** `ticks` samples, each a loop turn of `delayMs`, with the loop `utilization` busy. */
 function feed(regulator: LoadRegulator, ticks: number, delayMs: number, utilization: number) {
-  let atMs = (regulator as unknown as { expectedAtMs: number }).expectedAtMs;
-  for (let tick = 0; tick < ticks; tick++) {
-    atMs += delayMs;
-    regulator.sample(atMs, utilization);
-    atMs += 5;
-  }
+  for (let tick = 0; tick < ticks; tick++) regulator.sample(delayMs, utilization);
 }
 
 describe("LoadRegulator", () => {
@@ -50,10 +45,13 @@ describe("LoadRegulator", () => {
   });
 
   it("admits when the loop is late but idle: the machine is busy, not this node", () => {
-    const regulator = new LoadRegulator({ delayTargetMs: 4 }, () => 0);
+    const regulator = new LoadRegulator({ delayTargetMs: 4, pendingBusyMin: 8 }, () => 0);
     feed(regulator, 20, 20, 0.1);
     expect(regulator.delayMs).toBe(20);
     expect(regulator.admit(0)).toBe(true);
+    expect(regulator.admit(7)).toBe(true);
+    // Requests piling up make it busy, however idle its loop looks (a starved process).
+    expect(regulator.admit(8)).toBe(false);
   });
 
   it("refuses on a long queue of unanswered requests once the loop is late at all", () => {
@@ -75,16 +73,21 @@ describe("LoadRegulator", () => {
 });
 
 describe("the HTTP layer with the regulator on", () => {
-  /** Keeps this process's event loop busy: every tick spins for `spinMs`, so the loop is late
-   * and fully utilized for as long as it runs, however loaded the machine is. */
+  /** Keeps this process's event loop busy: every turn of the loop spins for `spinMs` (a
+   * setImmediate that queues itself again), so every turn is slow and the loop fully utilized
+   * for as long as it runs, however loaded the machine is; I/O still gets its turn. */
   function saturateLoop(spinMs: number): () => void {
-    const timer = setInterval(() => {
+    let running = true;
+    const spin = () => {
+      if (!running) return;
       const until = performance.now() + spinMs;
       while (performance.now() < until) {
         // spin
       }
-    }, 1);
-    return () => clearInterval(timer);
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    return () => (running = false);
   }
 
   it("answers a valid request 503 overload with Retry-After while the loop is saturated, and 4xx for bad ones", async () => {

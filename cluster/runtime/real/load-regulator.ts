@@ -6,20 +6,27 @@
 // measures it itself and refuses early, with 503 overload and Retry-After, while a refusal is
 // still cheap and the requests it does accept can still be served quickly.
 //
-// The measure is event-loop delay: a timer asks to run every `sampleIntervalMs` and records how
-// late it ran. An idle loop runs it on time; a loop with a standing queue of work runs it late
-// by about as long as any new request will wait. Like CoDel (Nichols and Jacobson, 2012) it
-// reacts to delay that persists, not to a single slow tick: the estimate is the smallest delay
-// seen over the last `windowMs` (a garbage-collection pause is one late tick; a standing queue
-// makes every tick late). Worked example, target 4 ms: ticks late by 1, 9, 2 ms -> estimate 1 ms,
-// admit everything; ticks late by 12, 9, 15 ms -> estimate 9 ms, refuse with probability
-// (9 - 4) / 4 capped at 1, i.e. every new request until the queue drains.
+// The measure is event-loop delay, sampled every `sampleIntervalMs` as the larger of two gaps:
+// how late the sampling timer fired (a process that waited for a core, on a machine with more
+// runnable processes than cores, fires late), and how long the rest of that loop turn took, from
+// the timer to a setImmediate callback (Node's phases: timers, poll for I/O, check), which is how
+// long input that arrived just then waits on a saturated loop. Like CoDel (Nichols and
+// Jacobson, 2012) the regulator reacts to delay that persists, not to one slow turn: the
+// estimate is the median over the last `windowMs` (a garbage-collection pause is one slow
+// sample; Node re-arms interval timers from the loop's cached clock, so a late tick can be
+// followed by an early one; a standing queue makes most samples slow). Worked example, target
+// 4 ms: samples of 1, 9, 2 ms -> estimate 2 ms, admit everything; 12, 9, 15 ms -> estimate
+// 12 ms, refuse with probability (12 - 4) / 4 capped at 1, i.e. every new request until the
+// queue drains.
 //
-// A late timer alone does not prove this node is the bottleneck: on a machine shared with busier
-// processes the node may simply not be scheduled, while it has nothing queued at all. So the
-// regulator refuses only while the loop is also busy: its utilization (the share of time it
-// spent running callbacks rather than waiting for input, Node's eventLoopUtilization) over the
-// window is at least `utilizationMin`. An idle node on a loaded machine admits everything.
+// A late timer alone does not prove this node has work queued: on a machine shared with busier
+// processes the node may simply not be scheduled while it has nothing to do. So the regulator
+// refuses only while the node is also busy: its loop's utilization (the share of time spent
+// running callbacks rather than waiting for input, Node's eventLoopUtilization) over the window
+// is at least `utilizationMin`, or at least `pendingBusyMin` requests wait for an answer. The
+// second matters on an oversubscribed machine: time a process waits for a core after input
+// arrives counts as idle in the utilization, so a starved node looks half idle while its
+// requests queue. A node with nothing pending on a loaded machine admits everything.
 //
 // The HTTP layer's own queue counts too: requests it has accepted and not yet answered. Past
 // `pendingSoftMax` of them, new ones are refused while the loop is busy and late at all.
@@ -30,14 +37,16 @@ import type { EventLoopUtilization } from "node:perf_hooks";
 export interface LoadRegulatorLimits {
   /** How often the event-loop timer asks to run. */
   sampleIntervalMs: number;
-  /** The delay estimate is the smallest delay seen in this window. */
+  /** The delay estimate is the median of the samples in this window. */
   windowMs: number;
   /** Delay the loop may carry before requests are refused; 0 turns regulation off. */
   delayTargetMs: number;
   /** Accepted requests not yet answered past which any delay at all refuses new ones. */
   pendingSoftMax: number;
-  /** Event-loop utilization (0..1) over the window below which nothing is refused. */
+  /** Event-loop utilization (0..1) over the window from which the node counts as busy. */
   utilizationMin: number;
+  /** Unanswered requests from which the node counts as busy whatever its utilization. */
+  pendingBusyMin: number;
 }
 
 export const defaultLoadRegulatorLimits: LoadRegulatorLimits = {
@@ -46,6 +55,7 @@ export const defaultLoadRegulatorLimits: LoadRegulatorLimits = {
   delayTargetMs: 4,
   pendingSoftMax: 64,
   utilizationMin: 0.8,
+  pendingBusyMin: 8,
 };
 
 export class LoadRegulator {
@@ -56,8 +66,8 @@ export class LoadRegulator {
   /** Ring buffer of event-loop utilization between consecutive samples. */
   private readonly utilizations: number[];
   private next = 0;
-  private expectedAtMs = 0;
   private estimateMs = 0;
+  private previousTickMs: number | undefined;
   private utilizationEstimate = 0;
   private lastUtilization: EventLoopUtilization | undefined;
   /** Requests refused by this regulator since start. */
@@ -82,13 +92,19 @@ export class LoadRegulator {
   /** Starts sampling; unref'd, so it never keeps a process alive. */
   start(): void {
     if (this.timer !== undefined || this.limits.delayTargetMs === 0) return;
-    this.expectedAtMs = this.nowMs() + this.limits.sampleIntervalMs;
     this.lastUtilization = performance.eventLoopUtilization();
     this.timer = setInterval(() => {
       const now = performance.eventLoopUtilization();
       const utilization = performance.eventLoopUtilization(now, this.lastUtilization).utilization;
       this.lastUtilization = now;
-      this.sample(this.nowMs(), utilization);
+      const startedMs = this.nowMs();
+      // A process that waited for a core fires its timer late: that wait is queueing too.
+      const lateMs =
+        this.previousTickMs === undefined
+          ? 0
+          : startedMs - this.previousTickMs - this.limits.sampleIntervalMs;
+      this.previousTickMs = startedMs;
+      setImmediate(() => this.sample(Math.max(lateMs, this.nowMs() - startedMs), utilization));
     }, this.limits.sampleIntervalMs);
     this.timer.unref();
   }
@@ -98,15 +114,17 @@ export class LoadRegulator {
     this.timer = undefined;
   }
 
-  /** Records one tick of the timer, run at `atMs`, with the loop's utilization since the last
-   * one; public for tests. */
-  sample(atMs: number, utilization: number): void {
-    const delayMs = Math.max(0, atMs - this.expectedAtMs);
-    this.expectedAtMs = atMs + this.limits.sampleIntervalMs;
-    this.delays[this.next] = delayMs;
+  /** Records one sample: the rest of a loop turn took `delayMs`, and the loop was `utilization`
+   * busy since the last sample. Public for tests. */
+  sample(delayMs: number, utilization: number): void {
+    this.delays[this.next] = Math.max(0, delayMs);
     this.utilizations[this.next] = utilization;
     this.next = (this.next + 1) % this.delays.length;
-    this.estimateMs = Math.min(...this.delays);
+    // The median: one slow turn (a GC pause) or one early tick cannot move it; a standing queue
+    // makes most samples slow.
+    this.estimateMs = [...this.delays].sort((left, right) => left - right)[
+      this.delays.length >> 1
+    ]!;
     let sum = 0;
     for (const value of this.utilizations) sum += value;
     this.utilizationEstimate = sum / this.utilizations.length;
@@ -125,7 +143,11 @@ export class LoadRegulator {
   /** Whether to take one more client request, given how many wait for an answer already. */
   admit(pendingRequests: number): boolean {
     const { delayTargetMs, pendingSoftMax } = this.limits;
-    if (delayTargetMs === 0 || this.utilizationEstimate < this.limits.utilizationMin) return true;
+    if (delayTargetMs === 0) return true;
+    const busy =
+      this.utilizationEstimate >= this.limits.utilizationMin ||
+      pendingRequests >= this.limits.pendingBusyMin;
+    if (!busy) return true;
     const delayMs = this.estimateMs;
     if (pendingRequests >= pendingSoftMax && delayMs > delayTargetMs / 2) return this.refuse();
     if (delayMs <= delayTargetMs) return true;

@@ -14,7 +14,7 @@
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 /** Replaced by `true` when scripts/build.js bundles this module; undeclared under tsx. */
 declare const NEVERSTOP_COMPILED: boolean | undefined;
@@ -52,21 +52,4 @@ export function isNeverstopNode(pid: number): boolean {
   } catch {
     return !existsSync("/proc");
   }
-}
-
-let typeScriptLoaderRegistered = false;
-
-/**
- * Imports a module file named by an absolute path, such as a lab's `--policies` file. A
- * TypeScript file needs tsx's loader: a compiled process registers it here, on first use only,
- * because registering it costs more start-up time than the whole compiled program (a process
- * running from the sources has it already). Load errors propagate: the caller names the file.
- */
-export async function importModuleFile(path: string): Promise<Record<string, unknown>> {
-  if (runningCompiled && /\.[cm]?tsx?$/.test(path) && !typeScriptLoaderRegistered) {
-    const { register } = await import("tsx/esm/api");
-    register();
-    typeScriptLoaderRegistered = true;
-  }
-  return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
 }
