@@ -44,16 +44,33 @@ export class ProcessFaultBackend implements FaultBackend {
    * may outlast the fault's planned duration; undoing it half-done would fail). */
   private readonly starting = new Map<Fault, Promise<void>>();
 
+  /** Every start and stop not finished yet: the run ends only once they have (settled). */
+  private readonly inProgress = new Set<Promise<void>>();
+
   start(fault: Fault): Promise<void> {
-    const started = this.applyStart(fault);
+    const started = this.track(this.applyStart(fault));
     this.starting.set(fault, started);
     return started;
   }
 
-  async stop(fault: Fault): Promise<void> {
-    await this.starting.get(fault)?.catch(() => undefined);
+  stop(fault: Fault): Promise<void> {
+    const start = this.starting.get(fault);
     this.starting.delete(fault);
-    await this.applyStop(fault);
+    return this.track(
+      (start ?? Promise.resolve()).catch(() => undefined).then(() => this.applyStop(fault)),
+    );
+  }
+
+  /** Resolves once every fault started or stopped so far has finished (failed ones too). */
+  async settled(): Promise<void> {
+    while (this.inProgress.size > 0) await Promise.allSettled([...this.inProgress]);
+  }
+
+  private track(operation: Promise<void>): Promise<void> {
+    this.inProgress.add(operation);
+    const done = () => this.inProgress.delete(operation);
+    operation.then(done, done);
+    return operation;
   }
 
   private async applyStart(fault: Fault): Promise<void> {
@@ -157,6 +174,10 @@ export async function runLocalTest(
       await new Promise((resolve) => setTimeout(resolve, pollMs));
       hooks.onProgress?.(driver.progress(performance.now() - startedMs));
     }
+    // A slow fault (a join waits for the ring) may still be finishing: its info belongs in the
+    // history before the checkers read it.
+    await backend.settled();
+    await new Promise((resolve) => setTimeout(resolve, 0));
     const wallMs = performance.now() - startedMs;
     return driver.result({
       messages: { sent: 0, delivered: 0, dropped: 0, refused: 0 },

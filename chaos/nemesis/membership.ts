@@ -59,7 +59,7 @@ export interface MembershipProcesses {
 
 const adminTimeoutMs = 5_000;
 /** How long a started spare may take to be let in by the member it asked. */
-const joinWaitMs = 15_000;
+const joinWaitMs = 30_000;
 const joinPollMs = 100;
 
 /** Polls GET /ring on `httpUrl` until `node` is a member; one line when it never is. */

@@ -173,13 +173,9 @@ export const lab08 = defineLab<RebalanceModule>({
       needs: "cluster",
       run: async (context) => {
         context.note("set workload, join and leave faults");
-        const source = policiesModuleSource(
-          context.learnerFile,
-          buildPolicies.replace(
-            "defaultPolicies",
-            "(await import(" + JSON.stringify(policiesModule) + ")).defaultPolicies",
-          ),
-        );
+        const source = policiesModuleSource(context.learnerFile, buildPolicies, [
+          `import { defaultPolicies } from ${JSON.stringify(policiesModule)};`,
+        ]);
         const run = await runWithPolicies(
           context,
           {

@@ -136,7 +136,7 @@ export function pagedBeforeBreach(module: AlarmModule, seed: number): CheckOutco
 export const lab10 = defineLab<AlarmModule>({
   id: "10",
   slug: "10-monitoring",
-  title: "Monitoring and preemptive support: alarms before the SLA breaks",
+  title: "Monitoring: alarms before the SLA breaks",
   learnerFile: "alarm-rules.ts",
   talkSlide: "Monitoring and preemptive support: five nines, metrics, alarms",
   paperSection:

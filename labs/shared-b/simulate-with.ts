@@ -60,14 +60,17 @@ export async function runWithPolicies(
 }
 
 /** The source of a policies module for real node processes: it imports the learner's file by
- * absolute path and builds the policies from it with `build`, a self-contained function. */
+ * absolute path (and any `imports`, lines of their own) and builds the policies from it with
+ * `build`, a self-contained function of the learner's module. */
 export function policiesModuleSource(
   learnerFile: string | undefined,
   build: string,
+  imports: readonly string[] = [],
 ): string | undefined {
   if (learnerFile === undefined) return undefined;
   return [
     `import * as learner from ${JSON.stringify(learnerFile)};`,
+    ...imports,
     `export const policies = (${build})(learner);`,
     "",
   ].join("\n");
