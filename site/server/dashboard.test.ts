@@ -146,10 +146,16 @@ describe("the dashboard's server", () => {
       method: "PUT",
       body: '"x"',
     });
-    await new Promise((resolve) => setTimeout(resolve, 600));
-    const samples = (await (await fetch(`${dashboard.origin}/api/series`)).json()) as {
-      nodes: { id: string; up: boolean; requestsOk: number }[];
-    }[];
+    // Samples come once a second: poll (bounded) until one shows the write, instead of guessing
+    // how long a loaded machine takes.
+    type Sample = { nodes: { id: string; up: boolean; requestsOk: number }[] };
+    let samples: Sample[] = [];
+    for (let attempt = 0; attempt < 100; attempt++) {
+      samples = (await (await fetch(`${dashboard.origin}/api/series`)).json()) as Sample[];
+      const last = samples.at(-1);
+      if (samples.length > 1 && last !== undefined && last.nodes[0]!.requestsOk > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     expect(samples.length).toBeGreaterThan(1);
     const last = samples.at(-1)!;
     expect(last.nodes.map((node) => node.up)).toEqual([true, true, true]);
