@@ -242,6 +242,11 @@ export class PutCoordinator {
     if (fsm === undefined || fsm.object !== undefined || attempt !== fsm.attempt) return;
     fsm.mintTimer = undefined;
     fsm.maybeWritten = true;
+    // A CRDT operation is not idempotent: the silent replica may have applied the increment, and
+    // a second minter would apply it again (two dots, counted twice). Wait for a late mint-ok or
+    // the request's time bound (504, indeterminate) instead. A plain put may try the next
+    // replica: a second minting only leaves two equal siblings, which a read merges.
+    if (fsm.crdt !== undefined) return;
     this.tryNextMinter(fsm);
   }
 
