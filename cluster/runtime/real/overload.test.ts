@@ -96,6 +96,15 @@ function isOverload(answer: HttpAnswer): boolean {
 
 describe("09: overload on real processes", () => {
   it("refuses with 503, Retry-After and error overload at once, while the slow writes still wait", async () => {
+    // Start from a settled cluster: n1 has heard from both peers (a W=3 write to a peer n1 has
+    // not heard from yet is refused at once, not held) and coordinates nothing.
+    await eventually("n1 hears n2 and n3 and is idle", 10_000, async () => {
+      const answer = await httpCall(cluster.node("n1").httpPort, { path: "/members", agent });
+      const members = (JSON.parse(answer.body) as { members: { node: string; up: boolean }[] })
+        .members;
+      const allUp = members.length === 2 && members.every((member) => member.up);
+      return allUp && (await nodeStat("fsmActive")) === 0 ? true : undefined;
+    });
     await cluster.kill("n3", "SIGSTOP");
     try {
       const slow = await fillBudget("slow");
