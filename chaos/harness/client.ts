@@ -36,6 +36,7 @@
 // Callback-driven, no async/await and no timers of its own: see port.ts for why.
 // No Node built-ins: this file runs in the browser too.
 
+import type { RetryDecider, RetryQuestion } from "../../cluster/core/policies.ts";
 import type { ClientRequest, ClientResponse, JsonValue, NodeId } from "../../cluster/core/types.ts";
 import type { Random } from "../../cluster/runtime/sim/random.ts";
 import type { ClientOutcome, KvPort } from "./port.ts";
@@ -168,28 +169,9 @@ export function retryDelayMs(
   return Math.max(backoffMs, hintMs);
 }
 
-/**
- * What a client retry policy is asked after an attempt that did not end ok (lab 07): the
- * policy answers the delay before the next attempt in milliseconds, or undefined to stop.
- */
-export interface RetryQuestion {
-  kind: "read" | "write";
-  /** Whether applying the request twice equals applying it once. Reads are; the workloads'
-   * puts are (unique values merged by union); a PN-counter increment is NOT. */
-  idempotent: boolean;
-  /** `fail`: it certainly did not happen. `info`: it may have happened (a timeout, a 504). */
-  outcome: "fail" | "info";
-  /** False when trying again cannot help (a 400: the request itself is wrong). */
-  retryable: boolean;
-  /** A 503 overload's hint: the node asks not to hear from this client sooner. */
-  retryAfterMs: number | undefined;
-  /** Attempts made so far, the one that just ended included (1 after the first). */
-  attempts: number;
-  /** Milliseconds since the first attempt began. */
-  elapsedMs: number;
-}
-
-export type RetryDecider = (question: RetryQuestion, random: () => number) => number | undefined;
+// What a client retry policy is asked, and its answer (lab 07), are defined once, with the
+// node's policies, in cluster/core/policies.ts.
+export type { RetryDecider, RetryQuestion };
 
 export interface KvClientOptions {
   bucket: string;
