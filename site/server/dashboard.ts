@@ -244,7 +244,7 @@ export async function ensureSiteBuilt(
     const { build } = await import("vite");
     await build({
       configFile: fileURLToPath(new URL("../vite.config.ts", import.meta.url)),
-      logLevel: "warn",
+      logLevel: "error", // a learner starting the cluster needs no chunking advice
       build: { outDir: siteDirectory, emptyOutDir: true },
     });
     return `built the course site into ${siteDirectory}`;
