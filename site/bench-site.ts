@@ -12,10 +12,8 @@
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { extname, join, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -23,8 +21,8 @@ import { chromium } from "playwright-core";
 import { build } from "vite";
 import { runSimulatedTest } from "../chaos/harness/run-core.ts";
 import { scenarioOptions } from "./src/player-model.ts";
+import { chromiumArgs, chromiumPath, serveDirectory } from "./browser-support.ts";
 
-const chromiumPath = "/usr/bin/chromium";
 const siteRoot = fileURLToPath(new URL(".", import.meta.url));
 const repositoryRoot = fileURLToPath(new URL("..", import.meta.url));
 const budgets = {
@@ -78,37 +76,10 @@ async function main(): Promise<void> {
     await rm(outDir, { recursive: true, force: true });
     return;
   }
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const pathname = decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname);
-    const file = resolve(outDir, `.${pathname === "/" ? "/index.html" : pathname}`);
-    if (!file.startsWith(outDir + sep)) return void response.writeHead(404).end();
-    readFile(file).then(
-      (body) =>
-        response
-          .writeHead(200, {
-            "content-type":
-              extname(file) === ".html"
-                ? "text/html"
-                : extname(file) === ".css"
-                  ? "text/css"
-                  : "text/javascript",
-          })
-          .end(body),
-      () => response.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { server, origin } = await serveDirectory(outDir);
   const browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-    ],
+    args: chromiumArgs,
   });
   try {
     const page = await browser.newPage();

@@ -21,10 +21,9 @@
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { tmpdir } from "node:os";
-import { extname, join, resolve, sep } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
@@ -39,18 +38,8 @@ import { requirePart } from "../chaos/harness/requirements.ts";
 import { runDemo, type DemoSummary } from "./src/demo-run.ts";
 import { PlayerRun, scenarioOptions } from "./src/player-model.ts";
 import { startDashboard, type Dashboard } from "./server/dashboard.ts";
+import { chromiumArgs, chromiumPath, serveDirectory } from "./browser-support.ts";
 
-const chromiumPath = process.env["NEVERSTOP_CHROMIUM"] ?? "/usr/bin/chromium";
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-quic",
-  "--disable-sync",
-];
 /** How long a page may take to finish its work (a second or two here; the machine is shared). */
 const pageTimeoutMs = 30_000;
 /** Each test's limit: several pages, a cluster and a CLI run on two shared cores. */
@@ -66,36 +55,6 @@ const skipBrowser = requirePart(
     ? undefined
     : `no Chromium at ${chromiumPath} (install it with .ci/browser-setup.sh)`,
 );
-
-const contentTypes: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".json": "application/json",
-};
-
-/** A static file server for `directory` on 127.0.0.1 and a free port; GET only, no escapes. */
-async function serve(directory: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const pathname = decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname);
-    const file = resolve(directory, `.${pathname === "/" ? "/index.html" : pathname}`);
-    if (request.method !== "GET" || !file.startsWith(directory + sep)) {
-      response.writeHead(404).end();
-      return;
-    }
-    readFile(file).then(
-      (body) => {
-        const type = contentTypes[extname(file)] ?? "application/octet-stream";
-        response.writeHead(200, { "content-type": type }).end(body);
-      },
-      () => response.writeHead(404).end(),
-    );
-  });
-  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
-  const { port } = server.address() as AddressInfo;
-  return { server, origin: `http://127.0.0.1:${port}` };
-}
 
 interface AxeViolation {
   id: string;
@@ -122,7 +81,7 @@ describe.skipIf(skipBrowser)("the course site in a real browser", () => {
       logLevel: "warn",
       build: { outDir, emptyOutDir: true },
     });
-    ({ server, origin } = await serve(outDir));
+    ({ server, origin } = await serveDirectory(outDir));
     browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
     clusterDir = await mkdtemp(join(tmpdir(), "neverstop-site-cluster-"));
     cluster = await startCluster({

@@ -66,7 +66,8 @@ const bodySizeMaxBytes = 16 * 1024;
 const nemesisLinesMax = 500;
 export const defaultSiteDirectory = fileURLToPath(new URL("../dist", import.meta.url));
 
-interface NodeSample {
+/** One node in one of the dashboard's once-a-second samples (GET /api/series). */
+export interface NodeSample {
   id: string;
   up: boolean;
   keys: number;
@@ -76,7 +77,7 @@ interface NodeSample {
   alarms: string[];
 }
 
-interface Sample {
+export interface Sample {
   timeMs: number;
   nodes: NodeSample[];
 }

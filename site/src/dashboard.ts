@@ -6,6 +6,8 @@
 
 import { faultInWords } from "../../chaos/checkers/report.ts";
 import { colourOf, element, errorMessage, labelled, svgElement } from "./dom.ts";
+// The samples' shape is the server's (a type only: nothing of the server reaches the page).
+import type { Sample } from "../server/dashboard.ts";
 
 interface ClusterInfo {
   dataDir: string;
@@ -22,18 +24,6 @@ interface MemberView {
   id: string;
   up: boolean;
   view?: { node: string; up: boolean; silenceMs: number | null }[];
-}
-interface Sample {
-  timeMs: number;
-  nodes: {
-    id: string;
-    up: boolean;
-    keys: number;
-    requestsOk: number;
-    requestsFailed: number;
-    hintsPending: number;
-    alarms: string[];
-  }[];
 }
 interface NemesisEntry {
   time?: number;
