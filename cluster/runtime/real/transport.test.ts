@@ -70,16 +70,36 @@ describe("transport", () => {
     expect(a.failed).toEqual([]);
   });
 
-  it("delivers a message to itself as a copy, after the current event", async () => {
+  it("delivers a message to itself frozen, after the current event", async () => {
     const ports = { n1: await freePort() };
     const a = start("n1", ports);
     await a.transport.listen();
-    const message = read("self");
-    a.transport.send("n1", message);
+    const message = { type: "repair", bucket: "b", key: "k", object: { clock: { n1: 1 } } };
+    a.transport.send("n1", message as PeerMessage);
     expect(a.received).toEqual([]);
     await until(() => a.received.length === 1, "self delivery");
-    expect(a.received[0]!.message).toEqual(message);
-    expect(a.received[0]!.message).not.toBe(message);
+    const received = a.received[0]!.message as unknown as typeof message;
+    expect(received).toEqual({
+      type: "repair",
+      bucket: "b",
+      key: "k",
+      object: { clock: { n1: 1 } },
+    });
+    // Shared, not copied: so neither side may change it, all the way down.
+    expect(() => {
+      received.object.clock.n1 = 2;
+    }).toThrow(TypeError);
+    expect(message.object.clock.n1).toBe(1);
+  });
+
+  it("refuses to deliver to itself what JSON could not carry, as send-failed", async () => {
+    const ports = { n1: await freePort() };
+    const a = start("n1", ports);
+    await a.transport.listen();
+    const message = { type: "read", id: "x", bucket: "b", key: undefined };
+    a.transport.send("n1", message as unknown as PeerMessage);
+    await until(() => a.failed.length === 1, "send-failed");
+    expect(a.received).toEqual([]);
   });
 
   it("reports send-failed when the peer is down, then reaches it once it is up", async () => {

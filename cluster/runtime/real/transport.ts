@@ -10,6 +10,7 @@
 // a minority side of a partition answers 503 quickly instead of timing out.
 
 import net from "node:net";
+import { freezeJson } from "../../core/immutable.ts";
 import type { NodeId, PeerMessage } from "../../core/types.ts";
 import {
   encodeFrame,
@@ -130,9 +131,17 @@ export class Transport {
   send(to: NodeId, message: PeerMessage): void {
     if (this.closed) return;
     if (to === this.options.nodeId) {
-      // A copy through JSON, as the network would make: the receiver must never share objects
-      // with the sender. Delivered later, never from inside the sender's own event.
-      this.selfQueue.push(JSON.parse(JSON.stringify(message)) as PeerMessage);
+      // The receiver must never share mutable objects with the sender. Rather than a copy
+      // through JSON, the message is frozen all the way down and shared, as the simulator does
+      // (core/immutable.ts); freezeJson refuses what JSON would have changed. Delivered later,
+      // never from inside the sender's own event.
+      try {
+        freezeJson(message);
+      } catch (error) {
+        this.fail(to, message, `${error instanceof Error ? error.message : error}`);
+        return;
+      }
+      this.selfQueue.push(message);
       if (this.selfQueue.length === 1) setImmediate(() => this.deliverToSelf());
       return;
     }
