@@ -15,13 +15,7 @@ import { freezeJson } from "./immutable.ts";
 import type { NodeStats } from "./node-health.ts";
 import { partitionOfKey } from "./ring.ts";
 import type { Environment } from "./types.ts";
-import {
-  encodeVersion,
-  merge,
-  sameVersion,
-  versionFingerprint,
-  type VersionedObject,
-} from "./versions.ts";
+import { encodeVersion, merge, sameVersion, type VersionedObject } from "./versions.ts";
 
 /** Parsed versions and key partitions the store keeps at most; past it the cache starts
  * again. */
@@ -91,12 +85,11 @@ export class ReplicaStore {
   }
 
   /** Keeps the anti-entropy tree of the key's partition up to date (O(1) per write). The tree
-   * hashes the version's fingerprint (clock and dots), not its whole JSON text. */
+   * hashes the version's fingerprint (clock and dots), not its whole JSON text, and only when
+   * it is next read (merkle.ts): the object is frozen, so it is still this version then. */
   noteStored(key: string, object: VersionedObject | null): void {
     const partition = this.partitionOf(key);
-    this.antiEntropy
-      .tree(partition)
-      .set(key, object === null ? undefined : versionFingerprint(object));
+    this.antiEntropy.tree(partition).set(key, object === null ? undefined : object);
   }
 
   /** A key's partition, memoised: Q never changes, and every write asks. */
