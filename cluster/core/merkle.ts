@@ -116,8 +116,15 @@ export class PartitionTree<Value = string> {
     return [...this.keyDigests.keys()].sort();
   }
 
+  /** Counted without hashing: ownership transfer asks every partition each round, and settling
+   * there would hash every noted write as soon as it was made. */
   get keyCount(): number {
-    this.settle();
-    return this.keyDigests.size;
+    let count = this.keyDigests.size;
+    for (const [storageKey, value] of this.noted) {
+      const present = this.keyDigests.has(storageKey);
+      if (value === undefined && present) count -= 1;
+      else if (value !== undefined && !present) count += 1;
+    }
+    return count;
   }
 }
