@@ -10,12 +10,17 @@
 // Targets (issues 2 and 13): cluster ops/s >= 0.35, then 0.5, x echo req/s; p99 < 20 ms at
 // half of peak load; the same cluster under sync `always` (what `npm start` runs, with group
 // commit) at least half of `interval`'s ops/s. BENCH_ALWAYS=0 skips the `always` run.
+//
+// BENCH_PROFILE_DIR=/tmp/p profiles every node (--cpu-prof) and adds the summary to the JSON:
+// the functions with the most self time and the share of each part of the program
+// (cpu-profile.ts). Profiling slows the nodes, so read its figures as shares, not speed.
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { startLocalCluster } from "./cluster.ts";
+import { readMainThreadProfiles, summarizeProfiles, type ProfileSummary } from "./cpu-profile.ts";
 import { httpCall, keyPath } from "./test-support.ts";
 
 const clients = Number(process.env["BENCH_CLIENTS"] ?? 32);
@@ -23,6 +28,7 @@ const phaseMs = Number(process.env["BENCH_PHASE_MS"] ?? 8_000);
 const warmupMs = 2_000;
 const keysPerClient = 50;
 const sync = (process.env["BENCH_SYNC"] ?? "interval") as "always" | "interval" | "never";
+const profileDir = process.env["BENCH_PROFILE_DIR"];
 
 interface Sample {
   op: "put" | "get" | "echo";
@@ -182,6 +188,7 @@ interface ClusterRun {
   peak: ReturnType<typeof summarize>;
   cpuMsPerOp: number | null;
   halfLoad: ReturnType<typeof summarize> & { rateOpsPerSecond: number };
+  profile?: ProfileSummary;
 }
 
 const perOperation = (before: number | undefined, after: number | undefined, count: number) =>
@@ -194,11 +201,15 @@ async function runCluster(
   policy: "always" | "interval" | "never",
   agent: http.Agent,
 ): Promise<ClusterRun> {
+  const folder = profileDir === undefined ? undefined : `${profileDir}/${policy}-${Date.now()}`;
+  if (folder !== undefined) process.env["NEVERSTOP_NODE_CPU_PROF_DIR"] = folder;
   const cluster = await startLocalCluster({
     nodes: 3,
     sync: policy,
     defaults: { n: 3, r: 2, w: 2 },
   });
+  delete process.env["NEVERSTOP_NODE_CPU_PROF_DIR"];
+  let run: Omit<ClusterRun, "profile">;
   try {
     const target: Target = { kind: "cluster", ports: cluster.nodes.map((node) => node.httpPort) };
     await closedLoop(target, warmupMs, agent);
@@ -208,10 +219,14 @@ async function runCluster(
     const cpuMsPerOp = perOperation(cpuBefore, cpuMsOf(nodePids), peak.requests);
     const halfRate = Math.max(1, Math.floor(peak.opsPerSecond / 2));
     const half = summarize(await openLoop(target, halfRate, phaseMs, agent), phaseMs);
-    return { peak, cpuMsPerOp, halfLoad: { rateOpsPerSecond: halfRate, ...half } };
+    run = { peak, cpuMsPerOp, halfLoad: { rateOpsPerSecond: halfRate, ...half } };
   } finally {
     await cluster.stop();
   }
+  // Each node writes its profile as it exits, which cluster.stop() waited for.
+  return folder === undefined
+    ? run
+    : { ...run, profile: summarizeProfiles(readMainThreadProfiles(folder)) };
 }
 
 async function main(): Promise<void> {
@@ -260,6 +275,7 @@ async function main(): Promise<void> {
         loadAverage: os.loadavg()[0],
       },
       halfLoad: main.halfLoad,
+      ...(main.profile === undefined ? {} : { profile: main.profile }),
       syncAlways:
         always === undefined
           ? null
