@@ -426,8 +426,13 @@ export function peerMessageProblem(value: unknown): string | undefined {
   if (typeof type !== "string" || !Object.hasOwn(requiredFields, type)) {
     return `unknown peer message type ${JSON.stringify(type)}`;
   }
-  for (const [field, kind] of Object.entries(requiredFields[type as PeerMessage["type"]])) {
+  for (const [field, kind] of requiredFieldLists.get(type)!) {
     if (!hasKind(record[field], kind)) return `peer message ${type} needs ${kind} field ${field}`;
   }
   return undefined;
 }
+
+/** requiredFields as lists, made once: every inbound message is checked against its type's. */
+const requiredFieldLists = new Map(
+  Object.entries(requiredFields).map(([type, fields]) => [type, Object.entries(fields)]),
+);
