@@ -42,6 +42,8 @@ export function nodeProcessCommand(configPath: string): { command: string; args:
       ];
   const profileDir = process.env["NEVERSTOP_NODE_CPU_PROF_DIR"];
   const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const extra = (process.env["NEVERSTOP_NODE_FLAGS"] ?? "").split(" ").filter((flag) => flag !== "");
+  profile.push(...extra);
   return { command: process.execPath, args: [...profile, ...args, "--config", configPath] };
 }
 
