@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { NodeId, PeerMessage } from "../../core/types.ts";
 import { portIsFree } from "./cluster.ts";
 import { encodeFrame } from "./framing.ts";
-import { peerMessageProblem, Transport } from "./transport.ts";
+import { freezeJson } from "../../core/immutable.ts";
+import { messageText, peerMessageProblem, Transport } from "./transport.ts";
 
 interface Received {
   from: NodeId;
@@ -190,3 +191,39 @@ function sendRaw(port: number, chunks: Buffer[]): Promise<boolean> {
     });
   });
 }
+
+describe("messageText", () => {
+  it("is JSON.stringify's text, meaning for meaning, whether or not the version is frozen", () => {
+    const version = () => ({
+      mode: "causal",
+      clock: { n1: 2, n2: 1 },
+      siblings: [
+        { value: { cart: ["a", "é"] }, dot: ["n1", 2], timestampMs: 5 },
+        { value: null, dot: ["n2", 1], timestampMs: 4, deleted: true },
+      ],
+    });
+    const messages = [
+      {
+        type: "replicate",
+        id: "n1-7",
+        bucket: "b",
+        key: 'k\u0000"x',
+        object: freezeJson(version()),
+      },
+      { type: "read-reply", id: "n1-8", object: version() },
+      { type: "read-reply", id: "n1-9", object: null },
+      { type: "ping" },
+      {
+        type: "handoff",
+        id: "h",
+        bucket: "b",
+        key: "k",
+        object: freezeJson({ ...version(), extra: 1 }),
+      },
+    ];
+    for (const message of messages) {
+      const text = messageText(message as unknown as PeerMessage);
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(message)));
+    }
+  });
+});
