@@ -3,7 +3,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  contextLengthMax,
   decodeContext,
+  decodeContextText,
   encodeContext,
   encodeVersion,
   isDeleted,
@@ -207,11 +209,33 @@ describe("dotted version vectors", () => {
           fc.integer({ min: 1, max: 1e9 }),
         ),
         (clock) => {
-          const decoded = decodeContext(encodeContext(clock, "tag"));
-          expect(decoded).toEqual({ tag: "tag", clock });
+          const text = encodeContext(clock, "tag");
+          // encodeContext remembers what the text decodes to; the decoder proper must agree.
+          expect(decodeContextText(text)).toEqual({ tag: "tag", clock });
+          expect(decodeContext(text)).toEqual({ tag: "tag", clock });
         },
       ),
     );
+    // Actors beyond ASCII (UTF-8 through TextEncoder), and a clock longer than one
+    // String.fromCharCode call takes.
+    const wide: Record<string, number> = { é: 1, 日本: 2, "a😀": 3 };
+    const long = Object.fromEntries(
+      Array.from({ length: 250 }, (_, index) => [`node-${index}@x`, index + 1]),
+    );
+    for (const clock of [wide, long]) {
+      const text = encodeContext(clock, "tag");
+      expect(text.length).toBeLessThanOrEqual(contextLengthMax);
+      expect(decodeContextText(text)).toEqual({ tag: "tag", clock });
+    }
+    const tooLong = {
+      ...long,
+      ...Object.fromEntries(Object.entries(long).map(([a, c]) => [`${a}y`, c])),
+    };
+    expect(encodeContext(tooLong, "tag").length).toBeGreaterThan(contextLengthMax);
+    expect(decodeContext(encodeContext(tooLong, "tag"))).toBeUndefined();
+    // A clock the decoder refuses is not remembered as decoded by the encoder either.
+    expect(decodeContext(encodeContext({ a: 0 }, "tag"))).toBeUndefined();
+    expect(decodeContext(encodeContext({ a: 1.5 }, "tag"))).toBeUndefined();
     // e30 = "{}" (no key tag), W10 = "[]", eyJhIjotMX0 = {"a":-1}; then plain garbage.
     for (const bad of ["", "!!!", "a", "e30", "W10", "eyJhIjotMX0", "x".repeat(9000)]) {
       expect(decodeContext(bad)).toBeUndefined();

@@ -429,26 +429,86 @@ const contextEncoder = new TextEncoder();
  * every get and put answers with one, and most answers name a clock answered before. */
 const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }>();
 
+/**
+ * The context text for a clock read from the key tagged `tag`. The text is also remembered as
+ * decoded: a client hands it back with its next write, where validation, translation and the
+ * coordinator each decode it, and decoding it (base64, UTF-8, JSON, checks) cost more than
+ * encoding it. The remembered value is what decodeContext would find in the text (the property
+ * test in versions.test.ts compares the two), and a context it would refuse (too long, or a
+ * clock it does not accept) is not remembered.
+ */
 export function encodeContext(clock: VersionVector, tag: string): string {
   const known = encodedContexts.get(clock);
   if (known !== undefined && known.tag === tag) return known.text;
-  const text = encodeContextText(clock, tag);
+  const sorted = sortClock(clock);
+  const text = encodeContextText(sorted, tag);
   if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text });
+  if (text.length <= contextLengthMax && isDecodableClock(sorted)) {
+    rememberDecoded(text, Object.freeze({ tag, clock: Object.freeze(sorted) }));
+  }
   return text;
 }
 
-function encodeContextText(clock: VersionVector, tag: string): string {
-  const bytes = contextEncoder.encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
-  let text = "";
-  for (let index = 0; index < bytes.length; index += 3) {
+/** What decodeContextText accepts in a clock: safe integer counters from 1, no "__proto__". */
+function isDecodableClock(clock: VersionVector): boolean {
+  for (const actor in clock) {
+    const counter = clock[actor]!;
+    if (!Number.isSafeInteger(counter) || counter < 1 || actor === "__proto__") return false;
+  }
+  return true;
+}
+
+/** Room for the base64 of one context, grown when a longer one comes (rarely: it is a clock). */
+let contextCharCodes = new Uint16Array(256);
+
+/** base64url of the UTF-8 of {"k": tag, "c": clock}, the clock's actors already sorted. */
+function encodeContextText(sortedClock: VersionVector, tag: string): string {
+  const json = JSON.stringify({ k: tag, c: sortedClock });
+  // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
+  // no TextEncoder is needed. Anything else goes through it.
+  const bytes: ArrayLike<number> = isAscii(json) ? asciiCodes(json) : contextEncoder.encode(json);
+  const length = bytes.length;
+  const charCount = Math.ceil((length * 4) / 3);
+  if (contextCharCodes.length < charCount) contextCharCodes = new Uint16Array(2 * charCount);
+  const out = contextCharCodes;
+  let written = 0;
+  for (let index = 0; index < length; index += 3) {
     const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
-    const chars = index + 1 >= bytes.length ? 2 : index + 2 >= bytes.length ? 3 : 4;
+    const chars = index + 1 >= length ? 2 : index + 2 >= length ? 3 : 4;
     for (let position = 0; position < chars; position += 1) {
-      text += base64Alphabet[(chunk >> (18 - 6 * position)) & 63];
+      out[written++] = base64Codes[(chunk >> (18 - 6 * position)) & 63]!;
     }
   }
-  // decodeContext(encodeContext(c, t)) = { clock: c, tag: t } is asserted by the property test
-  // in versions.test.ts rather than on every response: this runs once per client request.
+  return charCodesToString(out, written);
+}
+
+const base64Codes = Uint8Array.from(base64Alphabet, (char) => char.charCodeAt(0));
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    if (text.charCodeAt(index) > 127) return false;
+  }
+  return true;
+}
+
+/** Room for the bytes of an ASCII context's JSON, reused like contextCharCodes. */
+let asciiBytes = new Uint8Array(256);
+
+function asciiCodes(text: string): Uint8Array {
+  if (asciiBytes.length < text.length) asciiBytes = new Uint8Array(2 * text.length);
+  for (let index = 0; index < text.length; index += 1) asciiBytes[index] = text.charCodeAt(index);
+  return asciiBytes.subarray(0, text.length);
+}
+
+/** Arguments per String.fromCharCode call: far below any engine's limit on arguments. */
+const charCodesPerCallMax = 4096;
+
+function charCodesToString(codes: Uint16Array, length: number): string {
+  let text = "";
+  for (let start = 0; start < length; start += charCodesPerCallMax) {
+    const end = Math.min(length, start + charCodesPerCallMax);
+    text += String.fromCharCode(...codes.subarray(start, end));
+  }
   return text;
 }
 
@@ -467,15 +527,21 @@ const decodedContextCountMax = 4096;
 /** The clock and key tag a context names, or undefined when this node did not issue it. The
  * result is frozen (shared by every caller that decodes the same text). */
 export function decodeContext(text: string): DecodedContext | undefined {
-  if (decodedContexts.has(text)) return decodedContexts.get(text);
+  const known = decodedContexts.get(text);
+  if (known !== undefined || decodedContexts.has(text)) return known;
   const decoded = decodeContextText(text);
   if (decoded !== undefined) Object.freeze(decoded.clock);
-  if (decodedContexts.size >= decodedContextCountMax) decodedContexts.clear();
-  decodedContexts.set(text, decoded === undefined ? undefined : Object.freeze(decoded));
+  rememberDecoded(text, decoded === undefined ? undefined : Object.freeze(decoded));
   return decoded;
 }
 
-function decodeContextText(text: string): DecodedContext | undefined {
+function rememberDecoded(text: string, decoded: DecodedContext | undefined): void {
+  if (decodedContexts.size >= decodedContextCountMax) decodedContexts.clear();
+  decodedContexts.set(text, decoded);
+}
+
+/** decodeContext without its memory: every step, every time (the tests compare the two). */
+export function decodeContextText(text: string): DecodedContext | undefined {
   if (text.length === 0 || text.length > contextLengthMax || !/^[A-Za-z0-9_-]+$/.test(text)) {
     return undefined;
   }
