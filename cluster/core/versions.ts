@@ -459,7 +459,7 @@ function isDecodableClock(clock: VersionVector): boolean {
 }
 
 /** Room for the base64 of one context, grown when a longer one comes (rarely: it is a clock). */
-let contextCharCodes = new Uint16Array(256);
+let contextCharCodes = new Uint8Array(256);
 
 /** base64url of the UTF-8 of {"k": tag, "c": clock}, the clock's actors already sorted. */
 function encodeContextText(sortedClock: VersionVector, tag: string): string {
@@ -469,7 +469,7 @@ function encodeContextText(sortedClock: VersionVector, tag: string): string {
   const bytes: ArrayLike<number> = isAscii(json) ? asciiCodes(json) : contextEncoder.encode(json);
   const length = bytes.length;
   const charCount = Math.ceil((length * 4) / 3);
-  if (contextCharCodes.length < charCount) contextCharCodes = new Uint16Array(2 * charCount);
+  if (contextCharCodes.length < charCount) contextCharCodes = new Uint8Array(2 * charCount);
   const out = contextCharCodes;
   let written = 0;
   for (let index = 0; index < length; index += 3) {
@@ -479,7 +479,7 @@ function encodeContextText(sortedClock: VersionVector, tag: string): string {
       out[written++] = base64Codes[(chunk >> (18 - 6 * position)) & 63]!;
     }
   }
-  return charCodesToString(out, written);
+  return base64Decoder.decode(out.subarray(0, written));
 }
 
 const base64Codes = Uint8Array.from(base64Alphabet, (char) => char.charCodeAt(0));
@@ -500,17 +500,8 @@ function asciiCodes(text: string): Uint8Array {
   return asciiBytes.subarray(0, text.length);
 }
 
-/** Arguments per String.fromCharCode call: far below any engine's limit on arguments. */
-const charCodesPerCallMax = 4096;
-
-function charCodesToString(codes: Uint16Array, length: number): string {
-  let text = "";
-  for (let start = 0; start < length; start += charCodesPerCallMax) {
-    const end = Math.min(length, start + charCodesPerCallMax);
-    text += String.fromCharCode(...codes.subarray(start, end));
-  }
-  return text;
-}
+/** base64url is ASCII, which UTF-8 decodes as itself: one native call makes the string. */
+const base64Decoder = new TextDecoder();
 
 /** Each base64url character's value by its char code (the text is checked to hold only them). */
 const base64Values = new Uint8Array(128);
