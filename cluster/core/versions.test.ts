@@ -120,6 +120,14 @@ describe("dotted version vectors", () => {
         expect(sameVersion(merge(a, b), merge(b, a))).toBe(true);
         expect(sameVersion(merge(merge(a, b), c), merge(a, merge(b, c)))).toBe(true);
         expect(sameVersion(merge(a, a), a)).toBe(true);
+        // merge(a, a) and sameVersion(a, a) answer at once for the very same object; the full
+        // merge of an equal copy must say the same, and out-of-order siblings still get sorted.
+        const copy = JSON.parse(JSON.stringify(a)) as VersionedObject;
+        expect(merge(a, a)).toBe(a);
+        expect(merge(a, copy)).toEqual(a);
+        expect(sameVersion(a, copy)).toBe(true);
+        const unsorted = { ...a, siblings: [...a.siblings].reverse() };
+        expect(merge(unsorted, unsorted)!.siblings).toEqual(a.siblings);
       }),
     );
   });
