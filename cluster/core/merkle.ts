@@ -112,12 +112,20 @@ export class PartitionTree<Value = string> {
 
   /** Every key in this partition, sorted. */
   keys(): string[] {
-    this.settle();
-    return [...this.keyDigests.keys()].sort();
+    const keys: string[] = [];
+    for (const key of this.keyDigests.keys()) if (!this.noted.has(key)) keys.push(key);
+    for (const [key, value] of this.noted) if (value !== undefined) keys.push(key);
+    return keys.sort();
   }
 
+  /** How many keys the partition holds. Like keys(), it needs no digest, so it takes none:
+   * ownership transfer asks every partition's count each round, and settling there would
+   * hash every write after all. */
   get keyCount(): number {
-    this.settle();
-    return this.keyDigests.size;
+    let count = this.keyDigests.size;
+    for (const [key, value] of this.noted) {
+      count += (value === undefined ? 0 : 1) - (this.keyDigests.has(key) ? 1 : 0);
+    }
+    return count;
   }
 }
