@@ -161,6 +161,31 @@ describe("dotted version vectors", () => {
     );
   });
 
+  it("keeps, on a write, the siblings its context has not seen plus the new one, in dot order", () => {
+    fc.assert(
+      fc.property(
+        objectArbitrary,
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom("A", "B", "C", "D"),
+        (family, i, j, actor) => {
+          const local = family[i % family.length]!;
+          const context = family[j % family.length]!.clock;
+          const written = write(local, actor, "new!", context);
+          // The plain definition: filter, append, sort by (actor, counter).
+          const expected = [
+            ...local.siblings.filter((s) => (context[s.dot[0]] ?? 0) < s.dot[1]),
+            written.siblings.find((s) => s.value === "new!" && s.dot[0] === actor)!,
+          ].sort((x, y) =>
+            x.dot[0] === y.dot[0] ? x.dot[1] - y.dot[1] : x.dot[0] < y.dot[0] ? -1 : 1,
+          );
+          expect(written.siblings).toEqual(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it("encodes a version exactly as JSON.stringify does, from cached sibling texts too", () => {
     fc.assert(
       fc.property(objectArbitrary, fc.nat(), fc.nat(), (family, i, j) => {

@@ -113,6 +113,29 @@ function isSorted(siblings: Sibling[]): boolean {
   return true;
 }
 
+/**
+ * The siblings a causal write keeps, in dot order: those `context` has not seen, and the new
+ * one. Siblings are kept sorted, so the new one is put in its place on the way rather than
+ * sorting the lot afterwards (under blind writes a key holds a dozen siblings or more).
+ */
+function survivorsWith(siblings: Sibling[], context: VersionVector, written: Sibling): Sibling[] {
+  if (!isSorted(siblings)) {
+    return sortSiblings([...siblings.filter((sibling) => !covers(context, sibling.dot)), written]);
+  }
+  const survivors: Sibling[] = [];
+  let placed = false;
+  for (const sibling of siblings) {
+    if (covers(context, sibling.dot)) continue;
+    if (!placed && compareDots(written.dot, sibling.dot) < 0) {
+      survivors.push(written);
+      placed = true;
+    }
+    survivors.push(sibling);
+  }
+  if (!placed) survivors.push(written);
+  return survivors;
+}
+
 function lwwWinner(siblings: Sibling[]): Sibling | undefined {
   let winner: Sibling | undefined;
   for (const sibling of siblings) {
@@ -166,11 +189,10 @@ export function update(local: VersionedObject | null, input: UpdateInput): Versi
       siblings: [winner],
     };
   }
-  const survivors = current.siblings.filter((sibling) => !covers(input.context, sibling.dot));
   const result: VersionedObject = {
     mode: "causal",
     clock: joinClocks(joinClocks(current.clock, input.context), { [input.actor]: counter }),
-    siblings: sortSiblings([...survivors, written]),
+    siblings: survivorsWith(current.siblings, input.context, written),
   };
   assertObject(result);
   return result;
@@ -211,10 +233,15 @@ export function merge(
  */
 function isMergedWithItself(object: VersionedObject): boolean {
   if (object.mode === "crdt") return false; // its own join decides (crdt.ts)
+  if (mergedWithItself.has(object)) return true;
   if (!isSortedClock(object.clock) || !isSorted(object.siblings)) return false;
   if (object.mode === "causal") assertObject(object);
+  if (Object.isFrozen(object)) mergedWithItself.add(object); // it cannot change: once is enough
   return true;
 }
+
+/** Frozen versions isMergedWithItself said yes to (a read asks it of each reply). */
+const mergedWithItself = new WeakSet<VersionedObject>();
 
 /**
  * The merge, or one of its inputs when that input already is the merge: the same mode, the same
@@ -456,7 +483,8 @@ const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }
 export function encodeContext(clock: VersionVector, tag: string): string {
   const known = encodedContexts.get(clock);
   if (known !== undefined && known.tag === tag) return known.text;
-  const sorted = sortClock(clock);
+  // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
+  const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
   const text = encodeContextText(sorted, tag);
   if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text });
   if (text.length <= contextLengthMax && isDecodableClock(sorted)) {
