@@ -510,18 +510,36 @@ function encodeContextText(sortedClock: VersionVector, tag: string): string {
   const json = JSON.stringify({ k: tag, c: sortedClock });
   // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
   // no TextEncoder is needed. Anything else goes through it.
-  const bytes: ArrayLike<number> = isAscii(json) ? asciiCodes(json) : contextEncoder.encode(json);
-  const length = bytes.length;
+  if (!isAscii(json)) {
+    const encoded = contextEncoder.encode(json);
+    return base64Url(encoded, encoded.length);
+  }
+  if (asciiBytes.length < json.length) asciiBytes = new Uint8Array(2 * json.length);
+  for (let index = 0; index < json.length; index += 1) asciiBytes[index] = json.charCodeAt(index);
+  return base64Url(asciiBytes, json.length);
+}
+
+/** base64url without padding of the first `length` bytes, every read within bounds (a typed
+ * array read past its end is slow in V8: it made this the costliest step of a put's answer). */
+function base64Url(bytes: Uint8Array, length: number): string {
   const charCount = Math.ceil((length * 4) / 3);
   if (contextCharCodes.length < charCount) contextCharCodes = new Uint8Array(2 * charCount);
   const out = contextCharCodes;
   let written = 0;
-  for (let index = 0; index < length; index += 3) {
-    const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
-    const chars = index + 1 >= length ? 2 : index + 2 >= length ? 3 : 4;
-    for (let position = 0; position < chars; position += 1) {
-      out[written++] = base64Codes[(chunk >> (18 - 6 * position)) & 63]!;
-    }
+  let index = 0;
+  for (; index + 2 < length; index += 3) {
+    const chunk = (bytes[index]! << 16) | (bytes[index + 1]! << 8) | bytes[index + 2]!;
+    out[written++] = base64Codes[chunk >> 18]!;
+    out[written++] = base64Codes[(chunk >> 12) & 63]!;
+    out[written++] = base64Codes[(chunk >> 6) & 63]!;
+    out[written++] = base64Codes[chunk & 63]!;
+  }
+  const rest = length - index; // 0, 1 or 2 bytes left: 0, 2 or 3 characters
+  if (rest > 0) {
+    const chunk = (bytes[index]! << 16) | (rest > 1 ? bytes[index + 1]! << 8 : 0);
+    out[written++] = base64Codes[chunk >> 18]!;
+    out[written++] = base64Codes[(chunk >> 12) & 63]!;
+    if (rest > 1) out[written++] = base64Codes[(chunk >> 6) & 63]!;
   }
   return base64Decoder.decode(out.subarray(0, written));
 }
@@ -537,12 +555,6 @@ function isAscii(text: string): boolean {
 
 /** Room for the bytes of an ASCII context's JSON, reused like contextCharCodes. */
 let asciiBytes = new Uint8Array(256);
-
-function asciiCodes(text: string): Uint8Array {
-  if (asciiBytes.length < text.length) asciiBytes = new Uint8Array(2 * text.length);
-  for (let index = 0; index < text.length; index += 1) asciiBytes[index] = text.charCodeAt(index);
-  return asciiBytes.subarray(0, text.length);
-}
 
 /** base64url is ASCII, which UTF-8 decodes as itself: one native call makes the string. */
 const base64Decoder = new TextDecoder();
