@@ -124,7 +124,10 @@ function survivorsWith(siblings: Sibling[], context: VersionVector, written: Sib
   }
   const survivors: Sibling[] = [];
   let placed = false;
-  for (const sibling of siblings) {
+  // Index loops, not for-of, here and below: versions are frozen, and for-of over a frozen
+  // array allocated an iterator result per sibling (the allocation profile showed it).
+  for (let index = 0; index < siblings.length; index += 1) {
+    const sibling = siblings[index]!;
     if (covers(context, sibling.dot)) continue;
     if (!placed && compareDots(written.dot, sibling.dot) < 0) {
       survivors.push(written);
@@ -342,10 +345,10 @@ export function versionFingerprint(object: VersionedObject): string {
   if (fingerprint !== undefined) return fingerprint;
   let high = 0;
   let low = 0;
-  for (const sibling of object.siblings) {
-    const [siblingHigh, siblingLow] = siblingDigest(sibling);
-    high ^= siblingHigh;
-    low ^= siblingLow;
+  for (let index = 0; index < object.siblings.length; index += 1) {
+    const digest = siblingDigest(object.siblings[index]!);
+    high ^= digest[0];
+    low ^= digest[1];
   }
   // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
   fingerprint = `${JSON.stringify([object.mode, object.clock])}${hexWord(high)}${hexWord(low)}`;
@@ -429,7 +432,8 @@ export function isDeleted(object: VersionedObject): boolean {
 /** Invariants asserted on every version built here (TigerBeetle style: both sides). */
 export function assertObject(object: VersionedObject): void {
   if (object.siblings.length === 0) throw new Error("A version must keep at least one sibling");
-  for (const sibling of object.siblings) {
+  for (let index = 0; index < object.siblings.length; index += 1) {
+    const sibling = object.siblings[index]!;
     if (!covers(object.clock, sibling.dot)) {
       throw new Error(`Sibling ${sibling.dot.join(":")} is not covered by its object's clock`);
     }
