@@ -474,7 +474,10 @@ const contextEncoder = new TextEncoder();
 
 /** Contexts encoded once per frozen clock (a version's clock is frozen once stored or sent):
  * every get and put answers with one, and most answers name a clock answered before. */
-const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }>();
+const encodedContexts = new WeakMap<
+  VersionVector,
+  { tag: string; text: string; decoded: DecodedContext | undefined }
+>();
 
 /**
  * The context text for a clock read from the key tagged `tag`. The text is also remembered as
@@ -486,14 +489,22 @@ const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }
  */
 export function encodeContext(clock: VersionVector, tag: string): string {
   const known = encodedContexts.get(clock);
-  if (known !== undefined && known.tag === tag) return known.text;
+  if (known !== undefined && known.tag === tag) {
+    // Answered before, maybe long ago: the decoded memory may have been cleared since.
+    if (known.decoded !== undefined && !decodedContexts.has(known.text)) {
+      rememberDecoded(known.text, known.decoded);
+    }
+    return known.text;
+  }
   // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
   const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
   const text = encodeContextText(sorted, tag);
-  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text });
-  if (text.length <= contextLengthMax && isDecodableClock(sorted)) {
-    rememberDecoded(text, Object.freeze({ tag, clock: Object.freeze(sorted) }));
-  }
+  const decoded =
+    text.length <= contextLengthMax && isDecodableClock(sorted)
+      ? Object.freeze({ tag, clock: Object.freeze(sorted) })
+      : undefined;
+  if (decoded !== undefined) rememberDecoded(text, decoded);
+  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text, decoded });
   return text;
 }
 
