@@ -112,18 +112,19 @@ export class PartitionTree<Value = string> {
 
   /** Every key in this partition, sorted. */
   keys(): string[] {
-    this.settle();
-    return [...this.keyDigests.keys()].sort();
+    const keys: string[] = [];
+    for (const key of this.keyDigests.keys()) if (!this.noted.has(key)) keys.push(key);
+    for (const [key, value] of this.noted) if (value !== undefined) keys.push(key);
+    return keys.sort();
   }
 
-  /** Counted without hashing: ownership transfer asks every partition each round, and settling
-   * there would hash every noted write as soon as it was made. */
+  /** How many keys the partition holds. Like keys(), it needs no digest, so it takes none:
+   * ownership transfer asks every partition's count each round, and settling there would
+   * hash every write after all. */
   get keyCount(): number {
     let count = this.keyDigests.size;
-    for (const [storageKey, value] of this.noted) {
-      const present = this.keyDigests.has(storageKey);
-      if (value === undefined && present) count -= 1;
-      else if (value !== undefined && !present) count += 1;
+    for (const [key, value] of this.noted) {
+      count += (value === undefined ? 0 : 1) - (this.keyDigests.has(key) ? 1 : 0);
     }
     return count;
   }

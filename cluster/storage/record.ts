@@ -58,8 +58,32 @@ const decoder = new TextDecoder();
 // eslint-disable-next-line no-control-regex -- the ASCII range starts at NUL
 const nonAscii = /[^\u0000-\u007f]/;
 
+/** Long texts utf8ByteLength counted lately and their counts: a small ring, searched by ===
+ * (the same string is found by its address; another of the same length differs early). */
+const countedTextCountMax = 8;
+const countedTexts: string[] = new Array<string>(countedTextCountMax).fill("");
+const countedByteCounts: number[] = new Array<number>(countedTextCountMax).fill(0);
+let nextCounted = 0;
+/** Texts shorter than this are counted every time (keys, mostly: cheaper than remembering). */
+const rememberedTextLengthMin = 256;
+
 /** Bytes of UTF-8 that `text` encodes to (counted, not encoded). `text` must be well-formed. */
 export function utf8ByteLength(text: string): number {
+  // In the simulator three replicas store the very same long text (a version with a dozen
+  // siblings), a few other writes apart: counting it once, not three times, was 3% of the
+  // simulator. Not a Map: hashing a long string costs more than scanning it.
+  if (text.length < rememberedTextLengthMin) return countBytes(text);
+  for (let index = 0; index < countedTextCountMax; index += 1) {
+    if (countedTexts[index] === text) return countedByteCounts[index]!;
+  }
+  const bytes = countBytes(text);
+  countedTexts[nextCounted] = text;
+  countedByteCounts[nextCounted] = bytes;
+  nextCounted = (nextCounted + 1) % countedTextCountMax;
+  return bytes;
+}
+
+function countBytes(text: string): number {
   // Most keys and values are ASCII: one native scan instead of a loop over every unit.
   if (!nonAscii.test(text)) return text.length;
   let bytes = 0;
