@@ -107,11 +107,17 @@ function sortSiblings(siblings: Sibling[]): Sibling[] {
 }
 
 function isSorted(siblings: Sibling[]): boolean {
+  if (sortedSiblingLists.has(siblings)) return true;
   for (let index = 1; index < siblings.length; index += 1) {
     if (compareDots(siblings[index - 1]!.dot, siblings[index]!.dot) > 0) return false;
   }
+  if (Object.isFrozen(siblings)) sortedSiblingLists.add(siblings);
   return true;
 }
+
+/** Frozen sibling lists found in order: every merge checks both of its inputs, and a stored
+ * version is merged again and again (replication, reads, repair, anti-entropy). */
+const sortedSiblingLists = new WeakSet<Sibling[]>();
 
 /**
  * The siblings a causal write keeps, in dot order: those `context` has not seen, and the new
