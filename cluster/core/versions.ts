@@ -357,7 +357,8 @@ export function versionFingerprint(object: VersionedObject): string {
     low ^= digest[1];
   }
   // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
-  fingerprint = `${JSON.stringify([object.mode, object.clock])}${hexWord(high)}${hexWord(low)}`;
+  const prefix = `[${JSON.stringify(object.mode)},${clockJson(object.clock)}]`;
+  fingerprint = `${prefix}${hexWord(high)}${hexWord(low)}`;
   if (Object.isFrozen(object)) fingerprints.set(object, fingerprint);
   return fingerprint;
 }
@@ -375,6 +376,19 @@ function siblingDigest(sibling: Sibling): [number, number] {
   }
   return digest;
 }
+
+/** JSON.stringify(clock), once per frozen clock: a new version's clock is written into its
+ * stored text, its fingerprint and the context of the put's answer. */
+function clockJson(clock: VersionVector): string {
+  let json = clockTexts.get(clock);
+  if (json === undefined) {
+    json = JSON.stringify(clock);
+    if (Object.isFrozen(clock)) clockTexts.set(clock, json);
+  }
+  return json;
+}
+
+const clockTexts = new WeakMap<VersionVector, string>();
 
 /** The JSON text of a sibling, encoded once per frozen sibling. */
 function siblingText(sibling: Sibling): string {
@@ -404,7 +418,7 @@ const siblingDigests = new WeakMap<Sibling, [number, number]>();
 export function encodeVersion(object: VersionedObject): string {
   const known = versionTexts.get(object);
   if (known !== undefined) return known;
-  let text = `{"mode":${JSON.stringify(object.mode)},"clock":${JSON.stringify(object.clock)},"siblings":[`;
+  let text = `{"mode":${JSON.stringify(object.mode)},"clock":${clockJson(object.clock)},"siblings":[`;
   for (let index = 0; index < object.siblings.length; index += 1) {
     const encoded = siblingText(object.siblings[index]!);
     text += index === 0 ? encoded : `,${encoded}`;
@@ -528,7 +542,7 @@ let contextCharCodes = new Uint8Array(256);
 
 /** base64url of the UTF-8 of {"k": tag, "c": clock}, the clock's actors already sorted. */
 function encodeContextText(sortedClock: VersionVector, tag: string): string {
-  const json = JSON.stringify({ k: tag, c: sortedClock });
+  const json = `{"k":${JSON.stringify(tag)},"c":${clockJson(sortedClock)}}`;
   // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
   // no TextEncoder is needed. Anything else goes through it.
   if (!isAscii(json)) {
