@@ -15,7 +15,13 @@ import { freezeJson } from "./immutable.ts";
 import type { NodeStats } from "./node-health.ts";
 import { partitionOfKey } from "./ring.ts";
 import type { Environment } from "./types.ts";
-import { encodeVersion, merge, sameVersion, type VersionedObject } from "./versions.ts";
+import {
+  decodeVersion,
+  encodeVersion,
+  merge,
+  sameVersion,
+  type VersionedObject,
+} from "./versions.ts";
 
 /** Parsed versions and key partitions the store keeps at most; past it the cache starts
  * again. */
@@ -83,7 +89,7 @@ export class ReplicaStore {
     if (text === undefined) return null;
     const cached = this.parsedVersions.get(key);
     if (cached !== undefined && cached.text === text) return cached.object;
-    const object = freezeJson(JSON.parse(text) as VersionedObject);
+    const object = decodeVersion(text);
     this.remember(key, text, object);
     return object;
   }

@@ -7,6 +7,7 @@ import {
   decodeContext,
   decodeContextText,
   encodeContext,
+  decodeVersion,
   encodeVersion,
   isDeleted,
   merge,
@@ -273,5 +274,21 @@ describe("dotted version vectors", () => {
     for (const bad of ["", "!!!", "a", "e30", "W10", "eyJhIjotMX0", "x".repeat(9000)]) {
       expect(decodeContext(bad)).toBeUndefined();
     }
+  });
+});
+
+describe("decodeVersion", () => {
+  it("gives the stored version frozen, and remembers its text as its encoding", () => {
+    // Keys in another order than encodeVersion writes them: only a remembered text comes back so.
+    const text =
+      '{"siblings":[{"value":1,"dot":["n1",1],"timestampMs":3}],"clock":{"n1":1},"mode":"causal"}';
+    const version = decodeVersion(text);
+    expect(version).toEqual(JSON.parse(text));
+    expect(Object.isFrozen(version.siblings[0])).toBe(true);
+    expect(encodeVersion(version)).toBe(text);
+    // An object that was not decoded is encoded anew, in encodeVersion's own order.
+    expect(encodeVersion(JSON.parse(text) as typeof version)).toBe(
+      '{"mode":"causal","clock":{"n1":1},"siblings":[{"value":1,"dot":["n1",1],"timestampMs":3}]}',
+    );
   });
 });

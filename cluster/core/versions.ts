@@ -26,6 +26,7 @@
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
 import { crdtMerge, type CrdtState } from "./crdt.ts";
+import { freezeJson } from "./immutable.ts";
 import { sha1Hex, sha1Words } from "./sha1.ts";
 import type { BucketMode, JsonValue } from "./types.ts";
 
@@ -426,6 +427,17 @@ export function encodeVersion(object: VersionedObject): string {
   text += "]}";
   if (Object.isFrozen(object)) versionTexts.set(object, text);
   return text;
+}
+
+/**
+ * The version a stored text holds, frozen, with the text remembered as its encoding: a replica
+ * that reads a version and sends it on (a read-reply, a handoff) sends the text it read
+ * instead of encoding the version again (the real transport splices it into the message).
+ */
+export function decodeVersion(text: string): VersionedObject {
+  const object = freezeJson(JSON.parse(text) as VersionedObject);
+  versionTexts.set(object, text);
+  return object;
 }
 
 /** A data type's state in the shape every replica path (replicate, repair, anti-entropy,

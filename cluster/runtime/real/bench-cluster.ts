@@ -29,7 +29,7 @@
 //
 // BENCH_PROFILE_DIR=/tmp/p profiles every node (--cpu-prof) and adds the summary to the JSON:
 // the functions with the most self time and the share of each part of the program
-// (cpu-profile.ts). Profiling slows the nodes, so read its figures as shares, not speed.
+// (cpu-profile.ts), after the warm-up. Profiling slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -311,6 +311,7 @@ async function runCluster(
 ): Promise<ClusterRun> {
   const folder = profileDir === undefined ? undefined : `${profileDir}/${policy}-${Date.now()}`;
   if (folder !== undefined) process.env["NEVERSTOP_NODE_CPU_PROF_DIR"] = folder;
+  const startedAt = Date.now();
   const cluster = await startLocalCluster({
     nodes: 3,
     sync: policy,
@@ -318,10 +319,12 @@ async function runCluster(
   });
   delete process.env["NEVERSTOP_NODE_CPU_PROF_DIR"];
   let run: Omit<ClusterRun, "profile">;
+  let warmedAfterMs: number;
   try {
     const target: Target = { kind: "cluster", ports: cluster.nodes.map((node) => node.httpPort) };
     const nodePids = cluster.nodes.map((node) => node.pid);
     const warm = await warmUp(target, agent, nodePids);
+    warmedAfterMs = Date.now() - startedAt;
     const cpuBefore = cpuMsOf(nodePids);
     const peak = summarize(await closedLoop(target, phaseMs, agent), phaseMs);
     const cpuMsPerOp = perOperation(cpuBefore, cpuMsOf(nodePids), peak.requests);
@@ -334,7 +337,7 @@ async function runCluster(
   // Each node writes its profile as it exits, which cluster.stop() waited for.
   return folder === undefined
     ? run
-    : { ...run, profile: summarizeProfiles(readMainThreadProfiles(folder)) };
+    : { ...run, profile: summarizeProfiles(readMainThreadProfiles(folder), 15, warmedAfterMs) };
 }
 
 async function main(): Promise<void> {

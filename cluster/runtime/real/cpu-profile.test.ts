@@ -41,6 +41,24 @@ describe("summarizeProfiles", () => {
     ]);
   });
 
+  it("leaves out the first milliseconds when asked (a benchmark's warm-up)", () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: frame("(root)"), children: [2, 3] },
+        { id: 2, callFrame: frame("warming", "file:///repo/a.ts") },
+        { id: 3, callFrame: frame("steady", "file:///repo/b.ts") },
+      ],
+      samples: [2, 2, 3, 3],
+      timeDeltas: [1000, 1000, 1000, 1000],
+    };
+    expect(summarizeProfiles([profile], 5, 2.5).topFunctions).toEqual([
+      { frame: "steady b.ts:1", percent: 100 },
+    ]);
+    expect(summarizeProfiles([profile], 5, 0).topFunctions.map((entry) => entry.percent)).toEqual([
+      50, 50,
+    ]);
+  });
+
   it("finds the hot function of a real process profiled with --cpu-prof", () => {
     const folder = mkdtempSync(join(tmpdir(), "neverstop-profile-"));
     try {

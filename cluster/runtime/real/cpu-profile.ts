@@ -76,8 +76,13 @@ function frameName(frame: CallFrame): string {
   return `${frame.functionName || "(anonymous)"}${where}`;
 }
 
-/** Summarises profiles taken of the same program (say, one per node of a cluster). */
-export function summarizeProfiles(profiles: CpuProfile[], topCount = 15): ProfileSummary {
+/** Summarises profiles taken of the same program (say, one per node of a cluster), leaving out
+ * each profile's first `skipFirstMs` (a benchmark's warm-up: the JIT still compiling). */
+export function summarizeProfiles(
+  profiles: CpuProfile[],
+  topCount = 15,
+  skipFirstMs = 0,
+): ProfileSummary {
   const byFunction = new Map<string, number>();
   const byPart = new Map<string, number>();
   let busy = 0;
@@ -99,9 +104,12 @@ export function summarizeProfiles(profiles: CpuProfile[], topCount = 15): Profil
       isStartup.set(id, answer);
       return answer;
     };
+    let elapsed = 0;
     profile.samples.forEach((id, index) => {
       const node = nodes.get(id);
       const delta = profile.timeDeltas[index] ?? 0;
+      elapsed += delta;
+      if (elapsed < skipFirstMs * 1000) return;
       if (node === undefined || node.callFrame.functionName === "(idle)") return;
       if (startupOf(id)) {
         startup += delta;
