@@ -21,6 +21,7 @@ import {
   type MemberRing,
 } from "./membership.ts";
 import type { NodeContext } from "./node-context.ts";
+import { storageKey } from "./replica-store.ts";
 import { hashKey } from "./ring.ts";
 import type { NodeId } from "./types.ts";
 
@@ -33,7 +34,7 @@ export const preferenceCacheSizeMax = 10_000;
 const keyPositions = new Map<string, bigint>();
 
 function positionOf(bucket: string, key: string): bigint {
-  const name = `${bucket}\u0000${key}`;
+  const name = storageKey(bucket, key);
   let position = keyPositions.get(name);
   if (position === undefined) {
     if (keyPositions.size >= preferenceCacheSizeMax) keyPositions.clear();
@@ -55,7 +56,8 @@ export class Gossip {
   private replicasByPartition: NodeId[][];
   readonly detector: FailureDetector;
   /** Placements by (n, bucket, key): hashing is the hot path of every request. */
-  private readonly placementCache = new Map<string, Placement>();
+  /** Placements by N, then by storage key. */
+  private readonly placementCache = new Map<number, Map<string, Placement>>();
   /** A node not in the initial member list joins through this seed. */
   private readonly seed: NodeId | undefined;
   private everMember: boolean;
@@ -109,16 +111,19 @@ export class Gossip {
   }
 
   placement(bucket: string, key: string, n: number): Placement {
-    const cacheKey = `${n}\u0000${bucket}\u0000${key}`;
-    let placement = this.placementCache.get(cacheKey);
+    // Keyed by the remembered storage key (replica-store.ts): no string built per request.
+    const name = storageKey(bucket, key);
+    let cache = this.placementCache.get(n);
+    if (cache === undefined) this.placementCache.set(n, (cache = new Map()));
+    let placement = cache.get(name);
     if (placement === undefined) {
-      if (this.placementCache.size >= preferenceCacheSizeMax) this.placementCache.clear();
+      if (cache.size >= preferenceCacheSizeMax) cache.clear();
       const list = this.context.policies.preferenceList(this.ring, positionOf(bucket, key), n);
       placement = {
         primaries: list.primaries.map((entry) => entry.node),
         fallbacks: list.fallbacks,
       };
-      this.placementCache.set(cacheKey, placement);
+      cache.set(name, placement);
     }
     return placement;
   }

@@ -27,9 +27,37 @@ import {
  * again. */
 export const parsedVersionCountMax = 100_000;
 
-/** Store keys join bucket and key with a byte neither may contain (validate.ts refuses it). */
+/** Storage keys remembered at most (see storageKey); past it the memory starts again. */
+export const storageKeyCountMax = 100_000;
+const storageKeys = new Map<string, Map<string, string>>();
+let storageKeyCount = 0;
+
+/**
+ * Store keys join bucket and key with a byte neither may contain (validate.ts refuses it).
+ *
+ * The same (bucket, key) gives back the very same string, remembered: one request's key meets a
+ * dozen Map lookups on its way through a coordinator and three replicas (the version cache, the
+ * partition memo, the disk's key directory, the anti-entropy tree, admission), and a string
+ * computes its hash once and is matched by address after that. Joined afresh each time, every
+ * lookup hashed a new string, 5% of the simulator's time.
+ */
 export function storageKey(bucket: string, key: string): string {
-  return `${bucket}\u0000${key}`;
+  let keys = storageKeys.get(bucket);
+  if (keys === undefined) {
+    keys = new Map();
+    storageKeys.set(bucket, keys);
+  }
+  let joined = keys.get(key);
+  if (joined === undefined) {
+    if (storageKeyCount >= storageKeyCountMax) {
+      for (const others of storageKeys.values()) others.clear();
+      storageKeyCount = 0;
+    }
+    joined = `${bucket}\u0000${key}`;
+    keys.set(key, joined);
+    storageKeyCount += 1;
+  }
+  return joined;
 }
 
 /** The (bucket, key) a storage key stands for. */

@@ -108,11 +108,17 @@ function sortSiblings(siblings: Sibling[]): Sibling[] {
 }
 
 function isSorted(siblings: Sibling[]): boolean {
+  if (sortedSiblingLists.has(siblings)) return true;
   for (let index = 1; index < siblings.length; index += 1) {
     if (compareDots(siblings[index - 1]!.dot, siblings[index]!.dot) > 0) return false;
   }
+  if (Object.isFrozen(siblings)) sortedSiblingLists.add(siblings);
   return true;
 }
+
+/** Frozen sibling lists found in order: every merge checks both of its inputs, and a stored
+ * version is merged again and again (replication, reads, repair, anti-entropy). */
+const sortedSiblingLists = new WeakSet<Sibling[]>();
 
 /**
  * The siblings a causal write keeps, in dot order: those `context` has not seen, and the new
@@ -352,7 +358,8 @@ export function versionFingerprint(object: VersionedObject): string {
     low ^= digest[1];
   }
   // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
-  fingerprint = `${JSON.stringify([object.mode, object.clock])}${hexWord(high)}${hexWord(low)}`;
+  const prefix = `[${JSON.stringify(object.mode)},${clockJson(object.clock)}]`;
+  fingerprint = `${prefix}${hexWord(high)}${hexWord(low)}`;
   if (Object.isFrozen(object)) fingerprints.set(object, fingerprint);
   return fingerprint;
 }
@@ -370,6 +377,19 @@ function siblingDigest(sibling: Sibling): [number, number] {
   }
   return digest;
 }
+
+/** JSON.stringify(clock), once per frozen clock: a new version's clock is written into its
+ * stored text, its fingerprint and the context of the put's answer. */
+function clockJson(clock: VersionVector): string {
+  let json = clockTexts.get(clock);
+  if (json === undefined) {
+    json = JSON.stringify(clock);
+    if (Object.isFrozen(clock)) clockTexts.set(clock, json);
+  }
+  return json;
+}
+
+const clockTexts = new WeakMap<VersionVector, string>();
 
 /** The JSON text of a sibling, encoded once per frozen sibling. */
 function siblingText(sibling: Sibling): string {
@@ -399,7 +419,7 @@ const siblingDigests = new WeakMap<Sibling, [number, number]>();
 export function encodeVersion(object: VersionedObject): string {
   const known = versionTexts.get(object);
   if (known !== undefined) return known;
-  let text = `{"mode":${JSON.stringify(object.mode)},"clock":${JSON.stringify(object.clock)},"siblings":[`;
+  let text = `{"mode":${JSON.stringify(object.mode)},"clock":${clockJson(object.clock)},"siblings":[`;
   for (let index = 0; index < object.siblings.length; index += 1) {
     const encoded = siblingText(object.siblings[index]!);
     text += index === 0 ? encoded : `,${encoded}`;
@@ -534,7 +554,7 @@ let contextCharCodes = new Uint8Array(256);
 
 /** base64url of the UTF-8 of {"k": tag, "c": clock}, the clock's actors already sorted. */
 function encodeContextText(sortedClock: VersionVector, tag: string): string {
-  const json = JSON.stringify({ k: tag, c: sortedClock });
+  const json = `{"k":${JSON.stringify(tag)},"c":${clockJson(sortedClock)}}`;
   // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
   // no TextEncoder is needed. Anything else goes through it.
   if (!isAscii(json)) {

@@ -65,8 +65,16 @@ export interface SimulatedCrashOptions {
 
 export class SimulatedDisk {
   readonly name: string;
-  /** Records on stable storage, in write order. */
-  private durable: LoggedRecord[] = [];
+  /**
+   * Records on stable storage, as much of them as a replay can still see: the newest put of
+   * each key, in the order a replay would first find each key present. A superseded record
+   * changes nothing a replay builds, only the byte count (kept in `durableBytes`); keeping
+   * every record whole held every version a node ever wrote in memory, and the garbage
+   * collector copied them all (most of the simulator's GC time). See `keep`.
+   */
+  private durable = new Map<string, LoggedRecord>();
+  /** Bytes of every record ever made durable (until a merge), superseded ones too. */
+  private durableBytes = 0;
   /** Records written but not synced, in write order: what a power loss takes. */
   private unsynced: LoggedRecord[] = [];
   private current: SimulatedDiskStore | undefined;
@@ -91,10 +99,13 @@ export class SimulatedDisk {
         `Truncated torn tail of simulated disk ${this.name} (one half-written record)`,
       );
     }
-    const store = new SimulatedDiskStore(this, syncPolicy, options.now ?? (() => 0), [
-      ...this.durable,
-      ...this.unsynced,
-    ]);
+    const store = new SimulatedDiskStore(
+      this,
+      syncPolicy,
+      options.now ?? (() => 0),
+      [...this.durable.values(), ...this.unsynced],
+      this.supersededBytes(),
+    );
     this.current = store;
     return store;
   }
@@ -108,7 +119,7 @@ export class SimulatedDisk {
         `Expected \`survivingUnsyncedWrites\` to be a non-negative integer, got ${surviving}`,
       );
     }
-    this.durable.push(...this.unsynced.slice(0, surviving));
+    for (const record of this.unsynced.slice(0, surviving)) this.keep(record);
     this.tornTail = (options.tornWrite ?? false) && this.unsynced.length > surviving;
     this.unsynced = [];
     this.current?.markCrashed();
@@ -122,10 +133,28 @@ export class SimulatedDisk {
 
   /** Bytes of every record on the disk, synced or not. */
   totalBytes(): number {
-    let bytes = 0;
-    for (const record of this.durable) bytes += record.bytes;
+    let bytes = this.durableBytes;
     for (const record of this.unsynced) bytes += record.bytes;
     return bytes;
+  }
+
+  /** Bytes of the durable records a replay no longer sees (superseded or deleted keys). */
+  private supersededBytes(): number {
+    let kept = 0;
+    for (const record of this.durable.values()) kept += record.bytes;
+    return this.durableBytes - kept;
+  }
+
+  /**
+   * Makes `record` durable. A replay applies records in order and the last one per key wins,
+   * and a key takes its place in the store's key order when it becomes present: so a put of a
+   * key already present replaces its record in place, a put of an absent key goes last, and a
+   * deletion leaves nothing to replay (the key is absent either way).
+   */
+  private keep(record: LoggedRecord): void {
+    this.durableBytes += record.bytes;
+    if (record.value === undefined) this.durable.delete(record.key);
+    else this.durable.set(record.key, record);
   }
 
   // ---- used by SimulatedDiskStore ----------------------------------------------------------
@@ -137,14 +166,16 @@ export class SimulatedDisk {
 
   /** @internal */
   flush(): void {
-    this.durable.push(...this.unsynced);
+    for (const record of this.unsynced) this.keep(record);
     this.unsynced = [];
   }
 
   /** @internal A merge writes its output and syncs it before the old records go: afterwards
    * the disk holds exactly the live records, all durable. */
   replaceWithMerged(records: LoggedRecord[]): void {
-    this.durable = records;
+    this.durable = new Map();
+    this.durableBytes = 0;
+    for (const record of records) this.keep(record);
     this.unsynced = [];
   }
 
@@ -170,8 +201,11 @@ export class SimulatedDiskStore implements KeyValueStore {
     private readonly syncPolicy: SyncPolicy,
     private readonly now: () => number,
     records: LoggedRecord[],
+    /** Bytes of records on the disk that a replay no longer sees (superseded, deleted). */
+    supersededBytes = 0,
   ) {
     this.lastSyncMs = now();
+    this.totalBytes = supersededBytes;
     for (const record of records) {
       this.totalBytes += record.bytes;
       this.apply(record);
