@@ -36,10 +36,13 @@ interface Connection {
   current: (Waiting & { startedMs: number }) | undefined;
   /** Bytes of the answer read so far (an answer can arrive in several chunks). */
   buffered: Buffer | undefined;
+  idleSinceMs: number;
 }
 
 const headerEnd = Buffer.from("\r\n\r\n");
 const overloadMarker = Buffer.from('"error":"overload"');
+/** Idle time after which a connection is not reused: below the server's keep-alive timeout. */
+const idleMsMax = 4_000;
 
 export class BenchConnectionPool {
   private readonly idle: Connection[] = [];
@@ -67,7 +70,7 @@ export class BenchConnectionPool {
         : `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     return new Promise((resolve, reject) => {
       const waiting = { bytes: Buffer.from(head, "latin1"), resolve, reject };
-      const connection = this.idle.pop() ?? this.open();
+      const connection = this.takeIdle() ?? this.open();
       if (connection !== undefined) this.start(connection, waiting);
       else if (this.queue.length < this.queueLengthMax) this.queue.push(waiting);
       else reject(new Error("the client's queue is full"));
@@ -91,6 +94,13 @@ export class BenchConnectionPool {
     await Promise.all(opened);
   }
 
+  /** Connections open, busy, idle, and requests waiting: for a report when something hangs. */
+  state(): { connections: number; busy: number; idle: number; queued: number } {
+    let busy = 0;
+    for (const connection of this.all) if (connection.current !== undefined) busy += 1;
+    return { connections: this.all.size, busy, idle: this.idle.length, queued: this.queue.length };
+  }
+
   close(): void {
     this.closed = true;
     clearInterval(this.sweep);
@@ -101,7 +111,12 @@ export class BenchConnectionPool {
   private open(): Connection | undefined {
     if (this.all.size >= this.connectionsMax || this.closed) return undefined;
     const socket = net.connect({ host: "127.0.0.1", port: this.port, noDelay: true });
-    const connection: Connection = { socket, current: undefined, buffered: undefined };
+    const connection: Connection = {
+      socket,
+      current: undefined,
+      buffered: undefined,
+      idleSinceMs: performance.now(),
+    };
     this.all.add(connection);
     socket.on("data", (chunk: Buffer) => this.receive(connection, chunk));
     socket.on("error", () => {}); // "close" follows and fails the request in flight.
@@ -110,11 +125,17 @@ export class BenchConnectionPool {
   }
 
   private start(connection: Connection, waiting: Waiting): void {
+    if (connection.current !== undefined) throw new Error("a connection carries one request");
     connection.current = { ...waiting, startedMs: performance.now() };
     connection.socket.write(waiting.bytes);
   }
 
   private receive(connection: Connection, chunk: Buffer): void {
+    if (connection.current === undefined) {
+      // An answer nobody asked for (the server timed the connection out, say): drop it.
+      connection.socket.destroy(new Error("an answer without a request"));
+      return;
+    }
     const data =
       connection.buffered === undefined ? chunk : Buffer.concat([connection.buffered, chunk]);
     const end = data.indexOf(headerEnd);
@@ -155,7 +176,25 @@ export class BenchConnectionPool {
   private release(connection: Connection): void {
     const next = this.queue.shift();
     if (next !== undefined) this.start(connection, next);
-    else this.idle.push(connection);
+    else {
+      connection.idleSinceMs = performance.now();
+      this.idle.push(connection);
+    }
+  }
+
+  /** The most recently used idle connection; one idle longer than the server keeps it (its
+   * keepAliveTimeout, 5 s in http.ts) is closed instead, as HTTP clients do, so that a request
+   * never goes out on a connection the server is closing. */
+  private takeIdle(): Connection | undefined {
+    const nowMs = performance.now();
+    for (;;) {
+      const connection = this.idle.pop();
+      if (connection === undefined) return undefined;
+      if (nowMs - connection.idleSinceMs < idleMsMax) return connection;
+      this.all.delete(connection);
+      connection.socket.removeAllListeners("close");
+      connection.socket.destroy();
+    }
   }
 
   private retire(connection: Connection): void {

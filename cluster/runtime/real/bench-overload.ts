@@ -33,7 +33,7 @@
 // overload within 3x unloaded p99, memory bounded (max/min RSS of every node during overload).
 
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -95,11 +95,24 @@ async function request(pool: BenchConnectionPool, sequence: number): Promise<Out
       if (!answer.retryAfter) throw new Error("503 overload without Retry-After");
       return "refused";
     }
+    countFailure(`status ${answer.status}`);
     return "failed";
   } catch (error) {
     if (error instanceof Error && error.message.includes("Retry-After")) throw error;
+    countFailure(error instanceof Error ? error.message : String(error));
     return "failed";
   }
+}
+
+/** Why requests failed since the last call of takeFailures (status or client error). */
+let failures: Record<string, number> = {};
+function countFailure(reason: string): void {
+  failures[reason] = (failures[reason] ?? 0) + 1;
+}
+function takeFailures(): Record<string, number> {
+  const taken = failures;
+  failures = {};
+  return taken;
 }
 
 /** One pool of keep-alive connections per node, as a fleet of clients would hold: past it, a
@@ -158,7 +171,14 @@ async function openLoop(pools: BenchConnectionPool[], ratePerSecond: number, dur
     inFlight.add(done);
   }
   const sentMs = performance.now() - started;
-  await Promise.all(inFlight);
+  const settled = Promise.all(inFlight).then(() => true);
+  const giveUp = new Promise<boolean>((resolve) =>
+    setTimeout(() => resolve(false), requestTimeoutMs * 2).unref(),
+  );
+  if (!(await Promise.race([settled, giveUp]))) {
+    const states = JSON.stringify(pools.map((pool) => pool.state()));
+    throw new Error(`${inFlight.size} requests never settled; pools: ${states}`);
+  }
   generatorDelay.disable();
   // The histogram holds the time between its timer's ticks; what the loop added is that less
   // the sampling interval.
@@ -182,6 +202,11 @@ function writeSamples(name: string, samples: Sample[]): void {
     (sample) => `${round(sample.atMs ?? 0)}\t${round(sample.ms)}\t${sample.outcome}`,
   );
   writeFileSync(`${prefix}-${name}.tsv`, `${lines.join("\n")}\n`);
+}
+
+/** One line on stderr per phase, so a slow run shows where it is. */
+function progress(text: string): void {
+  process.stderr.write(`bench:overload ${text}\n`);
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -430,6 +455,7 @@ async function runScenario(scenario: Scenario) {
     await Promise.all(pools.map((pool) => pool.connect()));
     const clients = scenario.closedLoopClients;
     await closedLoop(pools, clients, warmUpMs);
+    progress(`${scenario.name}: capacity`);
     const capacityCpu = cpuAccount(cluster);
     const capacitySamples = await closedLoop(pools, clients, phaseMs);
     const capacityCpuUse = capacityCpu(capacitySamples.length);
@@ -437,6 +463,8 @@ async function runScenario(scenario: Scenario) {
     const capacityPerSecond = Math.max(1, capacity.acceptedPerSecond);
 
     const unloadedRate = Math.max(1, Math.floor(capacityPerSecond / 4));
+    progress(`${scenario.name}: unloaded at ${unloadedRate}/s`);
+    takeFailures();
     const unloadedCpu = cpuAccount(cluster);
     const unloadedRun = await openLoop(pools, unloadedRate, phaseMs);
     const unloadedCpuUse = unloadedCpu(unloadedRun.samples.length);
@@ -445,11 +473,13 @@ async function runScenario(scenario: Scenario) {
     const rejectionsBefore = await overloadRejections(cluster);
     const stopSampling = sampleMemory(cluster);
     const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
+    progress(`${scenario.name}: overload at ${overloadRate}/s`);
     const overloadCpu = cpuAccount(cluster);
     profileSignal(cluster);
     const overloadRun = await openLoop(pools, overloadRate, phaseMs);
     profileSignal(cluster);
     const overloadCpuUse = overloadCpu(overloadRun.samples.length);
+    const overloadFailures = takeFailures();
     writeSamples(`${scenario.name}-overload`, overloadRun.samples);
     const memory = stopSampling();
     const overload = summarize(overloadRun.samples, phaseMs);
@@ -491,6 +521,7 @@ async function runScenario(scenario: Scenario) {
         cpu: overloadCpuUse,
         ...overload,
         refusalsCountedByNodes: rejectionsByNodes,
+        failedBy: overloadFailures,
       },
       acceptedP99Ratio: latencyRatio,
       memory,
@@ -511,7 +542,10 @@ async function runScenario(scenario: Scenario) {
 function prioritizeGenerator(): string {
   if (process.env["BENCH_GENERATOR_NICE"] === "0") return "unchanged (BENCH_GENERATOR_NICE=0)";
   try {
-    os.setPriority(-10);
+    // Linux keeps a nice value per thread: the main thread's alone would leave V8's garbage
+    // collection helpers behind the nodes.
+    const threads = existsSync("/proc/self/task") ? readdirSync("/proc/self/task") : ["0"];
+    for (const thread of threads) os.setPriority(Number(thread), -10);
     return "nice -10";
   } catch {
     return "unchanged (no permission for nice -10)";
