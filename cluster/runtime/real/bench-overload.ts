@@ -260,6 +260,17 @@ function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/** How long a process's main thread (a node's event loop) has waited, ready to run, for a
+ * core: ms, from /proc/<pid>/schedstat (time on CPU, time on the run queue, slices). */
+function runQueueWaitMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 /** Busy and total CPU time of the whole machine in ms (/proc/stat), to see who else runs. */
 function machineCpuMs(): { busyMs: number; totalMs: number } {
   try {
@@ -279,6 +290,8 @@ function cpuAccount(cluster: LocalCluster) {
   const take = () => ({
     generatorMs: process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000,
     nodesMs: cluster.nodes.reduce((sum, node) => sum + processCpuMs(node.pid), 0),
+    nodesWaitMs: cluster.nodes.reduce((sum, node) => sum + runQueueWaitMs(node.pid), 0),
+    wallMs: performance.now(),
     machine: machineCpuMs(),
   });
   const before = take();
@@ -292,6 +305,12 @@ function cpuAccount(cluster: LocalCluster) {
       generatorMsPerRequest: round(generatorMs / Math.max(1, requests)),
       nodesMsPerRequest: round(nodesMs / Math.max(1, requests)),
       machineBusyFraction: round(totalMs === 0 ? Number.NaN : busyMs / totalMs),
+      // The share of the phase a node's event loop was ready to run and had no core: while it
+      // waits, nothing the node decides (refusing included) can happen.
+      nodeLoopWaitingForCoreFraction: round(
+        (after.nodesWaitMs - before.nodesWaitMs) /
+          (cluster.nodes.length * Math.max(1, after.wallMs - before.wallMs)),
+      ),
       otherProcessesCores: round(
         totalMs === 0
           ? Number.NaN
@@ -309,6 +328,36 @@ function profileSignal(cluster: LocalCluster): void {
   for (const pid of [process.pid, ...cluster.nodes.map((node) => node.pid)]) {
     if (pid !== undefined) process.kill(pid, "SIGUSR2");
   }
+}
+
+/** A process at the nodes' priority that does nothing but time its own 5 ms timer: how long
+ * any process on this machine waits for a core while a phase runs. The nodes cannot answer
+ * faster than that (a refusal still needs the node to be scheduled), so it is the floor under
+ * every latency measured, set by the machine and whatever else runs on it. */
+function startSchedulingProbe() {
+  const code = `const { monitorEventLoopDelay } = require("node:perf_hooks");
+const histogram = monitorEventLoopDelay({ resolution: ${generatorDelayResolutionMs} });
+histogram.enable();
+process.on("message", (message) => {
+  if (message === "reset") return histogram.reset();
+  const ms = (nanoseconds) => Math.max(0, nanoseconds / 1e6 - ${generatorDelayResolutionMs});
+  process.send({ p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) });
+});`;
+  const child = spawn(process.execPath, ["-e", code], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  return {
+    reset: () => child.send("reset"),
+    report: () =>
+      new Promise<{ p50: number; p99: number; max: number }>((resolve) => {
+        child.once("message", (message) => {
+          const { p50, p99, max } = message as { p50: number; p99: number; max: number };
+          resolve({ p50: round(p50), p99: round(p99), max: round(max) });
+        });
+        child.send("report");
+      }),
+    stop: () => child.kill(),
+  };
 }
 
 /** Samples every node's RSS until stopped; per node: first, min, max, last (MB). */
@@ -451,6 +500,8 @@ async function runScenario(scenario: Scenario) {
     cluster.nodes.map((node) => node.httpPort),
     connectionsPerNode,
   );
+  const probe = startSchedulingProbe();
+  const generatorPriority = setGeneratorPriority(-10);
   try {
     await Promise.all(pools.map((pool) => pool.connect()));
     const clients = scenario.closedLoopClients;
@@ -465,21 +516,25 @@ async function runScenario(scenario: Scenario) {
     const unloadedRate = Math.max(1, Math.floor(capacityPerSecond / 4));
     progress(`${scenario.name}: unloaded at ${unloadedRate}/s`);
     takeFailures();
+    probe.reset();
     const unloadedCpu = cpuAccount(cluster);
     const unloadedRun = await openLoop(pools, unloadedRate, phaseMs);
     const unloadedCpuUse = unloadedCpu(unloadedRun.samples.length);
+    const unloadedProbe = await probe.report();
     const unloaded = summarize(unloadedRun.samples, phaseMs);
 
     const rejectionsBefore = await overloadRejections(cluster);
     const stopSampling = sampleMemory(cluster);
     const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
     progress(`${scenario.name}: overload at ${overloadRate}/s`);
+    probe.reset();
     const overloadCpu = cpuAccount(cluster);
     profileSignal(cluster);
     const overloadRun = await openLoop(pools, overloadRate, phaseMs);
     profileSignal(cluster);
     const overloadCpuUse = overloadCpu(overloadRun.samples.length);
     const overloadFailures = takeFailures();
+    const overloadProbe = await probe.report();
     writeSamples(`${scenario.name}-overload`, overloadRun.samples);
     const memory = stopSampling();
     const overload = summarize(overloadRun.samples, phaseMs);
@@ -497,6 +552,7 @@ async function runScenario(scenario: Scenario) {
         linkLatencyMs: scenario.linkLatencyMs,
         connectionsPerNode,
         loopDelayTargetMs,
+        generatorPriority,
       },
       capacity: {
         opsPerSecond: capacity.acceptedPerSecond,
@@ -508,6 +564,7 @@ async function runScenario(scenario: Scenario) {
       unloaded: {
         offeredPerSecond: unloadedRate,
         generatorLoopDelayMs: unloadedRun.generatorLoopDelayMs,
+        machineWakeupDelayMs: unloadedProbe,
         cpu: unloadedCpuUse,
         ...unloaded,
       },
@@ -518,6 +575,7 @@ async function runScenario(scenario: Scenario) {
         generatorLateMsMax: round(overloadRun.lateMsMax),
         generatorSkipped: overloadRun.skipped,
         generatorLoopDelayMs: overloadRun.generatorLoopDelayMs,
+        machineWakeupDelayMs: overloadProbe,
         cpu: overloadCpuUse,
         ...overload,
         refusalsCountedByNodes: rejectionsByNodes,
@@ -528,33 +586,36 @@ async function runScenario(scenario: Scenario) {
     };
   } finally {
     for (const pool of pools) pool.close();
+    setGeneratorPriority(0);
+    probe.stop();
     await cluster.stop();
     await toxiproxy?.stop();
   }
 }
 
-/** The load generator stands for clients on other machines: it asks the scheduler for a higher
- * priority than the nodes (nice -10, which needs root or CAP_SYS_NICE), so that on these shared
- * cores its timers fire on schedule and a response is timed when it arrives, instead of after
- * the nodes' own queue, which would be the generator measuring itself. It does not make the
- * nodes faster: they get the CPU the generator leaves, in every phase alike, and capacity is
- * measured under the same priority. Says what it got. */
-function prioritizeGenerator(): string {
+/** The load generator stands for clients on other machines: while it measures, it asks the
+ * scheduler for a higher priority than the nodes (nice -10, which needs root or CAP_SYS_NICE),
+ * so that on these shared cores its timers fire on schedule and a response is timed when it
+ * arrives, instead of after the nodes' own queue, which would be the generator measuring
+ * itself. It does not make the nodes faster: they get the CPU the generator leaves, in every
+ * phase alike, and capacity is measured under the same priority. Called after the nodes are
+ * started and undone before the next are (a child inherits its parent's nice value, so nodes
+ * started at -10 would compete as equals). Says what it got. */
+function setGeneratorPriority(nice: number): string {
   if (process.env["BENCH_GENERATOR_NICE"] === "0") return "unchanged (BENCH_GENERATOR_NICE=0)";
   try {
     // Linux keeps a nice value per thread: the main thread's alone would leave V8's garbage
     // collection helpers behind the nodes.
     const threads = existsSync("/proc/self/task") ? readdirSync("/proc/self/task") : ["0"];
-    for (const thread of threads) os.setPriority(Number(thread), -10);
-    return "nice -10";
+    for (const thread of threads) os.setPriority(Number(thread), nice);
+    return `nice ${nice}, nodes 0`;
   } catch {
-    return "unchanged (no permission for nice -10)";
+    return `unchanged (no permission for nice ${nice})`;
   }
 }
 
 async function main(): Promise<void> {
   const benchStartedAt = performance.now();
-  const generatorPriority = prioritizeGenerator();
   const loadAverageAtStart = os.loadavg()[0];
   // Judged: a node whose capacity is its request budget over the round trip to its replicas
   // (Little's law: throughput = requests in flight / time each one takes), with the CPU left
@@ -611,7 +672,6 @@ async function main(): Promise<void> {
     },
     linkLatency,
     sharedCpu,
-    generatorPriority,
     loadAverageAtStart,
     loadAverage: os.loadavg()[0],
     totalMs: Math.round(performance.now() - benchStartedAt),

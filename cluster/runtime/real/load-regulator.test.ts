@@ -73,36 +73,37 @@ describe("LoadRegulator", () => {
   it("shrinks the cap when answers were slow and grows it when they were quick and it held the node back (AIMD)", () => {
     const limits = { delayTargetMs: 4, concurrencyInitial: 10, answersPerAdjustment: 4 };
     const regulator = new LoadRegulator(limits, () => 0);
-    for (const latencyMs of [1, 10, 12, 13]) regulator.answered(latencyMs); // mean 9 > 1 + 4
+    for (const latencyMs of [1, 9, 12, 13]) regulator.answered(latencyMs); // median 12 > 2 x 1 + 4
     expect(regulator.concurrencyLimit).toBeCloseTo(8); // 10 x 0.8
     expect(regulator.admit(8)).toBe(false); // the cap held the node back in this window...
     for (const latencyMs of [1, 2, 2, 3]) regulator.answered(latencyMs);
     expect(regulator.concurrencyLimit).toBeCloseTo(9); // ...and answers were quick: + 1
     for (const latencyMs of [1, 2, 2, 3]) regulator.answered(latencyMs);
     expect(regulator.concurrencyLimit).toBeCloseTo(9); // quick, but the cap refused nobody
-    // The mean decides, not one answer: three quick and one slow stay under the target.
-    for (const latencyMs of [1, 1, 1, 12]) regulator.answered(latencyMs);
+    // The median decides, not one answer: three quick and one slow stay under the target.
+    for (const latencyMs of [1, 1, 1, 40]) regulator.answered(latencyMs);
     expect(regulator.concurrencyLimit).toBeCloseTo(9);
   });
 
   it("judges answers against the quickest recent answer, so a slow network is not a queue", () => {
     const limits = { delayTargetMs: 4, concurrencyInitial: 10, answersPerAdjustment: 4 };
     const regulator = new LoadRegulator({ ...limits, baselineAdjustments: 2 }, () => 0);
-    for (const latencyMs of [50, 51, 52, 53]) regulator.answered(latencyMs); // 50 ms links
+    for (const latencyMs of [50, 51, 60, 90]) regulator.answered(latencyMs); // 50 ms links
     expect(regulator.baselineMs).toBe(50);
-    expect(regulator.concurrencyLimit).toBe(10); // mean 51.5 <= 50 + 4
-    for (const latencyMs of [58, 58, 58, 58]) regulator.answered(latencyMs);
-    expect(regulator.concurrencyLimit).toBeCloseTo(8); // mean 58 > 50 + 4: a queue
+    expect(regulator.concurrencyLimit).toBe(10); // median 60 <= 2 x 50 + 4
+    for (const latencyMs of [110, 110, 110, 110]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(8); // median 110 > 2 x 50 + 4: a queue
     // The baseline forgets after `baselineAdjustments` windows: the node's network changed.
     for (const latencyMs of [70, 70, 70, 70, 70, 70, 70, 70]) regulator.answered(latencyMs);
     expect(regulator.baselineMs).toBe(70);
+    expect(regulator.concurrencyLimit).toBeCloseTo(8);
   });
 
   it("keeps the cap within its bounds, and the latency target defaults to the delay target", () => {
     const limits = { delayTargetMs: 4, concurrencyInitial: 3, concurrencyMin: 2 };
     const regulator = new LoadRegulator({ ...limits, answersPerAdjustment: 2 }, () => 0);
     for (let answer = 0; answer < 20; answer++) regulator.answered(answer % 2 === 0 ? 0 : 9);
-    expect(regulator.concurrencyLimit).toBe(2); // every mean 4.5 > 0 + 4
+    expect(regulator.concurrencyLimit).toBe(2); // every median 9 > 2 x 0 + 4
     const top = new LoadRegulator({ ...limits, concurrencyMax: 3, answersPerAdjustment: 1 });
     top.admit(3);
     top.answered(4); // at the target is not above it

@@ -36,18 +36,19 @@
 // bench:overload the first 800 ms at twice capacity answered in 300-500 ms). So the regulator also
 // caps how many client requests the node takes on at once, and adapts that cap the way TCP adapts
 // its window (AIMD; TCP Vegas and Netflix's concurrency-limits compare latency with a baseline
-// the same way): after every `answersPerAdjustment` answers, if they spent on average more than
-// `latencyTargetMs` longer inside the node than the baseline (the quickest answer of the last
-// `baselineAdjustments` windows: what a request costs with no queue, network round trips to
-// replicas included), the cap is multiplied by `decreaseFactor`; if they were quick and the cap
+// the same way): after every `answersPerAdjustment` answers, if their median time inside the node
+// exceeds twice the baseline plus `latencyTargetMs` (the baseline is the quickest answer of the
+// last `baselineAdjustments` windows: what a request costs with no queue, network round trips to
+// replicas included; twice it, because a request that waits behind one other as long as itself
+// is no standing queue), the cap is multiplied by `decreaseFactor`; if they were quick and the cap
 // was reached meanwhile (it is what holds the node back), it grows by one. Little's law makes
 // this self-correcting: a node that holds at most L requests, each served in W ms, serves L / W
 // per ms, so when the CPU it gets shrinks (W grows), the cap shrinks and the requests it takes
 // still wait about W, while the excess is refused at once, which costs the node a few tens of
-// microseconds. Worked example, cap 16, target 4 ms, baseline 1 ms: 16 answers averaging 9 ms
-// (> 1 + 4) -> cap 12.8 (refuse the 13th concurrent request); 16 answers averaging 2 ms while 12
-// were in flight -> cap 13.8. With links of 50 ms to the replicas the baseline is 50 ms, and
-// answers averaging 53 ms leave the cap alone: the wait is the network's, not a queue here.
+// microseconds. Worked example, cap 16, target 4 ms, baseline 1 ms: 16 answers, median 9 ms
+// (> 2 x 1 + 4) -> cap 12.8 (refuse the 13th concurrent request); 16 answers, median 2 ms, while
+// 12 were in flight -> cap 13.8. With links of 50 ms to the replicas the baseline is 50 ms, and
+// a median of 60 ms leaves the cap alone: the wait is the network's, not a queue here.
 
 import { performance } from "node:perf_hooks";
 import type { EventLoopUtilization } from "node:perf_hooks";
@@ -65,8 +66,8 @@ export interface LoadRegulatorLimits {
   utilizationMin: number;
   /** Unanswered requests from which the node counts as busy whatever its utilization. */
   pendingBusyMin: number;
-  /** How much longer than the baseline answers may take on average before the cap shrinks;
-   * 0: the same as `delayTargetMs`. */
+  /** How much longer than twice the baseline the median answer may take before the cap
+   * shrinks; 0: the same as `delayTargetMs`. */
   latencyTargetMs: number;
   /** Windows of answers whose quickest answer sets the baseline. */
   baselineAdjustments: number;
@@ -112,9 +113,8 @@ export class LoadRegulator {
   refusals = 0;
   /** How many client requests the node takes on at once now (AIMD; see the header). */
   concurrencyLimit: number;
-  private answeredCount = 0;
-  private answeredTotalMs = 0;
-  private answeredMinMs = Number.POSITIVE_INFINITY;
+  /** This window's answer times so far. */
+  private readonly windowAnswersMs: number[] = [];
   /** The quickest answer of each recent window (ring buffer): the baseline is their minimum. */
   private readonly windowMinimaMs: number[];
   private nextWindow = 0;
@@ -230,23 +230,20 @@ export class LoadRegulator {
   /** A request the node took on was answered after `latencyMs` in the node: adjusts the cap. */
   answered(latencyMs: number): void {
     if (!this.enabled) return;
-    this.answeredCount += 1;
-    this.answeredTotalMs += Math.max(0, latencyMs);
-    this.answeredMinMs = Math.min(this.answeredMinMs, Math.max(0, latencyMs));
+    this.windowAnswersMs.push(Math.max(0, latencyMs));
     const { answersPerAdjustment, concurrencyMin, concurrencyMax, decreaseFactor } = this.limits;
-    if (this.answeredCount < answersPerAdjustment) return;
-    this.windowMinimaMs[this.nextWindow] = this.answeredMinMs;
+    if (this.windowAnswersMs.length < answersPerAdjustment) return;
+    const sorted = this.windowAnswersMs.sort((left, right) => left - right);
+    this.windowMinimaMs[this.nextWindow] = sorted[0]!;
     this.nextWindow = (this.nextWindow + 1) % this.windowMinimaMs.length;
     const targetMs = this.limits.latencyTargetMs || this.limits.delayTargetMs;
-    const meanMs = this.answeredTotalMs / this.answeredCount;
-    if (meanMs > this.baselineMs + targetMs) {
+    const medianMs = sorted[sorted.length >> 1]!;
+    if (medianMs > 2 * this.baselineMs + targetMs) {
       this.concurrencyLimit = Math.max(concurrencyMin, this.concurrencyLimit * decreaseFactor);
     } else if (this.limitReached) {
       this.concurrencyLimit = Math.min(concurrencyMax, this.concurrencyLimit + 1);
     }
-    this.answeredCount = 0;
-    this.answeredTotalMs = 0;
-    this.answeredMinMs = Number.POSITIVE_INFINITY;
+    this.windowAnswersMs.length = 0;
     this.limitReached = false;
   }
 
