@@ -19,6 +19,7 @@ import { PartitionTree, segmentCount } from "./merkle.ts";
 import type { NodeContext } from "./node-context.ts";
 import { splitStorageKey, type ReplicaStore } from "./replica-store.ts";
 import type { NodeId, PeerMessage } from "./types.ts";
+import { versionFingerprint, type VersionedObject } from "./versions.ts";
 
 /** Keys a node sends back for one aae-want at most: the rest wait for the next exchange. */
 export const antiEntropyKeysPerExchangeMax = 10_000;
@@ -26,7 +27,7 @@ export const antiEntropyKeysPerExchangeMax = 10_000;
 type Message<Type extends PeerMessage["type"]> = Extract<PeerMessage, { type: Type }>;
 
 export class AntiEntropy {
-  private readonly trees = new Map<number, PartitionTree>();
+  private readonly trees = new Map<number, PartitionTree<VersionedObject>>();
   /** Every (partition, other replica) this node exchanges with, in a fixed order. */
   pairs: Array<[number, NodeId]> = [];
   private nextPair = 0;
@@ -63,9 +64,12 @@ export class AntiEntropy {
       .sort((a, b) => a - b);
   }
 
-  tree(partition: number): PartitionTree {
+  /** A partition's tree over the versions this node holds, each hashed as its fingerprint. */
+  tree(partition: number): PartitionTree<VersionedObject> {
     let tree = this.trees.get(partition);
-    if (tree === undefined) this.trees.set(partition, (tree = new PartitionTree()));
+    if (tree === undefined) {
+      this.trees.set(partition, (tree = new PartitionTree(versionFingerprint)));
+    }
     return tree;
   }
 

@@ -16,10 +16,10 @@ import type { NodeStats } from "./node-health.ts";
 import { partitionOfKey } from "./ring.ts";
 import type { Environment } from "./types.ts";
 import {
+  decodeVersion,
   encodeVersion,
   merge,
   sameVersion,
-  versionFingerprint,
   type VersionedObject,
 } from "./versions.ts";
 
@@ -61,7 +61,7 @@ export class ReplicaStore {
     if (text === undefined) return null;
     const cached = this.parsedVersions.get(key);
     if (cached !== undefined && cached.text === text) return cached.object;
-    const object = freezeJson(JSON.parse(text) as VersionedObject);
+    const object = decodeVersion(text);
     this.remember(key, text, object);
     return object;
   }
@@ -91,12 +91,11 @@ export class ReplicaStore {
   }
 
   /** Keeps the anti-entropy tree of the key's partition up to date (O(1) per write). The tree
-   * hashes the version's fingerprint (clock and dots), not its whole JSON text. */
+   * hashes the version's fingerprint (clock and dots), not its whole JSON text, and only when
+   * it is next read (merkle.ts): the object is frozen, so it is still this version then. */
   noteStored(key: string, object: VersionedObject | null): void {
     const partition = this.partitionOf(key);
-    this.antiEntropy
-      .tree(partition)
-      .set(key, object === null ? undefined : versionFingerprint(object));
+    this.antiEntropy.tree(partition).set(key, object === null ? undefined : object);
   }
 
   /** A key's partition, memoised: Q never changes, and every write asks. */

@@ -3,8 +3,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  contextLengthMax,
   decodeContext,
+  decodeContextText,
   encodeContext,
+  decodeVersion,
   encodeVersion,
   isDeleted,
   merge,
@@ -118,6 +121,14 @@ describe("dotted version vectors", () => {
         expect(sameVersion(merge(a, b), merge(b, a))).toBe(true);
         expect(sameVersion(merge(merge(a, b), c), merge(a, merge(b, c)))).toBe(true);
         expect(sameVersion(merge(a, a), a)).toBe(true);
+        // merge(a, a) and sameVersion(a, a) answer at once for the very same object; the full
+        // merge of an equal copy must say the same, and out-of-order siblings still get sorted.
+        const copy = JSON.parse(JSON.stringify(a)) as VersionedObject;
+        expect(merge(a, a)).toBe(a);
+        expect(merge(a, copy)).toEqual(a);
+        expect(sameVersion(a, copy)).toBe(true);
+        const unsorted = { ...a, siblings: [...a.siblings].reverse() };
+        expect(merge(unsorted, unsorted)!.siblings).toEqual(a.siblings);
       }),
     );
   });
@@ -147,6 +158,31 @@ describe("dotted version vectors", () => {
         const b = reverse ? { ...stored, siblings: [...stored.siblings].reverse() } : stored;
         expect(merge(a, b)!.siblings).toEqual(reference(a, b));
       }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps, on a write, the siblings its context has not seen plus the new one, in dot order", () => {
+    fc.assert(
+      fc.property(
+        objectArbitrary,
+        fc.nat(),
+        fc.nat(),
+        fc.constantFrom("A", "B", "C", "D"),
+        (family, i, j, actor) => {
+          const local = family[i % family.length]!;
+          const context = family[j % family.length]!.clock;
+          const written = write(local, actor, "new!", context);
+          // The plain definition: filter, append, sort by (actor, counter).
+          const expected = [
+            ...local.siblings.filter((s) => (context[s.dot[0]] ?? 0) < s.dot[1]),
+            written.siblings.find((s) => s.value === "new!" && s.dot[0] === actor)!,
+          ].sort((x, y) =>
+            x.dot[0] === y.dot[0] ? x.dot[1] - y.dot[1] : x.dot[0] < y.dot[0] ? -1 : 1,
+          );
+          expect(written.siblings).toEqual(expected);
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -207,14 +243,52 @@ describe("dotted version vectors", () => {
           fc.integer({ min: 1, max: 1e9 }),
         ),
         (clock) => {
-          const decoded = decodeContext(encodeContext(clock, "tag"));
-          expect(decoded).toEqual({ tag: "tag", clock });
+          const text = encodeContext(clock, "tag");
+          // encodeContext remembers what the text decodes to; the decoder proper must agree.
+          expect(decodeContextText(text)).toEqual({ tag: "tag", clock });
+          expect(decodeContext(text)).toEqual({ tag: "tag", clock });
         },
       ),
     );
+    // Actors beyond ASCII (UTF-8 through TextEncoder), and a clock longer than one
+    // String.fromCharCode call takes.
+    const wide: Record<string, number> = { é: 1, 日本: 2, "a😀": 3 };
+    const long = Object.fromEntries(
+      Array.from({ length: 250 }, (_, index) => [`node-${index}@x`, index + 1]),
+    );
+    for (const clock of [wide, long]) {
+      const text = encodeContext(clock, "tag");
+      expect(text.length).toBeLessThanOrEqual(contextLengthMax);
+      expect(decodeContextText(text)).toEqual({ tag: "tag", clock });
+    }
+    const tooLong = {
+      ...long,
+      ...Object.fromEntries(Object.entries(long).map(([a, c]) => [`${a}y`, c])),
+    };
+    expect(encodeContext(tooLong, "tag").length).toBeGreaterThan(contextLengthMax);
+    expect(decodeContext(encodeContext(tooLong, "tag"))).toBeUndefined();
+    // A clock the decoder refuses is not remembered as decoded by the encoder either.
+    expect(decodeContext(encodeContext({ a: 0 }, "tag"))).toBeUndefined();
+    expect(decodeContext(encodeContext({ a: 1.5 }, "tag"))).toBeUndefined();
     // e30 = "{}" (no key tag), W10 = "[]", eyJhIjotMX0 = {"a":-1}; then plain garbage.
     for (const bad of ["", "!!!", "a", "e30", "W10", "eyJhIjotMX0", "x".repeat(9000)]) {
       expect(decodeContext(bad)).toBeUndefined();
     }
+  });
+});
+
+describe("decodeVersion", () => {
+  it("gives the stored version frozen, and remembers its text as its encoding", () => {
+    // Keys in another order than encodeVersion writes them: only a remembered text comes back so.
+    const text =
+      '{"siblings":[{"value":1,"dot":["n1",1],"timestampMs":3}],"clock":{"n1":1},"mode":"causal"}';
+    const version = decodeVersion(text);
+    expect(version).toEqual(JSON.parse(text));
+    expect(Object.isFrozen(version.siblings[0])).toBe(true);
+    expect(encodeVersion(version)).toBe(text);
+    // An object that was not decoded is encoded anew, in encodeVersion's own order.
+    expect(encodeVersion(JSON.parse(text) as typeof version)).toBe(
+      '{"mode":"causal","clock":{"n1":1},"siblings":[{"value":1,"dot":["n1",1],"timestampMs":3}]}',
+    );
   });
 });

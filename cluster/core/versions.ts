@@ -26,6 +26,7 @@
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
 import { crdtMerge, type CrdtState } from "./crdt.ts";
+import { freezeJson } from "./immutable.ts";
 import { sha1Hex, sha1Words } from "./sha1.ts";
 import type { BucketMode, JsonValue } from "./types.ts";
 
@@ -113,6 +114,32 @@ function isSorted(siblings: Sibling[]): boolean {
   return true;
 }
 
+/**
+ * The siblings a causal write keeps, in dot order: those `context` has not seen, and the new
+ * one. Siblings are kept sorted, so the new one is put in its place on the way rather than
+ * sorting the lot afterwards (under blind writes a key holds a dozen siblings or more).
+ */
+function survivorsWith(siblings: Sibling[], context: VersionVector, written: Sibling): Sibling[] {
+  if (!isSorted(siblings)) {
+    return sortSiblings([...siblings.filter((sibling) => !covers(context, sibling.dot)), written]);
+  }
+  const survivors: Sibling[] = [];
+  let placed = false;
+  // Index loops, not for-of, here and below: versions are frozen, and for-of over a frozen
+  // array allocated an iterator result per sibling (the allocation profile showed it).
+  for (let index = 0; index < siblings.length; index += 1) {
+    const sibling = siblings[index]!;
+    if (covers(context, sibling.dot)) continue;
+    if (!placed && compareDots(written.dot, sibling.dot) < 0) {
+      survivors.push(written);
+      placed = true;
+    }
+    survivors.push(sibling);
+  }
+  if (!placed) survivors.push(written);
+  return survivors;
+}
+
 function lwwWinner(siblings: Sibling[]): Sibling | undefined {
   let winner: Sibling | undefined;
   for (const sibling of siblings) {
@@ -166,11 +193,10 @@ export function update(local: VersionedObject | null, input: UpdateInput): Versi
       siblings: [winner],
     };
   }
-  const survivors = current.siblings.filter((sibling) => !covers(input.context, sibling.dot));
   const result: VersionedObject = {
     mode: "causal",
     clock: joinClocks(joinClocks(current.clock, input.context), { [input.actor]: counter }),
-    siblings: sortSiblings([...survivors, written]),
+    siblings: survivorsWith(current.siblings, input.context, written),
   };
   assertObject(result);
   return result;
@@ -187,6 +213,7 @@ export function merge(
 ): VersionedObject | null {
   if (a === null) return b;
   if (b === null) return a;
+  if (a === b && isMergedWithItself(a)) return a;
   if (a.mode === "crdt" || b.mode === "crdt") {
     if (a.mode !== b.mode) throw new Error("A data type and a plain value never share a key");
     return crdtObject(crdtMerge(crdtStateOf(a), crdtStateOf(b)));
@@ -200,6 +227,25 @@ export function merge(
   assertObject(result);
   return result;
 }
+
+/**
+ * True when merge(a, a) is `a` itself, known without merging: its clock and siblings are in
+ * order (then every step below gives back what it was given) and, in causal mode, its siblings
+ * pass the assertion the full merge makes. Merging a version with itself is common where
+ * versions are shared, not copied: three replicas that stored the same minted version answer a
+ * read with that very object, and the coordinator merges it in three times.
+ */
+function isMergedWithItself(object: VersionedObject): boolean {
+  if (object.mode === "crdt") return false; // its own join decides (crdt.ts)
+  if (mergedWithItself.has(object)) return true;
+  if (!isSortedClock(object.clock) || !isSorted(object.siblings)) return false;
+  if (object.mode === "causal") assertObject(object);
+  if (Object.isFrozen(object)) mergedWithItself.add(object); // it cannot change: once is enough
+  return true;
+}
+
+/** Frozen versions isMergedWithItself said yes to (a read asks it of each reply). */
+const mergedWithItself = new WeakSet<VersionedObject>();
 
 /**
  * The merge, or one of its inputs when that input already is the merge: the same mode, the same
@@ -266,7 +312,8 @@ function mergeSiblings(a: VersionedObject, b: VersionedObject): Sibling[] {
 
 /** Same version on both sides (read repair skips replicas for which this holds). */
 export function sameVersion(a: VersionedObject | null, b: VersionedObject | null): boolean {
-  if (a === null || b === null) return a === b;
+  if (a === b) return true; // the same object (or both null): the same version
+  if (a === null || b === null) return false;
   if (a.mode === "crdt" || b.mode === "crdt") {
     return JSON.stringify(a.siblings[0]?.value) === JSON.stringify(b.siblings[0]?.value);
   }
@@ -299,10 +346,10 @@ export function versionFingerprint(object: VersionedObject): string {
   if (fingerprint !== undefined) return fingerprint;
   let high = 0;
   let low = 0;
-  for (const sibling of object.siblings) {
-    const [siblingHigh, siblingLow] = siblingDigest(sibling);
-    high ^= siblingHigh;
-    low ^= siblingLow;
+  for (let index = 0; index < object.siblings.length; index += 1) {
+    const digest = siblingDigest(object.siblings[index]!);
+    high ^= digest[0];
+    low ^= digest[1];
   }
   // Clocks are always sorted by actor (joinClocks sorts), so equal clocks are equal JSON.
   fingerprint = `${JSON.stringify([object.mode, object.clock])}${hexWord(high)}${hexWord(low)}`;
@@ -362,6 +409,17 @@ export function encodeVersion(object: VersionedObject): string {
   return text;
 }
 
+/**
+ * The version a stored text holds, frozen, with the text remembered as its encoding: a replica
+ * that reads a version and sends it on (a read-reply, a handoff) sends the text it read
+ * instead of encoding the version again (the real transport splices it into the message).
+ */
+export function decodeVersion(text: string): VersionedObject {
+  const object = freezeJson(JSON.parse(text) as VersionedObject);
+  versionTexts.set(object, text);
+  return object;
+}
+
 /** A data type's state in the shape every replica path (replicate, repair, anti-entropy,
  * hints, ownership handoff) already carries: one sibling, merged by the type's own join. */
 export function crdtObject(state: CrdtState): VersionedObject {
@@ -386,7 +444,8 @@ export function isDeleted(object: VersionedObject): boolean {
 /** Invariants asserted on every version built here (TigerBeetle style: both sides). */
 export function assertObject(object: VersionedObject): void {
   if (object.siblings.length === 0) throw new Error("A version must keep at least one sibling");
-  for (const sibling of object.siblings) {
+  for (let index = 0; index < object.siblings.length; index += 1) {
+    const sibling = object.siblings[index]!;
     if (!covers(object.clock, sibling.dot)) {
       throw new Error(`Sibling ${sibling.dot.join(":")} is not covered by its object's clock`);
     }
@@ -427,30 +486,105 @@ const contextEncoder = new TextEncoder();
 
 /** Contexts encoded once per frozen clock (a version's clock is frozen once stored or sent):
  * every get and put answers with one, and most answers name a clock answered before. */
-const encodedContexts = new WeakMap<VersionVector, { tag: string; text: string }>();
+const encodedContexts = new WeakMap<
+  VersionVector,
+  { tag: string; text: string; decoded: DecodedContext | undefined }
+>();
 
+/**
+ * The context text for a clock read from the key tagged `tag`. The text is also remembered as
+ * decoded: a client hands it back with its next write, where validation, translation and the
+ * coordinator each decode it, and decoding it (base64, UTF-8, JSON, checks) cost more than
+ * encoding it. The remembered value is what decodeContext would find in the text (the property
+ * test in versions.test.ts compares the two), and a context it would refuse (too long, or a
+ * clock it does not accept) is not remembered.
+ */
 export function encodeContext(clock: VersionVector, tag: string): string {
   const known = encodedContexts.get(clock);
-  if (known !== undefined && known.tag === tag) return known.text;
-  const text = encodeContextText(clock, tag);
-  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text });
+  if (known !== undefined && known.tag === tag) {
+    // Answered before, maybe long ago: the decoded memory may have been cleared since.
+    if (known.decoded !== undefined && !decodedContexts.has(known.text)) {
+      rememberDecoded(known.text, known.decoded);
+    }
+    return known.text;
+  }
+  // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
+  const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
+  const text = encodeContextText(sorted, tag);
+  const decoded =
+    text.length <= contextLengthMax && isDecodableClock(sorted)
+      ? Object.freeze({ tag, clock: Object.freeze(sorted) })
+      : undefined;
+  if (decoded !== undefined) rememberDecoded(text, decoded);
+  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text, decoded });
   return text;
 }
 
-function encodeContextText(clock: VersionVector, tag: string): string {
-  const bytes = contextEncoder.encode(JSON.stringify({ k: tag, c: sortClock(clock) }));
-  let text = "";
-  for (let index = 0; index < bytes.length; index += 3) {
-    const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0);
-    const chars = index + 1 >= bytes.length ? 2 : index + 2 >= bytes.length ? 3 : 4;
-    for (let position = 0; position < chars; position += 1) {
-      text += base64Alphabet[(chunk >> (18 - 6 * position)) & 63];
-    }
+/** What decodeContextText accepts in a clock: safe integer counters from 1, no "__proto__". */
+function isDecodableClock(clock: VersionVector): boolean {
+  for (const actor in clock) {
+    const counter = clock[actor]!;
+    if (!Number.isSafeInteger(counter) || counter < 1 || actor === "__proto__") return false;
   }
-  // decodeContext(encodeContext(c, t)) = { clock: c, tag: t } is asserted by the property test
-  // in versions.test.ts rather than on every response: this runs once per client request.
-  return text;
+  return true;
 }
+
+/** Room for the base64 of one context, grown when a longer one comes (rarely: it is a clock). */
+let contextCharCodes = new Uint8Array(256);
+
+/** base64url of the UTF-8 of {"k": tag, "c": clock}, the clock's actors already sorted. */
+function encodeContextText(sortedClock: VersionVector, tag: string): string {
+  const json = JSON.stringify({ k: tag, c: sortedClock });
+  // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
+  // no TextEncoder is needed. Anything else goes through it.
+  if (!isAscii(json)) {
+    const encoded = contextEncoder.encode(json);
+    return base64Url(encoded, encoded.length);
+  }
+  if (asciiBytes.length < json.length) asciiBytes = new Uint8Array(2 * json.length);
+  for (let index = 0; index < json.length; index += 1) asciiBytes[index] = json.charCodeAt(index);
+  return base64Url(asciiBytes, json.length);
+}
+
+/** base64url without padding of the first `length` bytes, every read within bounds (a typed
+ * array read past its end is slow in V8: it made this the costliest step of a put's answer). */
+function base64Url(bytes: Uint8Array, length: number): string {
+  const charCount = Math.ceil((length * 4) / 3);
+  if (contextCharCodes.length < charCount) contextCharCodes = new Uint8Array(2 * charCount);
+  const out = contextCharCodes;
+  let written = 0;
+  let index = 0;
+  for (; index + 2 < length; index += 3) {
+    const chunk = (bytes[index]! << 16) | (bytes[index + 1]! << 8) | bytes[index + 2]!;
+    out[written++] = base64Codes[chunk >> 18]!;
+    out[written++] = base64Codes[(chunk >> 12) & 63]!;
+    out[written++] = base64Codes[(chunk >> 6) & 63]!;
+    out[written++] = base64Codes[chunk & 63]!;
+  }
+  const rest = length - index; // 0, 1 or 2 bytes left: 0, 2 or 3 characters
+  if (rest > 0) {
+    const chunk = (bytes[index]! << 16) | (rest > 1 ? bytes[index + 1]! << 8 : 0);
+    out[written++] = base64Codes[chunk >> 18]!;
+    out[written++] = base64Codes[(chunk >> 12) & 63]!;
+    if (rest > 1) out[written++] = base64Codes[(chunk >> 6) & 63]!;
+  }
+  return base64Decoder.decode(out.subarray(0, written));
+}
+
+const base64Codes = Uint8Array.from(base64Alphabet, (char) => char.charCodeAt(0));
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    if (text.charCodeAt(index) > 127) return false;
+  }
+  return true;
+}
+
+/** Room for the bytes of an ASCII context's JSON, reused like contextCharCodes. */
+let asciiBytes = new Uint8Array(256);
+
+/** base64url is ASCII, which UTF-8 decodes as itself: one native call makes the string. */
+const base64Decoder = new TextDecoder();
 
 /** Each base64url character's value by its char code (the text is checked to hold only them). */
 const base64Values = new Uint8Array(128);
@@ -467,15 +601,21 @@ const decodedContextCountMax = 4096;
 /** The clock and key tag a context names, or undefined when this node did not issue it. The
  * result is frozen (shared by every caller that decodes the same text). */
 export function decodeContext(text: string): DecodedContext | undefined {
-  if (decodedContexts.has(text)) return decodedContexts.get(text);
+  const known = decodedContexts.get(text);
+  if (known !== undefined || decodedContexts.has(text)) return known;
   const decoded = decodeContextText(text);
   if (decoded !== undefined) Object.freeze(decoded.clock);
-  if (decodedContexts.size >= decodedContextCountMax) decodedContexts.clear();
-  decodedContexts.set(text, decoded === undefined ? undefined : Object.freeze(decoded));
+  rememberDecoded(text, decoded === undefined ? undefined : Object.freeze(decoded));
   return decoded;
 }
 
-function decodeContextText(text: string): DecodedContext | undefined {
+function rememberDecoded(text: string, decoded: DecodedContext | undefined): void {
+  if (decodedContexts.size >= decodedContextCountMax) decodedContexts.clear();
+  decodedContexts.set(text, decoded);
+}
+
+/** decodeContext without its memory: every step, every time (the tests compare the two). */
+export function decodeContextText(text: string): DecodedContext | undefined {
   if (text.length === 0 || text.length > contextLengthMax || !/^[A-Za-z0-9_-]+$/.test(text)) {
     return undefined;
   }

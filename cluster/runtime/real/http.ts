@@ -776,11 +776,15 @@ function allowMethods(method: string, allowed: readonly string[]): void {
   }
 }
 
+/** Invalid UTF-8 becomes U+FFFD rather than an error (JSON.parse then judges the text); one
+ * decoder for every request, since a non-streaming decode keeps no state between calls. */
+const utf8Decoder = new TextDecoder("utf-8", { fatal: false });
+
 /** The body as one JSON value, no deeper than `depthMax`. */
 export function parseValue(body: Buffer, depthMax: number): JsonValue {
   if (body.length === 0)
     throw new HttpError(400, "bad_request", "Expected a JSON value as the body, got an empty body");
-  const text = new TextDecoder("utf-8", { fatal: false }).decode(body);
+  const text = utf8Decoder.decode(body);
   let value: JsonValue;
   try {
     value = JSON.parse(text) as JsonValue;

@@ -11,6 +11,11 @@
 //
 //   compiled   node --enable-source-maps dist/node-main.js --config <node>/config.json
 //   sources    node bin/run-ts.js cluster/runtime/real/node-main.ts --config <node>/config.json
+//
+// NEVERSTOP_NODE_CPU_PROF_DIR=/tmp/prof adds `--cpu-prof --cpu-prof-dir=/tmp/prof` (Node refuses
+// --cpu-prof in NODE_OPTIONS): each node writes a V8 CPU profile there when it stops cleanly.
+// That is how the benchmarks' profiles in issue 13's notes were taken. NEVERSTOP_NODE_FLAGS adds
+// other flags the same way (say `--trace-gc`, or V8 flags NODE_OPTIONS refuses).
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -36,7 +41,15 @@ export function nodeProcessCommand(configPath: string): { command: string; args:
         join(repositoryRoot, "bin", "run-ts.js"),
         join(repositoryRoot, "cluster", "runtime", "real", "node-main.ts"),
       ];
-  return { command: process.execPath, args: [...args, "--config", configPath] };
+  const profileDir = process.env["NEVERSTOP_NODE_CPU_PROF_DIR"];
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+  const extra = (process.env["NEVERSTOP_NODE_FLAGS"] ?? "")
+    .split(" ")
+    .filter((flag) => flag !== "");
+  return {
+    command: process.execPath,
+    args: [...profile, ...extra, ...args, "--config", configPath],
+  };
 }
 
 /** Alive and, where /proc tells, really a neverstop node (a recorded pid may have been reused). */

@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { NodeId, PeerMessage } from "../../core/types.ts";
 import { portIsFree } from "./cluster.ts";
 import { encodeFrame } from "./framing.ts";
-import { peerMessageProblem, Transport } from "./transport.ts";
+import { freezeJson } from "../../core/immutable.ts";
+import { messageText, peerMessageProblem, Transport } from "./transport.ts";
 
 interface Received {
   from: NodeId;
@@ -70,16 +71,36 @@ describe("transport", () => {
     expect(a.failed).toEqual([]);
   });
 
-  it("delivers a message to itself as a copy, after the current event", async () => {
+  it("delivers a message to itself frozen, after the current event", async () => {
     const ports = { n1: await freePort() };
     const a = start("n1", ports);
     await a.transport.listen();
-    const message = read("self");
-    a.transport.send("n1", message);
+    const message = { type: "repair", bucket: "b", key: "k", object: { clock: { n1: 1 } } };
+    a.transport.send("n1", message as PeerMessage);
     expect(a.received).toEqual([]);
     await until(() => a.received.length === 1, "self delivery");
-    expect(a.received[0]!.message).toEqual(message);
-    expect(a.received[0]!.message).not.toBe(message);
+    const received = a.received[0]!.message as unknown as typeof message;
+    expect(received).toEqual({
+      type: "repair",
+      bucket: "b",
+      key: "k",
+      object: { clock: { n1: 1 } },
+    });
+    // Shared, not copied: so neither side may change it, all the way down.
+    expect(() => {
+      received.object.clock.n1 = 2;
+    }).toThrow(TypeError);
+    expect(message.object.clock.n1).toBe(1);
+  });
+
+  it("refuses to deliver to itself what JSON could not carry, as send-failed", async () => {
+    const ports = { n1: await freePort() };
+    const a = start("n1", ports);
+    await a.transport.listen();
+    const message = { type: "read", id: "x", bucket: "b", key: undefined };
+    a.transport.send("n1", message as unknown as PeerMessage);
+    await until(() => a.failed.length === 1, "send-failed");
+    expect(a.received).toEqual([]);
   });
 
   it("reports send-failed when the peer is down, then reaches it once it is up", async () => {
@@ -170,3 +191,39 @@ function sendRaw(port: number, chunks: Buffer[]): Promise<boolean> {
     });
   });
 }
+
+describe("messageText", () => {
+  it("is JSON.stringify's text, meaning for meaning, whether or not the version is frozen", () => {
+    const version = () => ({
+      mode: "causal",
+      clock: { n1: 2, n2: 1 },
+      siblings: [
+        { value: { cart: ["a", "é"] }, dot: ["n1", 2], timestampMs: 5 },
+        { value: null, dot: ["n2", 1], timestampMs: 4, deleted: true },
+      ],
+    });
+    const messages = [
+      {
+        type: "replicate",
+        id: "n1-7",
+        bucket: "b",
+        key: 'k\u0000"x',
+        object: freezeJson(version()),
+      },
+      { type: "read-reply", id: "n1-8", object: version() },
+      { type: "read-reply", id: "n1-9", object: null },
+      { type: "ping" },
+      {
+        type: "handoff",
+        id: "h",
+        bucket: "b",
+        key: "k",
+        object: freezeJson({ ...version(), extra: 1 }),
+      },
+    ];
+    for (const message of messages) {
+      const text = messageText(message as unknown as PeerMessage);
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(message)));
+    }
+  });
+});

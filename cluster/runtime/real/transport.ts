@@ -10,7 +10,9 @@
 // a minority side of a partition answers 503 quickly instead of timing out.
 
 import net from "node:net";
+import { freezeJson } from "../../core/immutable.ts";
 import type { NodeId, PeerMessage } from "../../core/types.ts";
+import { encodeVersion, type VersionedObject } from "../../core/versions.ts";
 import {
   encodeFrame,
   encodeFrames,
@@ -87,8 +89,12 @@ export class Transport {
   private readonly limits: TransportLimits;
   private readonly outbound = new Map<NodeId, Outbound>();
   private readonly inbound = new Set<net.Socket>();
-  /** Messages for a socket handled in this tick, already JSON: they leave in one write. */
-  private readonly batches = new WeakMap<net.Socket, string[]>();
+  /** Messages sent during this turn of the event loop, already JSON, per socket: each socket's
+   * leave in one write when the turn's I/O callbacks are done (see flush). */
+  private readonly batches = new Map<net.Socket, string[]>();
+  private flushScheduled = false;
+  /** Messages to this node itself, delivered together after this turn's I/O (see send). */
+  private selfQueue: PeerMessage[] = [];
   private server: net.Server | undefined;
   private closed = false;
 
@@ -126,12 +132,18 @@ export class Transport {
   send(to: NodeId, message: PeerMessage): void {
     if (this.closed) return;
     if (to === this.options.nodeId) {
-      // A copy through JSON, as the network would make: the receiver must never share objects
-      // with the sender.
-      const copy = JSON.parse(JSON.stringify(message)) as PeerMessage;
-      setImmediate(() => {
-        if (!this.closed) this.options.onMessage(to, copy);
-      });
+      // The receiver must never share mutable objects with the sender. Rather than a copy
+      // through JSON, the message is frozen all the way down and shared, as the simulator does
+      // (core/immutable.ts); freezeJson refuses what JSON would have changed. Delivered later,
+      // never from inside the sender's own event.
+      try {
+        freezeJson(message);
+      } catch (error) {
+        this.fail(to, message, `${error instanceof Error ? error.message : error}`);
+        return;
+      }
+      this.selfQueue.push(message);
+      if (this.selfQueue.length === 1) setImmediate(() => this.deliverToSelf());
       return;
     }
     const outbound = this.outbound.get(to);
@@ -238,7 +250,7 @@ export class Transport {
     // Each message is stringified once, here; its frame is built when the batch leaves.
     let text: string;
     try {
-      text = JSON.stringify(message);
+      text = messageText(message);
     } catch (error) {
       this.fail(outbound.peer, message, `${error instanceof Error ? error.message : error}`);
       return;
@@ -248,20 +260,42 @@ export class Transport {
       this.fail(outbound.peer, message, `a frame of more than ${frameSizeMaxBytes} bytes`);
       return;
     }
-    // Messages sent to one peer while handling one event (or one batch of inbound frames)
-    // leave in one buffer and one write, once the current work is done.
     let batch = this.batches.get(socket);
     if (batch === undefined) {
       batch = [];
       this.batches.set(socket, batch);
-      process.nextTick(() => {
-        const texts = this.batches.get(socket)!;
-        this.batches.delete(socket);
-        // A socket closed meanwhile takes the batch with it: delivery is at most once.
-        if (!socket.destroyed) socket.write(encodeFrames(texts));
-      });
     }
     batch.push(text);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /**
+   * Writes every batch, one buffer and one system call per socket. It runs in the loop's check
+   * phase, after the poll phase has handled every input that was ready: so a node that read ten
+   * client requests and three peer frames in one turn sends each peer one write, not thirteen.
+   * A write costs a system call on each side and wakes the peer's loop; at peak load this was
+   * the largest native cost in a node's profile (issue 13). The delay it adds is the rest of
+   * the current turn, well under a millisecond.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const [socket, texts] of this.batches) {
+      // A socket closed meanwhile takes the batch with it: delivery is at most once.
+      if (!socket.destroyed) socket.write(encodeFrames(texts));
+    }
+    this.batches.clear();
+  }
+
+  private deliverToSelf(): void {
+    const messages = this.selfQueue;
+    this.selfQueue = [];
+    for (const message of messages) {
+      if (this.closed) return;
+      this.options.onMessage(this.options.nodeId, message);
+    }
   }
 
   private fail(to: NodeId, message: PeerMessage, reason: string): void {
@@ -393,8 +427,38 @@ export function peerMessageProblem(value: unknown): string | undefined {
   if (typeof type !== "string" || !Object.hasOwn(requiredFields, type)) {
     return `unknown peer message type ${JSON.stringify(type)}`;
   }
-  for (const [field, kind] of Object.entries(requiredFields[type as PeerMessage["type"]])) {
+  for (const [field, kind] of requiredFieldLists.get(type)!) {
     if (!hasKind(record[field], kind)) return `peer message ${type} needs ${kind} field ${field}`;
   }
   return undefined;
 }
+
+/**
+ * JSON.stringify(message), reusing the text of a version the node has already encoded. Most of
+ * a replicate, read-reply, handoff or transfer is its version, and the node encoded that very
+ * version (frozen, so it cannot have changed) when it stored or loaded it: versions.ts remembers
+ * that text. Worked example: {type: "replicate", id: "n1-7", bucket: "b", key: "k", object: v}
+ * -> '{"type":"replicate","id":"n1-7","bucket":"b","key":"k"' + ',"object":' + encodeVersion(v)
+ * + '}'. A version with other fields than mode, clock and siblings is stringified as usual.
+ */
+export function messageText(message: PeerMessage): string {
+  const object = (message as { object?: unknown }).object;
+  if (!isFrozenVersion(object)) return JSON.stringify(message);
+  const head = JSON.stringify({ ...message, object: undefined }); // undefined: left out
+  return `${head.slice(0, -1)},"object":${encodeVersion(object)}}`;
+}
+
+function isFrozenVersion(value: unknown): value is VersionedObject {
+  if (typeof value !== "object" || value === null || !Object.isFrozen(value)) return false;
+  let fields = 0;
+  for (const field in value) {
+    if (field !== "mode" && field !== "clock" && field !== "siblings") return false;
+    fields += 1;
+  }
+  return fields === 3;
+}
+
+/** requiredFields as lists, made once: every inbound message is checked against its type's. */
+const requiredFieldLists = new Map(
+  Object.entries(requiredFields).map(([type, fields]) => [type, Object.entries(fields)]),
+);

@@ -24,7 +24,7 @@ import { SimulatedDisk } from "../../storage/simulated-disk.ts";
 import type { KeyValueStore, SyncPolicy } from "../../storage/store.ts";
 import { defaultLinkBehaviour, LinkTable, type LinkBehaviour } from "./network.ts";
 import { Random } from "./random.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler, type ScheduledEvent } from "./scheduler.ts";
 
 /** The node a simulation hosts: DynamoNode, or a stand-in a test builds (see the
  * nondeterminism test), as long as it takes events through `handle`. */
@@ -77,7 +77,9 @@ interface Host {
   /** Extra milliseconds of local time per millisecond of virtual time. */
   clockDrift: number;
   random: Random;
-  timers: Map<number, true>;
+  /** Timers set and not yet fired or cancelled, by id, so that cancelling one (most are: see
+   * scheduler.ts) takes its event out of the queue. */
+  timers: Map<number, ScheduledEvent>;
 }
 
 export const clientEndpoint = "client";
@@ -226,6 +228,7 @@ export class Simulation {
     host.paused = false;
     host.held = [];
     host.incarnation += 1;
+    for (const timer of host.timers.values()) this.scheduler.cancel(timer);
     host.timers.clear();
     host.node = undefined;
     host.store = undefined;
@@ -278,10 +281,11 @@ export class Simulation {
     const finish = (outcome: ClientOutcome) => {
       if (finished) return;
       finished = true;
+      this.scheduler.cancel(timeout); // a no-op when it is the timeout that finishes
       this.pendingRequests.delete(requestId);
       done(outcome);
     };
-    this.scheduler.after(clientTimeoutMs, () => finish({ kind: "timeout" }));
+    const timeout = this.scheduler.after(clientTimeoutMs, () => finish({ kind: "timeout" }));
     const host = this.host(nodeId);
     const cut = this.links.cutOf(clientEndpoint, nodeId);
     if (cut === "refuse" || (cut === undefined && !host.up)) {
@@ -353,14 +357,17 @@ export class Simulation {
       send: (to, message) => this.transmit(host, to, message),
       setTimer: (afterMs, timer: TimerPayload) => {
         const id = (this.timerSequence += 1);
-        host.timers.set(id, true);
-        this.scheduler.after(afterMs, () => {
-          if (!host.timers.delete(id)) return; // cancelled, or the node crashed
+        const event = this.scheduler.after(afterMs, () => {
+          if (!host.timers.delete(id)) return; // the node crashed (its timers were cleared)
           this.deliverToNode(host, incarnation, { type: "timer", timer });
         });
+        host.timers.set(id, event);
         return id;
       },
       cancelTimer: (id) => {
+        const event = host.timers.get(id);
+        if (event === undefined) return;
+        this.scheduler.cancel(event);
         host.timers.delete(id);
       },
       reply: (requestId, response) => {
