@@ -18,19 +18,28 @@
 // `sharedCpu` (judged since issue 13): direct links, CPU-bound; on a 2-core machine the
 // generator shares the cores with the nodes and requests wait in sockets and event loops before
 // the core's budget counts them. The HTTP layer's load regulator (load-regulator.ts, turned on
-// here with BENCH_LOOP_DELAY_TARGET_MS, default 4) watches event-loop delay and refuses there.
+// here with BENCH_LOOP_DELAY_TARGET_MS, default 4) refuses there: a cap on requests in flight
+// that adapts to their latency, and event-loop delay, both checked before a request is parsed.
+// Capacity is what the closed loop gets from the regulated nodes; if the nodes then accept more
+// than 1.1x that under overload, the offered load was below twice what they serve, so the
+// unloaded and overload phases run once more from that rate (capacity.raisedTo... in the JSON).
 //
 // The generator is measured too, because on two shared cores a starved generator measures its
 // own queue, not the nodes': it drives the nodes through bench-client.ts (prepared requests on
 // keep-alive connections opened before the first phase, about 0.05 ms of CPU per request
 // against 0.13 ms through http.request, whose agent queue held every request 700 ms in the
 // first profile while the nodes idled 25%), it runs at nice -10 when allowed (it stands for
-// clients on other machines; the nodes get what it leaves, in every phase alike), and the JSON
-// reports its own event-loop delay, the CPU per request of generator and nodes, and how many
-// cores other processes on the machine took during each phase. These make the measurement more
-// honest; none of them shortens a node's queue.
-// Prints one JSON object. Target (issues 6 and 13): in both scenarios, accepted p99 under
-// overload within 3x unloaded p99, memory bounded (max/min RSS of every node during overload).
+// clients on other machines; the nodes, at 0, get what it leaves, in every phase alike), and
+// the JSON reports its own event-loop delay, the CPU per request of generator and nodes, how
+// many cores other processes on the machine took, the share of each phase the nodes' event
+// loops were ready to run but had no core (/proc/<pid>/schedstat), and the wakeup delay of an
+// idle process at the nodes' priority. These make the measurement more honest, and say when
+// the machine, not the nodes, set the latency; none of them shortens a node's queue.
+//
+// Prints one JSON object; `targets` holds each judged figure with its target and a met flag.
+// Target (issues 6 and 13): in both scenarios, accepted p99 under overload within 3x unloaded
+// p99, refusals carry Retry-After, memory bounded (max/min RSS of every node during overload).
+// BENCH_ONLY=linkLatency|sharedCpu runs one; BENCH_PHASE_MS shortens phases while iterating.
 
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -56,6 +65,8 @@ const connectionsPerNode = integerFromEnvironment("BENCH_CONNECTIONS", 48, 1, 1_
 const requestTimeoutMs = 5_000;
 const rssSampleIntervalMs = 200;
 const latencyRatioMax = 3;
+/** Overload accepted more than this times capacity: capacity was understated; measure again. */
+const capacityRaiseAbove = 1.1;
 const generatorDelayResolutionMs = 5;
 const memoryRatioMax = 1.5;
 
@@ -513,37 +524,15 @@ async function runScenario(scenario: Scenario) {
     const capacity = summarize(capacitySamples, phaseMs);
     const capacityPerSecond = Math.max(1, capacity.acceptedPerSecond);
 
-    const unloadedRate = Math.max(1, Math.floor(capacityPerSecond / 4));
-    progress(`${scenario.name}: unloaded at ${unloadedRate}/s`);
-    takeFailures();
-    probe.reset();
-    const unloadedCpu = cpuAccount(cluster);
-    const unloadedRun = await openLoop(pools, unloadedRate, phaseMs);
-    const unloadedCpuUse = unloadedCpu(unloadedRun.samples.length);
-    const unloadedProbe = await probe.report();
-    const unloaded = summarize(unloadedRun.samples, phaseMs);
-
-    const rejectionsBefore = await overloadRejections(cluster);
-    const stopSampling = sampleMemory(cluster);
-    const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
-    progress(`${scenario.name}: overload at ${overloadRate}/s`);
-    probe.reset();
-    const overloadCpu = cpuAccount(cluster);
-    profileSignal(cluster);
-    const overloadRun = await openLoop(pools, overloadRate, phaseMs);
-    profileSignal(cluster);
-    const overloadCpuUse = overloadCpu(overloadRun.samples.length);
-    const overloadFailures = takeFailures();
-    const overloadProbe = await probe.report();
-    writeSamples(`${scenario.name}-overload`, overloadRun.samples);
-    const memory = stopSampling();
-    const overload = summarize(overloadRun.samples, phaseMs);
-    const rejectionsAfter = await overloadRejections(cluster);
-    const rejectionsByNodes = {
-      coreBudget: rejectionsAfter.core - rejectionsBefore.core,
-      loadRegulator: rejectionsAfter.http - rejectionsBefore.http,
-    };
-    const latencyRatio = round(overload.acceptedP99Ms / unloaded.acceptedP99Ms);
+    const measure = (perSecond: number) =>
+      measureAtRate({ cluster, pools, probe, name: scenario.name, capacityPerSecond: perSecond });
+    let measured = await measure(capacityPerSecond);
+    // Capacity is what 32 closed-loop clients get from the regulated nodes; when the nodes then
+    // accept more than that under overload, the load offered was less than twice what they can
+    // serve, which would flatter them: measure once more at twice what they accepted.
+    const acceptedAtFirst = measured.overload.acceptedPerSecond;
+    const raised = acceptedAtFirst > capacityPerSecond * capacityRaiseAbove;
+    if (raised) measured = await measure(acceptedAtFirst);
     return {
       about: scenario.about,
       setup: {
@@ -560,29 +549,9 @@ async function runScenario(scenario: Scenario) {
         failed: capacity.failed,
         p99Ms: capacity.acceptedP99Ms,
         cpu: capacityCpuUse,
+        ...(raised ? { raisedToAcceptedUnderOverload: acceptedAtFirst } : {}),
       },
-      unloaded: {
-        offeredPerSecond: unloadedRate,
-        generatorLoopDelayMs: unloadedRun.generatorLoopDelayMs,
-        machineWakeupDelayMs: unloadedProbe,
-        cpu: unloadedCpuUse,
-        ...unloaded,
-      },
-      overload: {
-        offeredPerSecond: overloadRate,
-        // Whether the load generator (on the same cores) kept to its own schedule.
-        sentPerSecond: round((overloadRun.samples.length * 1000) / overloadRun.sentMs),
-        generatorLateMsMax: round(overloadRun.lateMsMax),
-        generatorSkipped: overloadRun.skipped,
-        generatorLoopDelayMs: overloadRun.generatorLoopDelayMs,
-        machineWakeupDelayMs: overloadProbe,
-        cpu: overloadCpuUse,
-        ...overload,
-        refusalsCountedByNodes: rejectionsByNodes,
-        failedBy: overloadFailures,
-      },
-      acceptedP99Ratio: latencyRatio,
-      memory,
+      ...measured,
     };
   } finally {
     for (const pool of pools) pool.close();
@@ -614,6 +583,71 @@ function setGeneratorPriority(nice: number): string {
   }
 }
 
+/** The unloaded phase (a quarter of `capacityPerSecond`) and the overload phase (twice it), with
+ * everything measured around them. */
+async function measureAtRate(context: {
+  cluster: LocalCluster;
+  pools: BenchConnectionPool[];
+  probe: ReturnType<typeof startSchedulingProbe>;
+  name: string;
+  capacityPerSecond: number;
+}) {
+  const { cluster, pools, probe, name, capacityPerSecond } = context;
+  const unloadedRate = Math.max(1, Math.floor(capacityPerSecond / 4));
+  progress(`${name}: unloaded at ${unloadedRate}/s`);
+  takeFailures();
+  probe.reset();
+  const unloadedCpu = cpuAccount(cluster);
+  const unloadedRun = await openLoop(pools, unloadedRate, phaseMs);
+  const unloadedCpuUse = unloadedCpu(unloadedRun.samples.length);
+  const unloadedProbe = await probe.report();
+  const unloaded = summarize(unloadedRun.samples, phaseMs);
+
+  const rejectionsBefore = await overloadRejections(cluster);
+  const stopSampling = sampleMemory(cluster);
+  const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
+  progress(`${name}: overload at ${overloadRate}/s`);
+  probe.reset();
+  const overloadCpu = cpuAccount(cluster);
+  profileSignal(cluster);
+  const overloadRun = await openLoop(pools, overloadRate, phaseMs);
+  profileSignal(cluster);
+  const overloadCpuUse = overloadCpu(overloadRun.samples.length);
+  const overloadFailures = takeFailures();
+  const overloadProbe = await probe.report();
+  writeSamples(`${name}-overload`, overloadRun.samples);
+  const memory = stopSampling();
+  const overload = summarize(overloadRun.samples, phaseMs);
+  const rejectionsAfter = await overloadRejections(cluster);
+  return {
+    unloaded: {
+      offeredPerSecond: unloadedRate,
+      generatorLoopDelayMs: unloadedRun.generatorLoopDelayMs,
+      machineWakeupDelayMs: unloadedProbe,
+      cpu: unloadedCpuUse,
+      ...unloaded,
+    },
+    overload: {
+      offeredPerSecond: overloadRate,
+      // Whether the load generator (on the same cores) kept to its own schedule.
+      sentPerSecond: round((overloadRun.samples.length * 1000) / overloadRun.sentMs),
+      generatorLateMsMax: round(overloadRun.lateMsMax),
+      generatorSkipped: overloadRun.skipped,
+      generatorLoopDelayMs: overloadRun.generatorLoopDelayMs,
+      machineWakeupDelayMs: overloadProbe,
+      cpu: overloadCpuUse,
+      ...overload,
+      refusalsCountedByNodes: {
+        coreBudget: rejectionsAfter.core - rejectionsBefore.core,
+        loadRegulator: rejectionsAfter.http - rejectionsBefore.http,
+      },
+      failedBy: overloadFailures,
+    },
+    acceptedP99Ratio: round(overload.acceptedP99Ms / unloaded.acceptedP99Ms),
+    memory,
+  };
+}
+
 async function main(): Promise<void> {
   const benchStartedAt = performance.now();
   const loadAverageAtStart = os.loadavg()[0];
@@ -623,7 +657,14 @@ async function main(): Promise<void> {
   const only = process.env["BENCH_ONLY"];
   const skipped = {
     acceptedP99Ratio: Number.NaN,
-    overload: { refused: 0 },
+    unloaded: { acceptedP99Ms: Number.NaN, cpu: {}, machineWakeupDelayMs: {} },
+    overload: {
+      refused: 0,
+      acceptedP99Ms: Number.NaN,
+      generatorLoopDelayMs: {},
+      cpu: {},
+      machineWakeupDelayMs: {},
+    },
     memory: { maxToMinRatio: Number.NaN },
   };
   const linkLatency =
@@ -651,13 +692,36 @@ async function main(): Promise<void> {
           linkLatencyMs: 0,
         });
   const judged = { linkLatency, sharedCpu };
-  const met = (name: keyof typeof judged) => ({
-    acceptedP99Ratio: judged[name].acceptedP99Ratio,
-    acceptedP99RatioMet: judged[name].acceptedP99Ratio <= latencyRatioMax,
-    refusedWithRetryAfter: judged[name].overload.refused > 0,
-    memoryMaxToMinRatio: judged[name].memory.maxToMinRatio,
-    memoryBounded: judged[name].memory.maxToMinRatio <= memoryRatioMax,
-  });
+  // Each figure with its target and whether this run met it, and next to them what says how
+  // far the machine let the nodes run: the generator's own loop delay, the share of the phase
+  // the nodes' event loops waited for a core, and an idle process's wakeup delay.
+  const met = (name: keyof typeof judged) => {
+    const scenario = judged[name];
+    return {
+      acceptedP99Ratio: {
+        value: scenario.acceptedP99Ratio,
+        target: `<= ${latencyRatioMax}`,
+        met: scenario.acceptedP99Ratio <= latencyRatioMax,
+      },
+      refusedWithRetryAfter: {
+        value: scenario.overload.refused,
+        target: "> 0",
+        met: scenario.overload.refused > 0,
+      },
+      memoryMaxToMinRatio: {
+        value: scenario.memory.maxToMinRatio,
+        target: `<= ${memoryRatioMax}`,
+        met: scenario.memory.maxToMinRatio <= memoryRatioMax,
+      },
+      unloadedAcceptedP99Ms: scenario.unloaded.acceptedP99Ms,
+      overloadAcceptedP99Ms: scenario.overload.acceptedP99Ms,
+      overloadGeneratorLoopDelayMs: scenario.overload.generatorLoopDelayMs,
+      overloadNodeLoopWaitingForCoreFraction: (
+        scenario.overload.cpu as { nodeLoopWaitingForCoreFraction?: number }
+      ).nodeLoopWaitingForCoreFraction,
+      overloadMachineWakeupDelayMs: scenario.overload.machineWakeupDelayMs,
+    };
+  };
   const result = {
     benchmark: "overload",
     setup: {
@@ -677,8 +741,8 @@ async function main(): Promise<void> {
     totalMs: Math.round(performance.now() - benchStartedAt),
     targets: {
       judgedOn: ["linkLatency", "sharedCpu"],
-      acceptedP99RatioAtMost: latencyRatioMax,
-      memoryMaxToMinRatioAtMost: memoryRatioMax,
+      loadAverageAtStart,
+      loadAverageAtEnd: os.loadavg()[0],
       linkLatency: met("linkLatency"),
       sharedCpu: met("sharedCpu"),
     },
