@@ -227,7 +227,8 @@ export class HttpApi {
     const outcome = outcomeOf(answer);
     const seconds = Number(process.hrtime.bigint() - pending.startedAt) / 1e9;
     this.options.metrics.observeRequest(pending.operation, outcome, seconds);
-    this.regulator.answered(seconds * 1000);
+    // The core's own refusals take no time and would teach the regulator a false baseline.
+    if (outcome !== "overload") this.regulator.answered(seconds * 1000);
     if (answer.status === 200) {
       if ("siblings" in answer.body)
         this.options.metrics.observeSiblings(answer.body.siblings.length);
@@ -378,6 +379,7 @@ export class HttpApi {
         loopDelayMs: Math.round(this.regulator.delayMs * 10) / 10,
         loopUtilization: Math.round(this.regulator.utilization * 100) / 100,
         loadRegulatorRefusals: this.regulator.refusals,
+        loadRegulatorCapRefusals: this.regulator.capRefusals,
         concurrencyLimit: Math.floor(this.regulator.concurrencyLimit),
       });
       return;

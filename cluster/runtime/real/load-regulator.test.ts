@@ -27,6 +27,7 @@ describe("LoadRegulator", () => {
     feed(always, 20, 12, 1);
     expect(always.delayMs).toBe(12);
     expect(always.admit(0)).toBe(false); // (12 - 4) / 4 >= 1: refuse every request
+    expect(always.capRefusals).toBe(0); // refused by delay, not by the cap
     const half = new LoadRegulator({ delayTargetMs: 4 }, () => 0.4);
     feed(half, 20, 6, 1); // (6 - 4) / 4 = 0.5
     expect(half.admit(0)).toBe(false); // draw 0.4 < 0.5
@@ -68,6 +69,7 @@ describe("LoadRegulator", () => {
     expect(regulator.admit(3)).toBe(true);
     expect(regulator.admit(4)).toBe(false);
     expect(regulator.refusals).toBe(1);
+    expect(regulator.capRefusals).toBe(1);
   });
 
   it("shrinks the cap when answers were slow and grows it when they were quick and it held the node back (AIMD)", () => {

@@ -109,8 +109,10 @@ export class LoadRegulator {
   private previousTickMs: number | undefined;
   private utilizationEstimate = 0;
   private lastUtilization: EventLoopUtilization | undefined;
-  /** Requests refused by this regulator since start. */
+  /** Requests refused by this regulator since start... */
   refusals = 0;
+  /** ...of which by the concurrency cap (the rest by event-loop delay). */
+  capRefusals = 0;
   /** How many client requests the node takes on at once now (AIMD; see the header). */
   concurrencyLimit: number;
   /** This window's answer times so far. */
@@ -214,6 +216,7 @@ export class LoadRegulator {
     if (delayTargetMs === 0) return true;
     if (pendingRequests >= Math.floor(this.concurrencyLimit)) {
       this.limitReached = true;
+      this.capRefusals += 1;
       return this.refuse();
     }
     const busy =
