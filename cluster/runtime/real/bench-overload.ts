@@ -7,7 +7,8 @@
 // Phases, all in one run (ratios mean something on a noisy shared machine, absolutes do not):
 //   capacity   closed loop, C clients: each sends its next request when the last is answered;
 //   unloaded   open loop at a quarter of capacity: the p99 the overload phase is compared with;
-//   overload   open loop at twice capacity: p99 of accepted requests, share refused, node RSS.
+//   overload   open loop at twice capacity: p99 of accepted requests, share refused, node RSS;
+//   unloaded   again: the smaller of the two unloaded p99s is the one compared with.
 // Open loops start requests on a fixed schedule whatever the answers do, and latency counts
 // from the scheduled start (no coordinated omission). The mix is 50% put / 50% get over a
 // bounded set of keys in a last-write-wins bucket, so stored data does not grow with the run.
@@ -22,7 +23,8 @@
 // that adapts to their latency, and event-loop delay, both checked before a request is parsed.
 // Capacity is what the closed loop gets from the regulated nodes; if the nodes then accept more
 // than 1.1x that under overload, the offered load was below twice what they serve, so the
-// unloaded and overload phases run again from that rate, at most twice (capacity.raisedTo...).
+// unloaded and overload phases run again from that rate, at most 3 times (capacity.raisedTo...).
+// The unloaded phase runs before and after the overload, and the smaller p99 is the one judged.
 //
 // The generator is measured too, because on two shared cores a starved generator measures its
 // own queue, not the nodes': it drives the nodes through bench-client.ts (prepared requests on
@@ -35,6 +37,15 @@
 // loops were ready to run but had no core (/proc/<pid>/schedstat), and the wakeup delay of an
 // idle process at the nodes' priority. These make the measurement more honest, and say when
 // the machine, not the nodes, set the latency; none of them shortens a node's queue.
+//
+// What limits `sharedCpu` here (issue 13, measured): three nodes and the generator share two
+// cores with other work, and every request of twice capacity has to be received and refused
+// by a node (0.035 ms of its CPU on an idle machine, about 0.1 ms under contention) and sent and
+// read by the generator (0.05 ms). At twice capacity the nodes' event loops wait for a core for
+// half to four fifths of the phase even when nothing else runs (/proc schedstat, in the JSON),
+// and an accepted request waits for three of them in turn (coordinator, replica, coordinator):
+// its p99 landed at 6-9x unloaded at load 3-6, against 84-290x before the generator was made
+// cheap and the refusals early. The JSON shows the waiting next to the ratio on every run.
 //
 // Prints one JSON object; `targets` holds each judged figure with its target and a met flag.
 // Target (issues 6 and 13): in both scenarios, accepted p99 under overload within 3x unloaded
@@ -67,7 +78,7 @@ const rssSampleIntervalMs = 200;
 const latencyRatioMax = 3;
 /** Overload accepted more than this times capacity: capacity was understated; measure again. */
 const capacityRaiseAbove = 1.1;
-const capacityRaisesMax = 2;
+const capacityRaisesMax = 3;
 const generatorDelayResolutionMs = 5;
 const memoryRatioMax = 1.5;
 
@@ -634,6 +645,12 @@ async function measureAtRate(context: {
   const memory = stopSampling();
   const overload = summarize(overloadRun.samples, phaseMs);
   const rejectionsAfter = await overloadRejections(cluster);
+  // The unloaded p99 once more, after the overload: a burst of other work on the machine
+  // during one unloaded phase would inflate the denominator and flatter the ratio, so the
+  // smaller of the two is the one compared with.
+  progress(`${name}: unloaded again at ${unloadedRate}/s`);
+  const unloadedAgain = summarize((await openLoop(pools, unloadedRate, phaseMs)).samples, phaseMs);
+  const unloadedP99Ms = Math.min(unloaded.acceptedP99Ms, unloadedAgain.acceptedP99Ms);
   return {
     unloaded: {
       offeredPerSecond: unloadedRate,
@@ -641,6 +658,8 @@ async function measureAtRate(context: {
       machineWakeupDelayMs: unloadedProbe,
       cpu: unloadedCpuUse,
       ...unloaded,
+      acceptedP99MsAfterOverload: unloadedAgain.acceptedP99Ms,
+      failedAfterOverload: unloadedAgain.failed,
     },
     overload: {
       offeredPerSecond: overloadRate,
@@ -659,7 +678,8 @@ async function measureAtRate(context: {
       },
       failedBy: overloadFailures,
     },
-    acceptedP99Ratio: round(overload.acceptedP99Ms / unloaded.acceptedP99Ms),
+    unloadedAcceptedP99Ms: unloadedP99Ms,
+    acceptedP99Ratio: round(overload.acceptedP99Ms / unloadedP99Ms),
     memory,
   };
 }
@@ -673,6 +693,7 @@ async function main(): Promise<void> {
   const only = process.env["BENCH_ONLY"];
   const skipped = {
     acceptedP99Ratio: Number.NaN,
+    unloadedAcceptedP99Ms: Number.NaN,
     unloaded: { acceptedP99Ms: Number.NaN, cpu: {}, machineWakeupDelayMs: {} },
     overload: {
       refused: 0,
@@ -729,7 +750,7 @@ async function main(): Promise<void> {
         target: `<= ${memoryRatioMax}`,
         met: scenario.memory.maxToMinRatio <= memoryRatioMax,
       },
-      unloadedAcceptedP99Ms: scenario.unloaded.acceptedP99Ms,
+      unloadedAcceptedP99Ms: scenario.unloadedAcceptedP99Ms,
       overloadAcceptedP99Ms: scenario.overload.acceptedP99Ms,
       overloadGeneratorLoopDelayMs: scenario.overload.generatorLoopDelayMs,
       overloadNodeLoopWaitingForCoreFraction: (
