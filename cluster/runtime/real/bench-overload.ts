@@ -52,16 +52,19 @@
 // Prints one JSON object; `targets` holds each judged figure with its target and a met flag.
 // Target (issues 6 and 13): in both scenarios, accepted p99 under overload within 3x unloaded
 // p99, refusals carry Retry-After, memory bounded (max/min RSS of every node during overload).
-// BENCH_ONLY=linkLatency|sharedCpu runs one; BENCH_PHASE_MS shortens phases while iterating.
+// BENCH_ONLY=linkLatency|sharedCpu runs one; BENCH_PHASE_MS shortens phases while iterating;
+// BENCH_PROFILE_DIR=/tmp/p profiles the generator and the nodes during each overload phase and
+// adds their top functions to the JSON (scripts/profile-on-signal.js, cpu-profile.ts).
 
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
 import { BenchConnectionPool } from "./bench-client.ts";
+import { summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
 import { httpCall, keyPath, metricValue } from "./test-support.ts";
 
 const requestsInFlightMax = integerFromEnvironment("BENCH_IN_FLIGHT_MAX", 4, 1, 1_000);
@@ -345,14 +348,38 @@ function cpuAccount(cluster: LocalCluster) {
   };
 }
 
-/** With BENCH_PROFILE_SIGNAL=1, SIGUSR2 to the generator and every node at the start and end of
- * the overload phase: a preload (NODE_OPTIONS=--require) that starts and writes a CPU profile on
- * it profiles just that phase (Node 20 refuses --cpu-prof in NODE_OPTIONS). */
+/** With BENCH_PROFILE_DIR, the generator and every node are profiled during each overload
+ * phase only: scripts/profile-on-signal.js is preloaded into the nodes (NODE_OPTIONS, set
+ * before they start) and into this process, and SIGUSR2 starts and stops it. */
+const profileDir = process.env["BENCH_PROFILE_DIR"];
+const profilePreload = pathToFileURL(join(repositoryRoot, "scripts", "profile-on-signal.js")).href;
+if (profileDir !== undefined) {
+  process.env["NEVERSTOP_PROFILE_DIR"] = profileDir;
+  process.env["NODE_OPTIONS"] = `${process.env["NODE_OPTIONS"] ?? ""} --import ${profilePreload}`;
+  await import(profilePreload);
+}
+
 function profileSignal(cluster: LocalCluster): void {
-  if (process.env["BENCH_PROFILE_SIGNAL"] !== "1") return;
+  if (profileDir === undefined) return;
   for (const pid of [process.pid, ...cluster.nodes.map((node) => node.pid)]) {
     if (pid !== undefined) process.kill(pid, "SIGUSR2");
   }
+}
+
+/** The overload phase's profiles, the generator apart from the nodes (cpu-profile.ts). */
+function profileSummaries(cluster: LocalCluster) {
+  if (profileDir === undefined) return undefined;
+  const read = (pid: number | undefined) => {
+    const file = join(profileDir, `phase.${pid}.0.001.cpuprofile`);
+    return existsSync(file) ? [JSON.parse(readFileSync(file, "utf8")) as CpuProfile] : [];
+  };
+  return {
+    generator: summarizeProfiles(read(process.pid), 10),
+    nodes: summarizeProfiles(
+      cluster.nodes.flatMap((node) => read(node.pid)),
+      10,
+    ),
+  };
 }
 
 /** A process at the nodes' priority that does nothing but time its own 5 ms timer: how long
@@ -641,6 +668,7 @@ async function measureAtRate(context: {
   const overloadRun = await openLoop(pools, overloadRate, phaseMs);
   profileSignal(cluster);
   const overloadCpuUse = overloadCpu(overloadRun.samples.length);
+  if (profileDir !== undefined) await new Promise((resolve) => setTimeout(resolve, 2_000)); // written
   const overloadFailures = takeFailures();
   const overloadProbe = await probe.report();
   writeSamples(`${name}-overload`, overloadRun.samples);
@@ -679,6 +707,7 @@ async function measureAtRate(context: {
         loadRegulatorByCap: rejectionsAfter.cap - rejectionsBefore.cap,
       },
       failedBy: overloadFailures,
+      ...(profileDir === undefined ? {} : { profile: profileSummaries(cluster) }),
     },
     unloadedAcceptedP99Ms: unloadedP99Ms,
     acceptedP99Ratio: round(overload.acceptedP99Ms / unloadedP99Ms),
