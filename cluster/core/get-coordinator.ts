@@ -15,7 +15,7 @@
 // replies and failures never exceed N, and a finished request gets no second reply.
 
 import type { Admission } from "./admission.ts";
-import { assert } from "./assert.ts";
+import { allDistinct, assert } from "./assert.ts";
 import { crdtValue, type CrdtType } from "./crdt.ts";
 import type { Gossip } from "./gossip.ts";
 import type { NodeContext } from "./node-context.ts";
@@ -82,7 +82,7 @@ export class GetCoordinator {
     const { config, env } = this.context;
     const n = request.n ?? config.defaults.n;
     const list = this.gossip.placement(request.bucket, request.key, n).primaries;
-    assert(new Set(list).size === list.length, "a quorum never counts one replica twice");
+    assert(allDistinct(list), "a quorum never counts one replica twice");
     this.admission.take(partition);
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;

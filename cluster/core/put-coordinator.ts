@@ -21,7 +21,7 @@
 // finished request gets no second reply.
 
 import type { Admission } from "./admission.ts";
-import { assert } from "./assert.ts";
+import { allDistinct, assert } from "./assert.ts";
 import type { CrdtOperation } from "./crdt.ts";
 import type { Gossip } from "./gossip.ts";
 import type { NodeContext } from "./node-context.ts";
@@ -90,7 +90,8 @@ export class PutCoordinator {
     const list = placement.primaries;
     const pw = request.pw ?? 0;
     const now = env.now();
-    const primariesUp = list.filter((node) => this.gossip.isUp(node, now)).length;
+    let primariesUp = 0;
+    for (const node of list) if (this.gossip.isUp(node, now)) primariesUp += 1;
     if (primariesUp < pw) {
       // Riak's pw_val_unsatisfied: refuse before writing anything, so the client knows the
       // write did not happen (a definite failure, not an indeterminate one).
@@ -110,8 +111,10 @@ export class PutCoordinator {
       isUp: (node) => this.gossip.isUp(node, now),
       pw,
     });
-    const targetNodes = new Set(targets.map((target) => target.node));
-    assert(targetNodes.size === targets.length, "a quorum never counts one replica twice");
+    assert(
+      allDistinct(targets.map((target) => target.node)),
+      "a quorum never counts one replica twice",
+    );
     this.admission.take(partition);
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
