@@ -27,7 +27,6 @@ import type { Gossip } from "./gossip.ts";
 import type { NodeContext } from "./node-context.ts";
 import { outcomeOf, type NodeHealth } from "./node-health.ts";
 import { PolicyError, type QuorumVerdict, type WriteTarget } from "./policies.ts";
-import { storageKey } from "./replica-store.ts";
 import { policyFailure, type WriteRequest } from "./requests.ts";
 import type { ClientRequest, ClientResponse, NodeId, PeerMessage, TimerId } from "./types.ts";
 import { contextTag, decodeContext, encodeContext, type VersionedObject } from "./versions.ts";
@@ -35,6 +34,8 @@ import { contextTag, decodeContext, encodeContext, type VersionedObject } from "
 interface PutFsm {
   id: string;
   requestId: string;
+  /** The key's partition (admission took the request's budget there). */
+  partition: number;
   request: WriteRequest;
   /** The client's own operation name, for counting. */
   countAs: ClientRequest["op"];
@@ -124,6 +125,7 @@ export class PutCoordinator {
     const fsm: PutFsm = {
       id,
       requestId,
+      partition,
       request,
       countAs,
       crdt,
@@ -353,7 +355,7 @@ export class PutCoordinator {
 
   private reply(fsm: PutFsm, response: ClientResponse): void {
     assert(!fsm.replied, "a finished request gets no second reply");
-    this.admission.release(storageKey(fsm.request.bucket, fsm.request.key));
+    this.admission.release(fsm.partition);
     fsm.replied = true;
     this.health.count(fsm.countAs, outcomeOf(response));
     this.context.env.reply(fsm.requestId, response);
