@@ -545,8 +545,13 @@ describe.skipIf(skipBrowser)("the course site in a real browser", () => {
         );
         await shot(page, "dashboard-partitioned");
         await page.click("button[data-action=heal]");
+        // The status says "Heal..." at the click and the CLI's own line once the heal is done
+        // (and in the nemesis log): wait for the second, not the first.
         await page.waitForFunction(
-          () => /heal/i.test(document.querySelector(".dashboard-status")?.textContent ?? ""),
+          () => {
+            const text = document.querySelector(".dashboard-status")?.textContent ?? "";
+            return /heal/i.test(text) && !text.endsWith("...");
+          },
           null,
           { timeout: pageTimeoutMs },
         );

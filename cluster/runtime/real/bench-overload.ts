@@ -18,18 +18,37 @@
 // `sharedCpu` (judged since issue 13): direct links, CPU-bound; on a 2-core machine the
 // generator shares the cores with the nodes and requests wait in sockets and event loops before
 // the core's budget counts them. The HTTP layer's load regulator (load-regulator.ts, turned on
-// here with BENCH_LOOP_DELAY_TARGET_MS, default 4) watches event-loop delay and refuses there.
-// Prints one JSON object. Target (issues 6 and 13): in both scenarios, accepted p99 under
-// overload within 3x unloaded p99, memory bounded (max/min RSS of every node during overload).
+// here with BENCH_LOOP_DELAY_TARGET_MS, default 4) refuses there: a cap on requests in flight
+// that adapts to their latency, and event-loop delay, both checked before a request is parsed.
+// Capacity is what the closed loop gets from the regulated nodes; if the nodes then accept more
+// than 1.1x that under overload, the offered load was below twice what they serve, so the
+// unloaded and overload phases run once more from that rate (capacity.raisedTo... in the JSON).
+//
+// The generator is measured too, because on two shared cores a starved generator measures its
+// own queue, not the nodes': it drives the nodes through bench-client.ts (prepared requests on
+// keep-alive connections opened before the first phase, about 0.05 ms of CPU per request
+// against 0.13 ms through http.request, whose agent queue held every request 700 ms in the
+// first profile while the nodes idled 25%), it runs at nice -10 when allowed (it stands for
+// clients on other machines; the nodes, at 0, get what it leaves, in every phase alike), and
+// the JSON reports its own event-loop delay, the CPU per request of generator and nodes, how
+// many cores other processes on the machine took, the share of each phase the nodes' event
+// loops were ready to run but had no core (/proc/<pid>/schedstat), and the wakeup delay of an
+// idle process at the nodes' priority. These make the measurement more honest, and say when
+// the machine, not the nodes, set the latency; none of them shortens a node's queue.
+//
+// Prints one JSON object; `targets` holds each judged figure with its target and a met flag.
+// Target (issues 6 and 13): in both scenarios, accepted p99 under overload within 3x unloaded
+// p99, refusals carry Retry-After, memory bounded (max/min RSS of every node during overload).
+// BENCH_ONLY=linkLatency|sharedCpu runs one; BENCH_PHASE_MS shortens phases while iterating.
 
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import http from "node:http";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
+import { BenchConnectionPool } from "./bench-client.ts";
 import { httpCall, keyPath, metricValue } from "./test-support.ts";
 
 const requestsInFlightMax = integerFromEnvironment("BENCH_IN_FLIGHT_MAX", 4, 1, 1_000);
@@ -46,6 +65,9 @@ const connectionsPerNode = integerFromEnvironment("BENCH_CONNECTIONS", 48, 1, 1_
 const requestTimeoutMs = 5_000;
 const rssSampleIntervalMs = 200;
 const latencyRatioMax = 3;
+/** Overload accepted more than this times capacity: capacity was understated; measure again. */
+const capacityRaiseAbove = 1.1;
+const generatorDelayResolutionMs = 5;
 const memoryRatioMax = 1.5;
 
 const repositoryRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -56,6 +78,8 @@ type Outcome = "ok" | "refused" | "failed";
 interface Sample {
   ms: number;
   outcome: Outcome;
+  /** When it was due, in ms from the start of its phase (for BENCH_SAMPLES_FILE). */
+  atMs?: number;
 }
 
 function integerFromEnvironment(name: string, fallback: number, low: number, high: number) {
@@ -69,45 +93,60 @@ function integerFromEnvironment(name: string, fallback: number, low: number, hig
   return value;
 }
 
-/** One request of the mix to `port`: `sequence` picks the key and put or get. */
-async function request(port: number, sequence: number, agent: http.Agent): Promise<Outcome> {
-  const key = `k${(sequence * 7919) % keyCount}`;
+/** One request of the mix to the node behind `pool`: `sequence` picks the key and put or get. */
+async function request(pool: BenchConnectionPool, sequence: number): Promise<Outcome> {
+  const path = keyPath(bucket, `k${(sequence * 7919) % keyCount}`);
   try {
     const answer =
       sequence % 2 === 0
-        ? await httpCall(port, {
-            method: "PUT",
-            path: keyPath(bucket, key),
-            body: String(sequence),
-            agent,
-            timeoutMs: requestTimeoutMs,
-          })
-        : await httpCall(port, { path: keyPath(bucket, key), agent, timeoutMs: requestTimeoutMs });
+        ? await pool.request("PUT", path, String(sequence))
+        : await pool.request("GET", path, undefined);
     if (answer.status === 200 || answer.status === 204 || answer.status === 404) return "ok";
-    if (answer.status === 503 && answer.body.includes('"error":"overload"')) {
-      if (answer.headers["retry-after"] === undefined) throw new Error("503 without Retry-After");
+    if (answer.status === 503 && answer.overloadRefusal) {
+      if (!answer.retryAfter) throw new Error("503 overload without Retry-After");
       return "refused";
     }
+    countFailure(`status ${answer.status}`);
     return "failed";
   } catch (error) {
     if (error instanceof Error && error.message.includes("Retry-After")) throw error;
+    countFailure(error instanceof Error ? error.message : String(error));
     return "failed";
   }
 }
 
+/** Why requests failed since the last call of takeFailures (status or client error). */
+let failures: Record<string, number> = {};
+function countFailure(reason: string): void {
+  failures[reason] = (failures[reason] ?? 0) + 1;
+}
+function takeFailures(): Record<string, number> {
+  const taken = failures;
+  failures = {};
+  return taken;
+}
+
+/** One pool of keep-alive connections per node, as a fleet of clients would hold: past it, a
+ * request waits for a free connection, and its latency still counts from its scheduled start. */
+function connectionPools(ports: number[], connections: number) {
+  return ports.map(
+    (port) => new BenchConnectionPool(port, connections, requestTimeoutMs, outstandingMax),
+  );
+}
+
 /** Each client sends its next request when the last is answered; a refused one backs off a
  * little first, so refusals do not spin. */
-async function closedLoop(ports: number[], clients: number, durationMs: number, agent: http.Agent) {
+async function closedLoop(pools: BenchConnectionPool[], clients: number, durationMs: number) {
   const samples: Sample[] = [];
   const deadline = performance.now() + durationMs;
   let sequence = 0;
   await Promise.all(
     Array.from({ length: clients }, async (_, client) => {
       // Each client keeps to one node, so every node sees the same number of clients.
-      const port = ports[client % ports.length]!;
+      const pool = pools[client % pools.length]!;
       while (performance.now() < deadline) {
         const started = performance.now();
-        const outcome = await request(port, sequence++, agent);
+        const outcome = await request(pool, sequence++);
         samples.push({ ms: performance.now() - started, outcome });
         if (outcome === "refused") await new Promise((resolve) => setTimeout(resolve, 5));
       }
@@ -116,14 +155,10 @@ async function closedLoop(ports: number[], clients: number, durationMs: number, 
   return samples;
 }
 
-async function openLoop(ports: number[], ratePerSecond: number, durationMs: number) {
-  // A fixed pool of keep-alive connections per node, as a fleet of clients would hold: past it,
-  // a request waits for a free connection (its latency counts from its scheduled start), rather
-  // than opening a new connection for every request of a burst.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: connectionsPerNode });
+async function openLoop(pools: BenchConnectionPool[], ratePerSecond: number, durationMs: number) {
   // The generator's own event-loop delay: a response that reached this process waits this long
   // before its latency is taken, so it is part of every sample, accepted or refused.
-  const generatorDelay = monitorEventLoopDelay({ resolution: 5 });
+  const generatorDelay = monitorEventLoopDelay({ resolution: generatorDelayResolutionMs });
   generatorDelay.enable();
   const samples: Sample[] = [];
   const started = performance.now();
@@ -140,23 +175,49 @@ async function openLoop(ports: number[], ratePerSecond: number, durationMs: numb
       skipped += 1;
       continue;
     }
-    const port = ports[index % ports.length]!;
-    const done: Promise<void> = request(port, index, agent).then((outcome) => {
-      samples.push({ ms: performance.now() - scheduled, outcome });
+    const done: Promise<void> = request(pools[index % pools.length]!, index).then((outcome) => {
+      samples.push({ ms: performance.now() - scheduled, outcome, atMs: scheduled - started });
       inFlight.delete(done);
     });
     inFlight.add(done);
   }
   const sentMs = performance.now() - started;
-  await Promise.all(inFlight);
-  agent.destroy();
+  const settled = Promise.all(inFlight).then(() => true);
+  const giveUp = new Promise<boolean>((resolve) =>
+    setTimeout(() => resolve(false), requestTimeoutMs * 2).unref(),
+  );
+  if (!(await Promise.race([settled, giveUp]))) {
+    const states = JSON.stringify(pools.map((pool) => pool.state()));
+    throw new Error(`${inFlight.size} requests never settled; pools: ${states}`);
+  }
   generatorDelay.disable();
+  // The histogram holds the time between its timer's ticks; what the loop added is that less
+  // the sampling interval.
+  const beyondInterval = (nanoseconds: number) =>
+    round(Math.max(0, nanoseconds / 1e6 - generatorDelayResolutionMs));
   const generatorLoopDelayMs = {
-    p50: round(generatorDelay.percentile(50) / 1e6),
-    p99: round(generatorDelay.percentile(99) / 1e6),
-    max: round(generatorDelay.max / 1e6),
+    p50: beyondInterval(generatorDelay.percentile(50)),
+    p99: beyondInterval(generatorDelay.percentile(99)),
+    max: beyondInterval(generatorDelay.max),
   };
   return { samples, skipped, sentMs, lateMsMax, generatorLoopDelayMs };
+}
+
+/** With BENCH_SAMPLES_FILE=prefix, every sample of a phase as tab-separated lines (due at ms,
+ * latency ms, outcome) in prefix-<scenario>-<phase>.tsv: to see whether slow answers come in
+ * bursts (a stall somewhere) or spread evenly (a standing queue). */
+function writeSamples(name: string, samples: Sample[]): void {
+  const prefix = process.env["BENCH_SAMPLES_FILE"];
+  if (prefix === undefined) return;
+  const lines = samples.map(
+    (sample) => `${round(sample.atMs ?? 0)}\t${round(sample.ms)}\t${sample.outcome}`,
+  );
+  writeFileSync(`${prefix}-${name}.tsv`, `${lines.join("\n")}\n`);
+}
+
+/** One line on stderr per phase, so a slow run shows where it is. */
+function progress(text: string): void {
+  process.stderr.write(`bench:overload ${text}\n`);
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -183,6 +244,7 @@ function summarize(samples: Sample[], durationMs: number) {
     acceptedP50Ms: round(percentile(accepted, 0.5)),
     acceptedP99Ms: round(percentile(accepted, 0.99)),
     acceptedMaxMs: round(accepted[accepted.length - 1] ?? Number.NaN),
+    refusedP50Ms: round(percentile(refusedMs, 0.5)),
     refusedP99Ms: round(percentile(refusedMs, 0.99)),
   };
 }
@@ -196,6 +258,117 @@ function rssMb(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** CPU time a process has used, in ms, from /proc (utime + stime, in clock ticks of 10 ms). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** How long a process's main thread (a node's event loop) has waited, ready to run, for a
+ * core: ms, from /proc/<pid>/schedstat (time on CPU, time on the run queue, slices). */
+function runQueueWaitMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/** Busy and total CPU time of the whole machine in ms (/proc/stat), to see who else runs. */
+function machineCpuMs(): { busyMs: number; totalMs: number } {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/);
+    const ticks = fields.slice(1, 9).map(Number);
+    const total = ticks.reduce((sum, value) => sum + value, 0);
+    const idle = ticks[3]! + ticks[4]!;
+    return { busyMs: (total - idle) * 10, totalMs: total * 10 };
+  } catch {
+    return { busyMs: 0, totalMs: 0 };
+  }
+}
+
+/** Where the CPU went during a phase: this generator, the nodes, everything else on the
+ * machine (other sessions), per request sent, so a starved or costly generator shows. */
+function cpuAccount(cluster: LocalCluster) {
+  const take = () => ({
+    generatorMs: process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000,
+    nodesMs: cluster.nodes.reduce((sum, node) => sum + processCpuMs(node.pid), 0),
+    nodesWaitMs: cluster.nodes.reduce((sum, node) => sum + runQueueWaitMs(node.pid), 0),
+    wallMs: performance.now(),
+    machine: machineCpuMs(),
+  });
+  const before = take();
+  return (requests: number) => {
+    const after = take();
+    const generatorMs = after.generatorMs - before.generatorMs;
+    const nodesMs = after.nodesMs - before.nodesMs;
+    const busyMs = after.machine.busyMs - before.machine.busyMs;
+    const totalMs = after.machine.totalMs - before.machine.totalMs;
+    return {
+      generatorMsPerRequest: round(generatorMs / Math.max(1, requests)),
+      nodesMsPerRequest: round(nodesMs / Math.max(1, requests)),
+      machineBusyFraction: round(totalMs === 0 ? Number.NaN : busyMs / totalMs),
+      // The share of the phase a node's event loop was ready to run and had no core: while it
+      // waits, nothing the node decides (refusing included) can happen.
+      nodeLoopWaitingForCoreFraction: round(
+        (after.nodesWaitMs - before.nodesWaitMs) /
+          (cluster.nodes.length * Math.max(1, after.wallMs - before.wallMs)),
+      ),
+      otherProcessesCores: round(
+        totalMs === 0
+          ? Number.NaN
+          : ((busyMs - generatorMs - nodesMs) / totalMs) * os.cpus().length,
+      ),
+    };
+  };
+}
+
+/** With BENCH_PROFILE_SIGNAL=1, SIGUSR2 to the generator and every node at the start and end of
+ * the overload phase: a preload (NODE_OPTIONS=--require) that starts and writes a CPU profile on
+ * it profiles just that phase (Node 20 refuses --cpu-prof in NODE_OPTIONS). */
+function profileSignal(cluster: LocalCluster): void {
+  if (process.env["BENCH_PROFILE_SIGNAL"] !== "1") return;
+  for (const pid of [process.pid, ...cluster.nodes.map((node) => node.pid)]) {
+    if (pid !== undefined) process.kill(pid, "SIGUSR2");
+  }
+}
+
+/** A process at the nodes' priority that does nothing but time its own 5 ms timer: how long
+ * any process on this machine waits for a core while a phase runs. The nodes cannot answer
+ * faster than that (a refusal still needs the node to be scheduled), so it is the floor under
+ * every latency measured, set by the machine and whatever else runs on it. */
+function startSchedulingProbe() {
+  const code = `const { monitorEventLoopDelay } = require("node:perf_hooks");
+const histogram = monitorEventLoopDelay({ resolution: ${generatorDelayResolutionMs} });
+histogram.enable();
+process.on("message", (message) => {
+  if (message === "reset") return histogram.reset();
+  const ms = (nanoseconds) => Math.max(0, nanoseconds / 1e6 - ${generatorDelayResolutionMs});
+  process.send({ p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) });
+});`;
+  const child = spawn(process.execPath, ["-e", code], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  return {
+    reset: () => child.send("reset"),
+    report: () =>
+      new Promise<{ p50: number; p99: number; max: number }>((resolve) => {
+        child.once("message", (message) => {
+          const { p50, p99, max } = message as { p50: number; p99: number; max: number };
+          resolve({ p50: round(p50), p99: round(p99), max: round(max) });
+        });
+        child.send("report");
+      }),
+    stop: () => child.kill(),
+  };
 }
 
 /** Samples every node's RSS until stopped; per node: first, min, max, last (MB). */
@@ -333,30 +506,33 @@ async function runScenario(scenario: Scenario) {
           },
         }),
   });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: scenario.closedLoopClients });
+  // One pool of connections per node for the whole scenario, opened before the first phase.
+  const pools = connectionPools(
+    cluster.nodes.map((node) => node.httpPort),
+    connectionsPerNode,
+  );
+  const probe = startSchedulingProbe();
+  const generatorPriority = setGeneratorPriority(-10);
   try {
-    const ports = cluster.nodes.map((node) => node.httpPort);
+    await Promise.all(pools.map((pool) => pool.connect()));
     const clients = scenario.closedLoopClients;
-    await closedLoop(ports, clients, warmUpMs, agent);
-    const capacity = summarize(await closedLoop(ports, clients, phaseMs, agent), phaseMs);
+    await closedLoop(pools, clients, warmUpMs);
+    progress(`${scenario.name}: capacity`);
+    const capacityCpu = cpuAccount(cluster);
+    const capacitySamples = await closedLoop(pools, clients, phaseMs);
+    const capacityCpuUse = capacityCpu(capacitySamples.length);
+    const capacity = summarize(capacitySamples, phaseMs);
     const capacityPerSecond = Math.max(1, capacity.acceptedPerSecond);
 
-    const unloadedRate = Math.max(1, Math.floor(capacityPerSecond / 4));
-    const unloadedRun = await openLoop(ports, unloadedRate, phaseMs);
-    const unloaded = summarize(unloadedRun.samples, phaseMs);
-
-    const rejectionsBefore = await overloadRejections(cluster);
-    const stopSampling = sampleMemory(cluster);
-    const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
-    const overloadRun = await openLoop(ports, overloadRate, phaseMs);
-    const memory = stopSampling();
-    const overload = summarize(overloadRun.samples, phaseMs);
-    const rejectionsAfter = await overloadRejections(cluster);
-    const rejectionsByNodes = {
-      coreBudget: rejectionsAfter.core - rejectionsBefore.core,
-      loadRegulator: rejectionsAfter.http - rejectionsBefore.http,
-    };
-    const latencyRatio = round(overload.acceptedP99Ms / unloaded.acceptedP99Ms);
+    const measure = (perSecond: number) =>
+      measureAtRate({ cluster, pools, probe, name: scenario.name, capacityPerSecond: perSecond });
+    let measured = await measure(capacityPerSecond);
+    // Capacity is what 32 closed-loop clients get from the regulated nodes; when the nodes then
+    // accept more than that under overload, the load offered was less than twice what they can
+    // serve, which would flatter them: measure once more at twice what they accepted.
+    const acceptedAtFirst = measured.overload.acceptedPerSecond;
+    const raised = acceptedAtFirst > capacityPerSecond * capacityRaiseAbove;
+    if (raised) measured = await measure(acceptedAtFirst);
     return {
       about: scenario.about,
       setup: {
@@ -365,47 +541,130 @@ async function runScenario(scenario: Scenario) {
         linkLatencyMs: scenario.linkLatencyMs,
         connectionsPerNode,
         loopDelayTargetMs,
+        generatorPriority,
       },
       capacity: {
         opsPerSecond: capacity.acceptedPerSecond,
         refused: capacity.refused,
         failed: capacity.failed,
         p99Ms: capacity.acceptedP99Ms,
+        cpu: capacityCpuUse,
+        ...(raised ? { raisedToAcceptedUnderOverload: acceptedAtFirst } : {}),
       },
-      unloaded: {
-        offeredPerSecond: unloadedRate,
-        generatorLoopDelayMs: unloadedRun.generatorLoopDelayMs,
-        ...unloaded,
-      },
-      overload: {
-        offeredPerSecond: overloadRate,
-        // Whether the load generator (on the same cores) kept to its own schedule.
-        sentPerSecond: round((overloadRun.samples.length * 1000) / overloadRun.sentMs),
-        generatorLateMsMax: round(overloadRun.lateMsMax),
-        generatorSkipped: overloadRun.skipped,
-        generatorLoopDelayMs: overloadRun.generatorLoopDelayMs,
-        ...overload,
-        refusalsCountedByNodes: rejectionsByNodes,
-      },
-      acceptedP99Ratio: latencyRatio,
-      memory,
+      ...measured,
     };
   } finally {
-    agent.destroy();
+    for (const pool of pools) pool.close();
+    setGeneratorPriority(0);
+    probe.stop();
     await cluster.stop();
     await toxiproxy?.stop();
   }
 }
 
+/** The load generator stands for clients on other machines: while it measures, it asks the
+ * scheduler for a higher priority than the nodes (nice -10, which needs root or CAP_SYS_NICE),
+ * so that on these shared cores its timers fire on schedule and a response is timed when it
+ * arrives, instead of after the nodes' own queue, which would be the generator measuring
+ * itself. It does not make the nodes faster: they get the CPU the generator leaves, in every
+ * phase alike, and capacity is measured under the same priority. Called after the nodes are
+ * started and undone before the next are (a child inherits its parent's nice value, so nodes
+ * started at -10 would compete as equals). Says what it got. */
+function setGeneratorPriority(nice: number): string {
+  if (process.env["BENCH_GENERATOR_NICE"] === "0") return "unchanged (BENCH_GENERATOR_NICE=0)";
+  try {
+    // Linux keeps a nice value per thread: the main thread's alone would leave V8's garbage
+    // collection helpers behind the nodes.
+    const threads = existsSync("/proc/self/task") ? readdirSync("/proc/self/task") : ["0"];
+    for (const thread of threads) os.setPriority(Number(thread), nice);
+    return `nice ${nice}, nodes 0`;
+  } catch {
+    return `unchanged (no permission for nice ${nice})`;
+  }
+}
+
+/** The unloaded phase (a quarter of `capacityPerSecond`) and the overload phase (twice it), with
+ * everything measured around them. */
+async function measureAtRate(context: {
+  cluster: LocalCluster;
+  pools: BenchConnectionPool[];
+  probe: ReturnType<typeof startSchedulingProbe>;
+  name: string;
+  capacityPerSecond: number;
+}) {
+  const { cluster, pools, probe, name, capacityPerSecond } = context;
+  const unloadedRate = Math.max(1, Math.floor(capacityPerSecond / 4));
+  progress(`${name}: unloaded at ${unloadedRate}/s`);
+  takeFailures();
+  probe.reset();
+  const unloadedCpu = cpuAccount(cluster);
+  const unloadedRun = await openLoop(pools, unloadedRate, phaseMs);
+  const unloadedCpuUse = unloadedCpu(unloadedRun.samples.length);
+  const unloadedProbe = await probe.report();
+  const unloaded = summarize(unloadedRun.samples, phaseMs);
+
+  const rejectionsBefore = await overloadRejections(cluster);
+  const stopSampling = sampleMemory(cluster);
+  const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
+  progress(`${name}: overload at ${overloadRate}/s`);
+  probe.reset();
+  const overloadCpu = cpuAccount(cluster);
+  profileSignal(cluster);
+  const overloadRun = await openLoop(pools, overloadRate, phaseMs);
+  profileSignal(cluster);
+  const overloadCpuUse = overloadCpu(overloadRun.samples.length);
+  const overloadFailures = takeFailures();
+  const overloadProbe = await probe.report();
+  writeSamples(`${name}-overload`, overloadRun.samples);
+  const memory = stopSampling();
+  const overload = summarize(overloadRun.samples, phaseMs);
+  const rejectionsAfter = await overloadRejections(cluster);
+  return {
+    unloaded: {
+      offeredPerSecond: unloadedRate,
+      generatorLoopDelayMs: unloadedRun.generatorLoopDelayMs,
+      machineWakeupDelayMs: unloadedProbe,
+      cpu: unloadedCpuUse,
+      ...unloaded,
+    },
+    overload: {
+      offeredPerSecond: overloadRate,
+      // Whether the load generator (on the same cores) kept to its own schedule.
+      sentPerSecond: round((overloadRun.samples.length * 1000) / overloadRun.sentMs),
+      generatorLateMsMax: round(overloadRun.lateMsMax),
+      generatorSkipped: overloadRun.skipped,
+      generatorLoopDelayMs: overloadRun.generatorLoopDelayMs,
+      machineWakeupDelayMs: overloadProbe,
+      cpu: overloadCpuUse,
+      ...overload,
+      refusalsCountedByNodes: {
+        coreBudget: rejectionsAfter.core - rejectionsBefore.core,
+        loadRegulator: rejectionsAfter.http - rejectionsBefore.http,
+      },
+      failedBy: overloadFailures,
+    },
+    acceptedP99Ratio: round(overload.acceptedP99Ms / unloaded.acceptedP99Ms),
+    memory,
+  };
+}
+
 async function main(): Promise<void> {
   const benchStartedAt = performance.now();
+  const loadAverageAtStart = os.loadavg()[0];
   // Judged: a node whose capacity is its request budget over the round trip to its replicas
   // (Little's law: throughput = requests in flight / time each one takes), with the CPU left
   // free so that the same machine can offer twice that load and the nodes can refuse it.
   const only = process.env["BENCH_ONLY"];
   const skipped = {
     acceptedP99Ratio: Number.NaN,
-    overload: { refused: 0 },
+    unloaded: { acceptedP99Ms: Number.NaN, cpu: {}, machineWakeupDelayMs: {} },
+    overload: {
+      refused: 0,
+      acceptedP99Ms: Number.NaN,
+      generatorLoopDelayMs: {},
+      cpu: {},
+      machineWakeupDelayMs: {},
+    },
     memory: { maxToMinRatio: Number.NaN },
   };
   const linkLatency =
@@ -433,13 +692,36 @@ async function main(): Promise<void> {
           linkLatencyMs: 0,
         });
   const judged = { linkLatency, sharedCpu };
-  const met = (name: keyof typeof judged) => ({
-    acceptedP99Ratio: judged[name].acceptedP99Ratio,
-    acceptedP99RatioMet: judged[name].acceptedP99Ratio <= latencyRatioMax,
-    refusedWithRetryAfter: judged[name].overload.refused > 0,
-    memoryMaxToMinRatio: judged[name].memory.maxToMinRatio,
-    memoryBounded: judged[name].memory.maxToMinRatio <= memoryRatioMax,
-  });
+  // Each figure with its target and whether this run met it, and next to them what says how
+  // far the machine let the nodes run: the generator's own loop delay, the share of the phase
+  // the nodes' event loops waited for a core, and an idle process's wakeup delay.
+  const met = (name: keyof typeof judged) => {
+    const scenario = judged[name];
+    return {
+      acceptedP99Ratio: {
+        value: scenario.acceptedP99Ratio,
+        target: `<= ${latencyRatioMax}`,
+        met: scenario.acceptedP99Ratio <= latencyRatioMax,
+      },
+      refusedWithRetryAfter: {
+        value: scenario.overload.refused,
+        target: "> 0",
+        met: scenario.overload.refused > 0,
+      },
+      memoryMaxToMinRatio: {
+        value: scenario.memory.maxToMinRatio,
+        target: `<= ${memoryRatioMax}`,
+        met: scenario.memory.maxToMinRatio <= memoryRatioMax,
+      },
+      unloadedAcceptedP99Ms: scenario.unloaded.acceptedP99Ms,
+      overloadAcceptedP99Ms: scenario.overload.acceptedP99Ms,
+      overloadGeneratorLoopDelayMs: scenario.overload.generatorLoopDelayMs,
+      overloadNodeLoopWaitingForCoreFraction: (
+        scenario.overload.cpu as { nodeLoopWaitingForCoreFraction?: number }
+      ).nodeLoopWaitingForCoreFraction,
+      overloadMachineWakeupDelayMs: scenario.overload.machineWakeupDelayMs,
+    };
+  };
   const result = {
     benchmark: "overload",
     setup: {
@@ -454,12 +736,13 @@ async function main(): Promise<void> {
     },
     linkLatency,
     sharedCpu,
+    loadAverageAtStart,
     loadAverage: os.loadavg()[0],
     totalMs: Math.round(performance.now() - benchStartedAt),
     targets: {
       judgedOn: ["linkLatency", "sharedCpu"],
-      acceptedP99RatioAtMost: latencyRatioMax,
-      memoryMaxToMinRatioAtMost: memoryRatioMax,
+      loadAverageAtStart,
+      loadAverageAtEnd: os.loadavg()[0],
       linkLatency: met("linkLatency"),
       sharedCpu: met("sharedCpu"),
     },

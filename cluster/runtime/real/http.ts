@@ -27,6 +27,14 @@ import type { NodeMetrics, Operation, Outcome } from "./metrics.ts";
 
 export const contextHeader = "x-neverstop-context";
 
+/** The load regulator's refusal, prepared once (see HttpApi.shed). */
+const overloadBody = Buffer.from(
+  JSON.stringify({
+    error: "overload",
+    detail: "The node is saturated (load-regulator.ts); retry after Retry-After seconds",
+  }),
+);
+
 export interface HttpLimits {
   /** A value larger than this is refused with 413 before it is buffered. */
   bodySizeMaxBytes: number;
@@ -51,10 +59,11 @@ export interface HttpLimits {
   /** Beyond the request's own timeout, how long to wait for the node before answering 504. */
   replyGraceMs: number;
   /** Event-loop delay a busy node may carry before it refuses new client requests with 503
-   * overload (load-regulator.ts); 0, the default, turns this regulation off. Off by default
-   * because it trades availability for latency on a shared machine: a test that writes 1,000
-   * keys 32 at a time on a loaded CI box would see 503s it does not retry. bench:overload and
-   * lab 09 turn it on (e.g. 4 ms). */
+   * overload (load-regulator.ts, which also caps the client requests in flight, adapting the
+   * cap so that they are answered within about this time); 0, the default, turns this
+   * regulation off. Off by default because it trades availability for latency on a shared
+   * machine: a test that writes 1,000 keys 32 at a time on a loaded CI box would see 503s it
+   * does not retry. bench:overload and lab 09 turn it on (e.g. 4 ms). */
   loopDelayTargetMs: number;
 }
 
@@ -218,6 +227,7 @@ export class HttpApi {
     const outcome = outcomeOf(answer);
     const seconds = Number(process.hrtime.bigint() - pending.startedAt) / 1e9;
     this.options.metrics.observeRequest(pending.operation, outcome, seconds);
+    this.regulator.answered(seconds * 1000);
     if (answer.status === 200) {
       if ("siblings" in answer.body)
         this.options.metrics.observeSiblings(answer.body.siblings.length);
@@ -251,6 +261,7 @@ export class HttpApi {
   }
 
   private route(request: IncomingMessage, response: ServerResponse): void {
+    if (this.regulator.enabled && this.shed(request, response)) return;
     this.handle(request, response).catch((error: unknown) => {
       if (error instanceof HttpError) {
         if (error.status === 400 || error.status === 413) {
@@ -367,6 +378,7 @@ export class HttpApi {
         loopDelayMs: Math.round(this.regulator.delayMs * 10) / 10,
         loopUtilization: Math.round(this.regulator.utilization * 100) / 100,
         loadRegulatorRefusals: this.regulator.refusals,
+        concurrencyLimit: Math.floor(this.regulator.concurrencyLimit),
       });
       return;
     }
@@ -459,31 +471,34 @@ export class HttpApi {
     return { op: "put", bucket, key, value, context, n, w, pw, timeoutMs: timeout_ms };
   }
 
-  /** Refuses a valid client request before the node's logic sees it, while the node's event loop
-   * carries a standing queue (load-regulator.ts): the 503 costs little, and the requests that
-   * are taken do not wait behind work the node's own budget cannot see. Bad input is still
-   * answered 4xx first: what is wrong with a request does not depend on the load. True when
-   * the request may go on; false when it was answered 503 here. */
-  private regulate(operation: Operation, response: ServerResponse): boolean {
-    if (this.regulator.admit(this.pending.size)) return true;
-    this.options.metrics.observeRequest(operation, "overload", 0);
+  /** Refuses a client data request (/kv, /crdt) while the node is saturated (load-regulator.ts),
+   * before anything else is done with it: no URL parsing, no body read, no JSON, a prepared
+   * answer. Under overload a refusal must cost the node far less than the work it avoids, or
+   * refusing becomes the queue (HttpApi's full path cost 0.06-0.09 ms per refusal, a bare
+   * canned 503 0.02-0.03 ms). So while it refuses, the node does not judge requests: a bad one
+   * is answered 503 too, and gets its 4xx when it comes back after Retry-After. True when the
+   * request was answered here. */
+  private shed(request: IncomingMessage, response: ServerResponse): boolean {
+    const url = request.url ?? "";
+    const crdt = url.startsWith("/crdt/");
+    if (!(crdt || url.startsWith("/kv/"))) return false;
+    if (this.regulator.admit(this.pending.size)) return false;
+    const method = request.method;
+    const operation = crdt ? (method === "GET" ? "crdt-get" : "crdt-update") : operationOf(method);
+    if (operation !== undefined) this.options.metrics.observeRequest(operation, "overload", 0);
     const retryAfterSeconds = Math.max(1, Math.ceil(this.regulator.retryAfterMs / 1000));
-    // Answered here rather than thrown as an HttpError: an Error captures a stack trace, which
-    // is a real share of what a refusal costs when a saturated node refuses thousands a second.
-    const detail = `The node is saturated (event loop ${Math.round(this.regulator.delayMs)} ms behind); retry later`;
-    this.send(
-      response,
-      503,
-      { error: "overload", detail },
-      { "retry-after": String(retryAfterSeconds) },
-    );
-    return false;
+    response.writeHead(503, {
+      "content-type": "application/json",
+      "content-length": overloadBody.length,
+      "retry-after": String(retryAfterSeconds),
+    });
+    response.end(overloadBody);
+    return true;
   }
 
   private submit(request: ClientRequest, response: ServerResponse): void {
     const problem = this.options.backend.validate(request);
     if (problem !== undefined) throw new HttpError(400, "bad_request", problem);
-    if (!this.regulate(request.op, response)) return;
     if (this.pending.size >= this.limits.pendingRequestsMax) {
       this.options.metrics.observeRequest(request.op, "overload", 0);
       throw new HttpError(

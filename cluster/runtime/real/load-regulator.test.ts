@@ -62,10 +62,62 @@ describe("LoadRegulator", () => {
     expect(regulator.refusals).toBe(1);
   });
 
+  it("caps the requests it takes on at once, whatever the loop says", () => {
+    const regulator = new LoadRegulator({ delayTargetMs: 4, concurrencyInitial: 4 }, () => 0);
+    feed(regulator, 20, 0, 0);
+    expect(regulator.admit(3)).toBe(true);
+    expect(regulator.admit(4)).toBe(false);
+    expect(regulator.refusals).toBe(1);
+  });
+
+  it("shrinks the cap when answers were slow and grows it when they were quick and it held the node back (AIMD)", () => {
+    const limits = { delayTargetMs: 4, concurrencyInitial: 10, answersPerAdjustment: 4 };
+    const regulator = new LoadRegulator(limits, () => 0);
+    for (const latencyMs of [1, 9, 12, 13]) regulator.answered(latencyMs); // median 12 > 2 x 1 + 4
+    expect(regulator.concurrencyLimit).toBeCloseTo(8); // 10 x 0.8
+    expect(regulator.admit(8)).toBe(false); // the cap held the node back in this window...
+    for (const latencyMs of [1, 2, 2, 3]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(9); // ...and answers were quick: + 1
+    for (const latencyMs of [1, 2, 2, 3]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(9); // quick, but the cap refused nobody
+    // The median decides, not one answer: three quick and one slow stay under the target.
+    for (const latencyMs of [1, 1, 1, 40]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(9);
+  });
+
+  it("judges answers against the quickest recent answer, so a slow network is not a queue", () => {
+    const limits = { delayTargetMs: 4, concurrencyInitial: 10, answersPerAdjustment: 4 };
+    const regulator = new LoadRegulator({ ...limits, baselineAdjustments: 2 }, () => 0);
+    for (const latencyMs of [50, 51, 60, 90]) regulator.answered(latencyMs); // 50 ms links
+    expect(regulator.baselineMs).toBe(50);
+    expect(regulator.concurrencyLimit).toBe(10); // median 60 <= 2 x 50 + 4
+    for (const latencyMs of [110, 110, 110, 110]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(8); // median 110 > 2 x 50 + 4: a queue
+    // The baseline forgets after `baselineAdjustments` windows: the node's network changed.
+    for (const latencyMs of [70, 70, 70, 70, 70, 70, 70, 70]) regulator.answered(latencyMs);
+    expect(regulator.baselineMs).toBe(70);
+    expect(regulator.concurrencyLimit).toBeCloseTo(8);
+  });
+
+  it("keeps the cap within its bounds, and the latency target defaults to the delay target", () => {
+    const limits = { delayTargetMs: 4, concurrencyInitial: 3, concurrencyMin: 2 };
+    const regulator = new LoadRegulator({ ...limits, answersPerAdjustment: 2 }, () => 0);
+    for (let answer = 0; answer < 20; answer++) regulator.answered(answer % 2 === 0 ? 0 : 9);
+    expect(regulator.concurrencyLimit).toBe(2); // every median 9 > 2 x 0 + 4
+    const top = new LoadRegulator({ ...limits, concurrencyMax: 3, answersPerAdjustment: 1 });
+    top.admit(3);
+    top.answered(4); // at the target is not above it
+    expect(top.concurrencyLimit).toBe(3);
+  });
+
   it("is off with a target of 0, and refuses impossible limits with one line", () => {
     const off = new LoadRegulator({ delayTargetMs: 0 }, () => 0);
     feed(off, 20, 100, 1);
+    for (let answer = 0; answer < 100; answer++) off.answered(1_000);
     expect(off.admit(1_000)).toBe(true);
+    expect(() => new LoadRegulator({ concurrencyMin: 8, concurrencyInitial: 4 })).toThrow(
+      "Expected 1 <= concurrencyMin <= concurrencyInitial <= concurrencyMax and 0 < decreaseFactor < 1, got 8, 4, 512, 0.8",
+    );
     expect(() => new LoadRegulator({ sampleIntervalMs: 10, windowMs: 5 })).toThrow(
       "Expected 1 <= sampleIntervalMs <= windowMs and delayTargetMs >= 0, got 10, 5, 4",
     );
@@ -90,9 +142,11 @@ describe("the HTTP layer with the regulator on", () => {
     return () => (running = false);
   }
 
-  it("answers a valid request 503 overload with Retry-After while the loop is saturated, and 4xx for bad ones", async () => {
+  /** An HttpApi with the regulator on whose node answers at once, or holds requests when
+   * `hold` is set; `submitted` lists what reached the node. */
+  async function startApi(hold = false) {
     const submitted: string[] = [];
-    const api = new HttpApi({
+    const api: HttpApi = new HttpApi({
       port: 0,
       logger: pino({ level: "silent" }),
       metrics: new NodeMetrics({
@@ -103,15 +157,21 @@ describe("the HTTP layer with the regulator on", () => {
       limits: { loopDelayTargetMs: 4 },
       backend: {
         nodeId: "n1",
-        defaultTimeoutMs: 1_000,
+        defaultTimeoutMs: 60_000,
         validate: () => undefined,
+        health: () => ({}),
         submit: (requestId: string) => {
           submitted.push(requestId);
-          api.complete(requestId, { status: 204, context: "c" });
+          if (!hold) api.complete(requestId, { status: 204, context: "c" });
         },
       } as unknown as ClientBackend,
     });
     await api.listen();
+    return { api, submitted };
+  }
+
+  it("answers 503 overload with Retry-After while the loop is saturated, before judging the request", async () => {
+    const { api, submitted } = await startApi();
     try {
       const idle = await httpCall(api.port, { method: "PUT", path: "/kv/b/k", body: "1" });
       expect(idle.status).toBe(204);
@@ -122,12 +182,54 @@ describe("the HTTP layer with the regulator on", () => {
         expect(busy.status).toBe(503);
         expect(JSON.parse(busy.body).error).toBe("overload");
         expect(Number(busy.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+        // Refused before its body is read or parsed: a bad one costs as little as a good one.
         const bad = await httpCall(api.port, { method: "PUT", path: "/kv/b/k", body: "{" });
-        expect(bad.status).toBe(400);
+        expect(bad.status).toBe(503);
+        // Routes other than client data are never refused: an operator can still look.
+        const health = await httpCall(api.port, { path: "/health" });
+        expect(health.status).toBe(200);
       } finally {
         stop();
       }
       expect(submitted).toHaveLength(1);
+      // Once the loop keeps up again, bad input gets its 4xx (asked until the window clears).
+      let status = 503;
+      for (let attempt = 0; attempt < 100 && status === 503; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = (await httpCall(api.port, { method: "PUT", path: "/kv/b/k", body: "{" })).status;
+      }
+      expect(status).toBe(400);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it("refuses the request past its concurrency cap at once, on an idle loop, and takes one again once an answer is out", async () => {
+    const { api, submitted } = await startApi(true);
+    try {
+      const cap = 16; // concurrencyInitial: no answer has come back to adjust it
+      const held = Array.from({ length: cap }, (_, index) =>
+        httpCall(api.port, { method: "PUT", path: `/kv/b/k${index}`, body: "1" }),
+      );
+      for (let attempt = 0; attempt < 200 && submitted.length < cap; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(submitted).toHaveLength(cap);
+      const refused = await httpCall(api.port, { path: "/kv/b/k" });
+      expect(refused.status).toBe(503);
+      expect(JSON.parse(refused.body).error).toBe("overload");
+      expect(refused.headers["retry-after"]).toBeDefined();
+      expect(submitted).toHaveLength(cap);
+      api.complete(submitted[0]!, { status: 204, context: "c" });
+      expect((await held[0]!).status).toBe(204);
+      const health = JSON.parse((await httpCall(api.port, { path: "/health" })).body);
+      expect(health.concurrencyLimit).toBe(cap);
+      for (const requestId of submitted.slice(1)) {
+        api.complete(requestId, { status: 204, context: "c" });
+      }
+      expect((await Promise.all(held)).map((answer) => answer.status)).toEqual(
+        Array.from({ length: cap }, () => 204),
+      );
     } finally {
       await api.close();
     }

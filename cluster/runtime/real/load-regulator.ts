@@ -30,6 +30,25 @@
 //
 // The HTTP layer's own queue counts too: requests it has accepted and not yet answered. Past
 // `pendingSoftMax` of them, new ones are refused while the loop is busy and late at all.
+//
+// Event-loop delay alone reacts late: it is a median over a window, and by the time a standing
+// delay shows, a burst has already filled every connection with work the node accepted (in
+// bench:overload the first 800 ms at twice capacity answered in 300-500 ms). So the regulator also
+// caps how many client requests the node takes on at once, and adapts that cap the way TCP adapts
+// its window (AIMD; TCP Vegas and Netflix's concurrency-limits compare latency with a baseline
+// the same way): after every `answersPerAdjustment` answers, if their median time inside the node
+// exceeds twice the baseline plus `latencyTargetMs` (the baseline is the quickest answer of the
+// last `baselineAdjustments` windows: what a request costs with no queue, network round trips to
+// replicas included; twice it, because a request that waits behind one other as long as itself
+// is no standing queue), the cap is multiplied by `decreaseFactor`; if they were quick and the cap
+// was reached meanwhile (it is what holds the node back), it grows by one. Little's law makes
+// this self-correcting: a node that holds at most L requests, each served in W ms, serves L / W
+// per ms, so when the CPU it gets shrinks (W grows), the cap shrinks and the requests it takes
+// still wait about W, while the excess is refused at once, which costs the node a few tens of
+// microseconds. Worked example, cap 16, target 4 ms, baseline 1 ms: 16 answers, median 9 ms
+// (> 2 x 1 + 4) -> cap 12.8 (refuse the 13th concurrent request); 16 answers, median 2 ms, while
+// 12 were in flight -> cap 13.8. With links of 50 ms to the replicas the baseline is 50 ms, and
+// a median of 60 ms leaves the cap alone: the wait is the network's, not a queue here.
 
 import { performance } from "node:perf_hooks";
 import type { EventLoopUtilization } from "node:perf_hooks";
@@ -47,6 +66,19 @@ export interface LoadRegulatorLimits {
   utilizationMin: number;
   /** Unanswered requests from which the node counts as busy whatever its utilization. */
   pendingBusyMin: number;
+  /** How much longer than twice the baseline the median answer may take before the cap
+   * shrinks; 0: the same as `delayTargetMs`. */
+  latencyTargetMs: number;
+  /** Windows of answers whose quickest answer sets the baseline. */
+  baselineAdjustments: number;
+  /** Client requests the node takes on at once, at first and at least and at most. */
+  concurrencyInitial: number;
+  concurrencyMin: number;
+  concurrencyMax: number;
+  /** Answers between two adjustments of the cap. */
+  answersPerAdjustment: number;
+  /** What the cap is multiplied by when answers were slow (0..1). */
+  decreaseFactor: number;
 }
 
 export const defaultLoadRegulatorLimits: LoadRegulatorLimits = {
@@ -56,6 +88,13 @@ export const defaultLoadRegulatorLimits: LoadRegulatorLimits = {
   pendingSoftMax: 64,
   utilizationMin: 0.8,
   pendingBusyMin: 8,
+  latencyTargetMs: 0,
+  baselineAdjustments: 64,
+  concurrencyInitial: 16,
+  concurrencyMin: 2,
+  concurrencyMax: 512,
+  answersPerAdjustment: 16,
+  decreaseFactor: 0.8,
 };
 
 export class LoadRegulator {
@@ -72,6 +111,14 @@ export class LoadRegulator {
   private lastUtilization: EventLoopUtilization | undefined;
   /** Requests refused by this regulator since start. */
   refusals = 0;
+  /** How many client requests the node takes on at once now (AIMD; see the header). */
+  concurrencyLimit: number;
+  /** This window's answer times so far. */
+  private readonly windowAnswersMs: number[] = [];
+  /** The quickest answer of each recent window (ring buffer): the baseline is their minimum. */
+  private readonly windowMinimaMs: number[];
+  private nextWindow = 0;
+  private limitReached = false;
 
   constructor(
     limits: Partial<LoadRegulatorLimits> = {},
@@ -85,6 +132,22 @@ export class LoadRegulator {
         `Expected 1 <= sampleIntervalMs <= windowMs and delayTargetMs >= 0, got ${sampleIntervalMs}, ${windowMs}, ${delayTargetMs}`,
       );
     }
+    const { concurrencyMin, concurrencyInitial, concurrencyMax, decreaseFactor } = this.limits;
+    if (!(
+      concurrencyMin >= 1 &&
+      concurrencyMin <= concurrencyInitial &&
+      concurrencyInitial <= concurrencyMax &&
+      decreaseFactor > 0 &&
+      decreaseFactor < 1
+    )) {
+      throw new RangeError(
+        `Expected 1 <= concurrencyMin <= concurrencyInitial <= concurrencyMax and 0 < decreaseFactor < 1, got ${concurrencyMin}, ${concurrencyInitial}, ${concurrencyMax}, ${decreaseFactor}`,
+      );
+    }
+    this.concurrencyLimit = concurrencyInitial;
+    this.windowMinimaMs = new Array<number>(Math.max(1, this.limits.baselineAdjustments)).fill(
+      Number.POSITIVE_INFINITY,
+    );
     this.delays = new Array<number>(Math.ceil(windowMs / sampleIntervalMs)).fill(0);
     this.utilizations = new Array<number>(this.delays.length).fill(0);
   }
@@ -140,10 +203,19 @@ export class LoadRegulator {
     return this.estimateMs;
   }
 
+  /** Whether the regulator is on (a delay target above 0). */
+  get enabled(): boolean {
+    return this.limits.delayTargetMs > 0;
+  }
+
   /** Whether to take one more client request, given how many wait for an answer already. */
   admit(pendingRequests: number): boolean {
     const { delayTargetMs, pendingSoftMax } = this.limits;
     if (delayTargetMs === 0) return true;
+    if (pendingRequests >= Math.floor(this.concurrencyLimit)) {
+      this.limitReached = true;
+      return this.refuse();
+    }
     const busy =
       this.utilizationEstimate >= this.limits.utilizationMin ||
       pendingRequests >= this.limits.pendingBusyMin;
@@ -153,6 +225,32 @@ export class LoadRegulator {
     if (delayMs <= delayTargetMs) return true;
     const refuseProbability = Math.min(1, (delayMs - delayTargetMs) / delayTargetMs);
     return this.random() < refuseProbability ? this.refuse() : true;
+  }
+
+  /** A request the node took on was answered after `latencyMs` in the node: adjusts the cap. */
+  answered(latencyMs: number): void {
+    if (!this.enabled) return;
+    this.windowAnswersMs.push(Math.max(0, latencyMs));
+    const { answersPerAdjustment, concurrencyMin, concurrencyMax, decreaseFactor } = this.limits;
+    if (this.windowAnswersMs.length < answersPerAdjustment) return;
+    const sorted = this.windowAnswersMs.sort((left, right) => left - right);
+    this.windowMinimaMs[this.nextWindow] = sorted[0]!;
+    this.nextWindow = (this.nextWindow + 1) % this.windowMinimaMs.length;
+    const targetMs = this.limits.latencyTargetMs || this.limits.delayTargetMs;
+    const medianMs = sorted[sorted.length >> 1]!;
+    if (medianMs > 2 * this.baselineMs + targetMs) {
+      this.concurrencyLimit = Math.max(concurrencyMin, this.concurrencyLimit * decreaseFactor);
+    } else if (this.limitReached) {
+      this.concurrencyLimit = Math.min(concurrencyMax, this.concurrencyLimit + 1);
+    }
+    this.windowAnswersMs.length = 0;
+    this.limitReached = false;
+  }
+
+  /** What an answer costs with no queue: the quickest of the recent windows (0 before any). */
+  get baselineMs(): number {
+    const baseline = Math.min(...this.windowMinimaMs);
+    return Number.isFinite(baseline) ? baseline : 0;
   }
 
   /** How long a refused client should wait: about as long as the queue needs to drain. */
