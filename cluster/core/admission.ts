@@ -60,10 +60,9 @@ export class Admission {
     this.awaitingByPartition.set(partition, (this.awaitingByPartition.get(partition) ?? 0) + 1);
   }
 
-  /** A client request got its answer: it leaves the budget. */
-  release(storageKey: string): void {
+  /** A client request on `partition` got its answer: it leaves the budget. */
+  release(partition: number): void {
     this.awaitingReply -= 1;
-    const partition = this.store.partitionOf(storageKey);
     const left = (this.awaitingByPartition.get(partition) ?? 1) - 1;
     if (left > 0) this.awaitingByPartition.set(partition, left);
     else this.awaitingByPartition.delete(partition);

@@ -11,3 +11,14 @@ export class InvariantError extends Error {
 export function assert(condition: boolean, invariant: string): asserts condition {
   if (!condition) throw new InvariantError(`invariant broken: ${invariant}`);
 }
+
+/** True when no two items are equal. For the handful of replicas a request names, comparing
+ * every pair is cheaper than building a Set per request (which showed in the profile). */
+export function allDistinct<T>(items: readonly T[]): boolean {
+  for (let index = 1; index < items.length; index += 1) {
+    for (let other = 0; other < index; other += 1) {
+      if (items[index] === items[other]) return false;
+    }
+  }
+  return true;
+}

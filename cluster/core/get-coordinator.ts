@@ -15,13 +15,12 @@
 // replies and failures never exceed N, and a finished request gets no second reply.
 
 import type { Admission } from "./admission.ts";
-import { assert } from "./assert.ts";
+import { allDistinct, assert } from "./assert.ts";
 import { crdtValue, type CrdtType } from "./crdt.ts";
 import type { Gossip } from "./gossip.ts";
 import type { NodeContext } from "./node-context.ts";
 import { outcomeOf, type NodeHealth } from "./node-health.ts";
 import { PolicyError, type QuorumVerdict } from "./policies.ts";
-import { storageKey } from "./replica-store.ts";
 import { policyFailure, type GetRequest } from "./requests.ts";
 import type { ClientRequest, ClientResponse, NodeId, PeerMessage, TimerId } from "./types.ts";
 import {
@@ -37,6 +36,8 @@ import {
 interface GetFsm {
   id: string;
   requestId: string;
+  /** The key's partition (admission took the request's budget there). */
+  partition: number;
   request: GetRequest;
   countAs: ClientRequest["op"];
   /** Set for a data type read: the answer is the type's value, not siblings. */
@@ -82,7 +83,7 @@ export class GetCoordinator {
     const { config, env } = this.context;
     const n = request.n ?? config.defaults.n;
     const list = this.gossip.placement(request.bucket, request.key, n).primaries;
-    assert(new Set(list).size === list.length, "a quorum never counts one replica twice");
+    assert(allDistinct(list), "a quorum never counts one replica twice");
     this.admission.take(partition);
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
@@ -91,6 +92,7 @@ export class GetCoordinator {
     const fsm: GetFsm = {
       id,
       requestId,
+      partition,
       request,
       countAs,
       crdt: crdtType,
@@ -214,7 +216,7 @@ export class GetCoordinator {
 
   private reply(fsm: GetFsm, response: ClientResponse): void {
     assert(!fsm.replied, "a finished request gets no second reply");
-    this.admission.release(storageKey(fsm.request.bucket, fsm.request.key));
+    this.admission.release(fsm.partition);
     fsm.replied = true;
     this.health.count(fsm.countAs, outcomeOf(response));
     if (fsm.crdt === undefined && (response.status === 200 || response.status === 404)) {

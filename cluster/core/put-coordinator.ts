@@ -21,13 +21,12 @@
 // finished request gets no second reply.
 
 import type { Admission } from "./admission.ts";
-import { assert } from "./assert.ts";
+import { allDistinct, assert } from "./assert.ts";
 import type { CrdtOperation } from "./crdt.ts";
 import type { Gossip } from "./gossip.ts";
 import type { NodeContext } from "./node-context.ts";
 import { outcomeOf, type NodeHealth } from "./node-health.ts";
 import { PolicyError, type QuorumVerdict, type WriteTarget } from "./policies.ts";
-import { storageKey } from "./replica-store.ts";
 import { policyFailure, type WriteRequest } from "./requests.ts";
 import type { ClientRequest, ClientResponse, NodeId, PeerMessage, TimerId } from "./types.ts";
 import { contextTag, decodeContext, encodeContext, type VersionedObject } from "./versions.ts";
@@ -35,6 +34,8 @@ import { contextTag, decodeContext, encodeContext, type VersionedObject } from "
 interface PutFsm {
   id: string;
   requestId: string;
+  /** The key's partition (admission took the request's budget there). */
+  partition: number;
   request: WriteRequest;
   /** The client's own operation name, for counting. */
   countAs: ClientRequest["op"];
@@ -90,7 +91,8 @@ export class PutCoordinator {
     const list = placement.primaries;
     const pw = request.pw ?? 0;
     const now = env.now();
-    const primariesUp = list.filter((node) => this.gossip.isUp(node, now)).length;
+    let primariesUp = 0;
+    for (const node of list) if (this.gossip.isUp(node, now)) primariesUp += 1;
     if (primariesUp < pw) {
       // Riak's pw_val_unsatisfied: refuse before writing anything, so the client knows the
       // write did not happen (a definite failure, not an indeterminate one).
@@ -110,8 +112,10 @@ export class PutCoordinator {
       isUp: (node) => this.gossip.isUp(node, now),
       pw,
     });
-    const targetNodes = new Set(targets.map((target) => target.node));
-    assert(targetNodes.size === targets.length, "a quorum never counts one replica twice");
+    assert(
+      allDistinct(targets.map((target) => target.node)),
+      "a quorum never counts one replica twice",
+    );
     this.admission.take(partition);
     const id = this.context.nextRequestId();
     const timeoutMs = request.timeoutMs ?? config.defaults.timeoutMs;
@@ -121,6 +125,7 @@ export class PutCoordinator {
     const fsm: PutFsm = {
       id,
       requestId,
+      partition,
       request,
       countAs,
       crdt,
@@ -350,7 +355,7 @@ export class PutCoordinator {
 
   private reply(fsm: PutFsm, response: ClientResponse): void {
     assert(!fsm.replied, "a finished request gets no second reply");
-    this.admission.release(storageKey(fsm.request.bucket, fsm.request.key));
+    this.admission.release(fsm.partition);
     fsm.replied = true;
     this.health.count(fsm.countAs, outcomeOf(response));
     this.context.env.reply(fsm.requestId, response);

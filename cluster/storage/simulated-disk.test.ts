@@ -5,7 +5,7 @@
 import fs from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { deletionRecordBytes, putRecordBytes } from "./record.ts";
+import { deletionRecordBytes, keyBytesMax, putRecordBytes, utf8ByteLength } from "./record.ts";
 import { SimulatedDisk } from "./simulated-disk.ts";
 import { StoreError } from "./store.ts";
 
@@ -176,6 +176,31 @@ describe("SimulatedDisk", () => {
     interval.put("b", "2");
     interval.close();
     expect(disk.unsyncedWriteCount()).toBe(0);
+  });
+
+  it("refuses a bad key on a read as on a write, whether or not anything is stored", () => {
+    const store = new SimulatedDisk().open();
+    store.put("a", "1");
+    for (const bad of ["", "\ud800", "k".repeat(keyBytesMax + 1)]) {
+      expect(() => store.put(bad, "v")).toThrow(RangeError);
+      expect(() => store.get(bad)).toThrow(RangeError);
+    }
+    expect(() => store.get(7 as unknown as string)).toThrow(TypeError);
+    expect(store.get("a")).toBe("1");
+  });
+
+  it("sizes long values as TextEncoder does, counted afresh or remembered", () => {
+    const encoder = new TextEncoder();
+    const pieces = fc.constantFrom("a", '{"k":1}', "é", "日本", "😀", " ");
+    fc.assert(
+      fc.property(fc.array(pieces, { minLength: 100, maxLength: 3000 }), (chosen) => {
+        const text = chosen.join("");
+        const bytes = encoder.encode(text).length;
+        expect(utf8ByteLength(text)).toBe(bytes);
+        expect(utf8ByteLength(text)).toBe(bytes); // the second time from memory
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("requires a clock for the interval policy", () => {
