@@ -59,7 +59,7 @@ export class Scheduler {
     const last = this.heap.pop()!;
     if (last === entry) return;
     // The last entry fills the hole, then moves up or down to where it belongs.
-    this.place(last, index);
+    this.siftUp(last, index);
     if (last.index === index) this.siftDown(last, index);
   }
 
@@ -78,11 +78,11 @@ export class Scheduler {
 
   private push(entry: Entry): void {
     this.heap.push(entry);
-    this.place(entry, this.heap.length - 1);
+    this.siftUp(entry, this.heap.length - 1);
   }
 
   /** Puts `entry` in the hole at `index`, moving it up past every parent it comes before. */
-  private place(entry: Entry, index: number): void {
+  private siftUp(entry: Entry, index: number): void {
     const heap = this.heap;
     while (index > 0) {
       const parent = (index - 1) >> 1;
