@@ -19,9 +19,34 @@ import { Random } from "./random.ts";
 import { Simulation } from "./simulator.ts";
 import { clusterConfig, sequentialClient } from "./testing.ts";
 
-function run(seed: number, simulatedMs: number, clients: number, thinkMs: number) {
+/** The benchmark's cluster: 5 nodes, N=3 R=2 W=2, sync every 100 ms. */
+function benchSimulation(seed: number) {
   const config = clusterConfig(5);
-  const sim = new Simulation({ config, seed, sync: { kind: "interval", intervalMs: 100 } });
+  return {
+    config,
+    sim: new Simulation({ config, seed, sync: { kind: "interval", intervalMs: 100 } }),
+  };
+}
+
+/** Runs the simulation its clients were added to, timing wall and CPU time. */
+function timed(sim: Simulation, simulatedMs: number, operations: () => number) {
+  const started = performance.now();
+  const cpuStarted = process.cpuUsage();
+  sim.run(simulatedMs + 5_000);
+  const wallMs = performance.now() - started;
+  const cpuMs = cpuMsSince(cpuStarted);
+  return {
+    wallMs,
+    cpuMs,
+    operations: operations(),
+    delivered: sim.messageCounts.delivered,
+    events: sim.scheduler.executed,
+    siblingsPerKey: siblingsPerKey(sim.node("n1")),
+  };
+}
+
+function run(seed: number, simulatedMs: number, clients: number, thinkMs: number) {
+  const { config, sim } = benchSimulation(seed);
   const random = new Random(`bench:${seed}`);
   let operations = 0;
   for (let client = 0; client < clients; client += 1) {
@@ -39,19 +64,7 @@ function run(seed: number, simulatedMs: number, clients: number, thinkMs: number
       },
     });
   }
-  const started = performance.now();
-  const cpuStarted = process.cpuUsage();
-  sim.run(simulatedMs + 5_000);
-  const wallMs = performance.now() - started;
-  const cpuMs = cpuMsSince(cpuStarted);
-  return {
-    wallMs,
-    cpuMs,
-    operations,
-    delivered: sim.messageCounts.delivered,
-    events: sim.scheduler.executed,
-    siblingsPerKey: siblingsPerKey(sim.node("n1")),
-  };
+  return timed(sim, simulatedMs, () => operations);
 }
 
 /** CPU time (user + system) this process used since `started`, in ms. On a shared machine a
@@ -77,8 +90,7 @@ function siblingsPerKey(node: unknown): number {
 
 /** Read-modify-write clients: get a key, then put it with the context that get returned. */
 function contextRun(seed: number, simulatedMs: number, clients: number, thinkMs: number) {
-  const config = clusterConfig(5);
-  const sim = new Simulation({ config, seed, sync: { kind: "interval", intervalMs: 100 } });
+  const { config, sim } = benchSimulation(seed);
   const random = new Random(`bench-context:${seed}`);
   let operations = 0;
   for (let client = 0; client < clients; client += 1) {
@@ -108,18 +120,7 @@ function contextRun(seed: number, simulatedMs: number, clients: number, thinkMs:
       },
     });
   }
-  const started = performance.now();
-  const cpuStarted = process.cpuUsage();
-  sim.run(simulatedMs + 5_000);
-  const wallMs = performance.now() - started;
-  const cpuMs = cpuMsSince(cpuStarted);
-  return {
-    wallMs,
-    cpuMs,
-    operations,
-    delivered: sim.messageCounts.delivered,
-    siblingsPerKey: siblingsPerKey(sim.node("n1")),
-  };
+  return timed(sim, simulatedMs, () => operations);
 }
 
 const loadAverageAtStart = os.loadavg()[0];
