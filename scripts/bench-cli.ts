@@ -17,7 +17,7 @@
 // core does not inflate.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { Readable } from "node:stream";
 import { tmpdir } from "node:os";
@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { chooseEntry } from "../bin/entry.js";
 import type { Operation } from "../chaos/harness/history.ts";
 import { randomFreePorts } from "../cluster/runtime/real/cluster.ts";
+import { processCpuMs } from "../cluster/runtime/real/cpu-profile.ts";
 import type { NodeProcessConfig } from "../cluster/runtime/real/node-config.ts";
 import { repositoryRoot } from "../cluster/runtime/real/node-process.ts";
 
@@ -44,8 +45,6 @@ writeFileSync(
   cpuHook,
   'import { writeSync } from "node:fs";\nprocess.on("exit", () => { const { user, system } = process.cpuUsage(); try { writeSync(3, String((user + system) / 1000)); } catch {} });\n',
 );
-/** Linux counts process CPU time in ticks of 1/100 s (USER_HZ) in /proc/<pid>/stat. */
-const ticksPerSecond = 100;
 
 interface Sample {
   wallMs: number;
@@ -70,14 +69,6 @@ function timeProcess(args: string[]): Promise<Sample> {
       else reject(new Error(`node ${args.join(" ")} exited ${status}: ${stderr.trim()}`));
     });
   });
-}
-
-/** CPU milliseconds a running process has used so far, from /proc (utime + stime). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // Fields 14 and 15 of the line; the slice starts at field 3.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
 /** A valid keyed-register history: two clients taking turns, each write read back. */
@@ -153,7 +144,7 @@ async function timeNodeHealth(round: number): Promise<Sample> {
     for (;;) {
       if (await healthAnswers(ports!.httpPort)) {
         const wallMs = performance.now() - started;
-        return { wallMs, cpuMs: processCpuMs(child.pid!) };
+        return { wallMs, cpuMs: processCpuMs(child.pid) ?? Number.NaN };
       }
       if (child.exitCode !== null) throw new Error(`the node exited with ${child.exitCode}`);
       if (performance.now() - started > nodeStartTimeoutMs)

@@ -32,11 +32,15 @@
 // (cpu-profile.ts), after the warm-up. Profiling slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { randomFreePorts, startLocalCluster } from "./cluster.ts";
-import { readMainThreadProfiles, summarizeProfiles, type ProfileSummary } from "./cpu-profile.ts";
+import {
+  processCpuMs,
+  readMainThreadProfiles,
+  summarizeProfiles,
+  type ProfileSummary,
+} from "./cpu-profile.ts";
 import { httpCall, keyPath } from "./test-support.ts";
 
 const clients = Number(process.env["BENCH_CLIENTS"] ?? 32);
@@ -162,24 +166,11 @@ function summarize(samples: Sample[], durationMs: number) {
   };
 }
 
-/** CPU time (user + system, ms) a process has used so far, from /proc; undefined elsewhere.
- * Per-operation CPU is what a loaded machine cannot distort: throughput there depends on how
- * many cores the scheduler hands out, CPU per operation does not. */
-function cpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    const ticksPerSecond = 100; // USER_HZ on Linux
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
-  } catch {
-    return undefined;
-  }
-}
-
+/** The CPU time of several processes together; undefined if any cannot be read. */
 function cpuMsOf(pids: (number | undefined)[]): number | undefined {
   let total = 0;
   for (const pid of pids) {
-    const value = cpuMs(pid);
+    const value = processCpuMs(pid);
     if (value === undefined) return undefined;
     total += value;
   }
@@ -349,9 +340,13 @@ async function main(): Promise<void> {
     const runs: Partial<Record<typeof sync, ClusterRun>> = {};
     runs[sync] = await runCluster(sync, agent);
     const echoWarmUp = await warmUp(echoTarget, agent, [echo.pid]);
-    const echoCpuBefore = cpuMs(echo.pid);
+    const echoCpuBefore = processCpuMs(echo.pid);
     const baseline = summarize(await closedLoop(echoTarget, phaseMs, agent), phaseMs);
-    const echoCpuMsPerRequest = perOperation(echoCpuBefore, cpuMs(echo.pid), baseline.requests);
+    const echoCpuMsPerRequest = perOperation(
+      echoCpuBefore,
+      processCpuMs(echo.pid),
+      baseline.requests,
+    );
     const skeleton = process.env["BENCH_SKELETON"] === "0" ? undefined : await runSkeleton(agent);
     // `npm start` runs sync `always`: measured in the same run (group commit, issue 13).
     if (sync !== "always" && process.env["BENCH_ALWAYS"] !== "0") {

@@ -64,7 +64,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
 import { BenchConnectionPool } from "./bench-client.ts";
-import { summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
+import { processCpuMs, summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
 import { httpCall, keyPath, metricValue } from "./test-support.ts";
 
 const requestsInFlightMax = integerFromEnvironment("BENCH_IN_FLIGHT_MAX", 4, 1, 1_000);
@@ -277,17 +277,6 @@ function rssMb(pid: number | undefined): number | undefined {
   }
 }
 
-/** CPU time a process has used, in ms, from /proc (utime + stime, in clock ticks of 10 ms). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
 /** How long a process's main thread (a node's event loop) has waited, ready to run, for a
  * core: ms, from /proc/<pid>/schedstat (time on CPU, time on the run queue, slices). */
 function runQueueWaitMs(pid: number | undefined): number {
@@ -317,7 +306,7 @@ function machineCpuMs(): { busyMs: number; totalMs: number } {
 function cpuAccount(cluster: LocalCluster) {
   const take = () => ({
     generatorMs: process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000,
-    nodesMs: cluster.nodes.reduce((sum, node) => sum + processCpuMs(node.pid), 0),
+    nodesMs: cluster.nodes.reduce((sum, node) => sum + (processCpuMs(node.pid) ?? 0), 0),
     nodesWaitMs: cluster.nodes.reduce((sum, node) => sum + runQueueWaitMs(node.pid), 0),
     wallMs: performance.now(),
     machine: machineCpuMs(),

@@ -6,7 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readMainThreadProfiles, summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
+import {
+  processCpuMs,
+  readMainThreadProfiles,
+  summarizeProfiles,
+  type CpuProfile,
+} from "./cpu-profile.ts";
 
 const frame = (functionName: string, url = "", lineNumber = 0) => ({
   functionName,
@@ -84,4 +89,24 @@ describe("summarizeProfiles", () => {
       rmSync(folder, { recursive: true, force: true });
     }
   });
+});
+
+describe("processCpuMs", () => {
+  it.skipIf(process.platform !== "linux")(
+    "reads a process's CPU time, which grows with work",
+    () => {
+      const before = processCpuMs(process.pid)!;
+      expect(before).toBeGreaterThan(0);
+      // Busy until the next 10 ms tick is counted (bounded: a starved test gets 10 s).
+      const startedAt = Date.now();
+      let spin = 0;
+      while (processCpuMs(process.pid)! <= before && Date.now() - startedAt < 10_000) {
+        for (let step = 0; step < 100_000; step += 1) spin += Math.sqrt(step);
+      }
+      expect(spin).toBeGreaterThan(0);
+      expect(processCpuMs(process.pid)!).toBeGreaterThan(before);
+      expect(processCpuMs(undefined)).toBeUndefined();
+      expect(processCpuMs(2 ** 30)).toBeUndefined(); // no such process
+    },
+  );
 });

@@ -145,3 +145,24 @@ export function readMainThreadProfiles(folder: string): CpuProfile[] {
     .sort()
     .map((name) => JSON.parse(readFileSync(join(folder, name), "utf8")) as CpuProfile);
 }
+
+/** Clock ticks per second in /proc's CPU times (USER_HZ, 100 on Linux). */
+const ticksPerSecond = 100;
+
+/**
+ * CPU time (user + system, ms, every thread) a process has used so far, from /proc; undefined
+ * where there is no /proc or no such process. The benchmarks divide it by operations: on a
+ * shared machine throughput depends on how many cores the scheduler hands out, CPU per
+ * operation much less.
+ */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: fields are counted after it.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
