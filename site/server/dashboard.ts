@@ -19,11 +19,12 @@
 // dashboard's own (a page elsewhere cannot break the cluster), POSTs without an Origin too.
 
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extname, join, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readSiteFile } from "./static-files.ts";
+
 /** What the dashboard needs of a running cluster; cli/dashboard.ts gives the local one. */
 export interface DashboardCluster {
   /** The cluster's nodes now, or undefined when none is running. */
@@ -81,14 +82,6 @@ export interface Sample {
   timeMs: number;
   nodes: NodeSample[];
 }
-
-const contentTypes: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".svg": "image/svg+xml",
-  ".json": "application/json",
-};
 
 class HttpProblem extends Error {
   constructor(
@@ -337,23 +330,16 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 
   const serveFile = async (path: string, response: ServerResponse) => {
-    const file = resolve(siteDirectory, `.${path === "/" ? "/dashboard.html" : path}`);
-    if (!file.startsWith(siteDirectory + sep)) throw new HttpProblem(404, "Not found");
-    let body: Buffer;
-    try {
-      body = await readFile(file);
-    } catch {
+    const found = await readSiteFile(siteDirectory, path, "dashboard.html");
+    if (found === undefined) {
       throw new HttpProblem(
         404,
         existsSync(siteDirectory) ? "Not found" : `The site is not built: run npm run site:build`,
       );
     }
     response
-      .writeHead(200, {
-        "content-type": contentTypes[extname(file)] ?? "application/octet-stream",
-        "cache-control": "no-store",
-      })
-      .end(body);
+      .writeHead(200, { "content-type": found.contentType, "cache-control": "no-store" })
+      .end(found.body);
   };
 
   const server: Server = createServer((request, response) => {
