@@ -580,12 +580,7 @@ export class BitcaskStore implements KeyValueStore {
     const active = this.active;
     assert(active !== undefined, "a write that waits for commit has a file");
     const target = this.written;
-    const fd = active.fd;
-    this.syncingFd = fd;
-    this.dirty = false;
-    this.lastSyncMs = this.now();
-    fs.fsync(fd, (error) => {
-      this.finishSync(fd);
+    this.syncOffLoop(active.fd, (error) => {
       if (error !== null) {
         this.failure ??= error;
       } else {
@@ -601,13 +596,19 @@ export class BitcaskStore implements KeyValueStore {
   private startIntervalSync(): void {
     const active = this.active;
     if (this.syncingFd !== undefined || !this.dirty || active === undefined) return;
-    const fd = active.fd;
+    this.syncOffLoop(active.fd, (error) => {
+      if (error !== null) throw error;
+    });
+  }
+
+  /** One fsync of `fd` on libuv's threads, the only one in flight; `done` runs after it. */
+  private syncOffLoop(fd: number, done: (error: NodeJS.ErrnoException | null) => void): void {
     this.syncingFd = fd;
     this.dirty = false;
     this.lastSyncMs = this.now();
     fs.fsync(fd, (error) => {
       this.finishSync(fd);
-      if (error !== null) throw error;
+      done(error);
     });
   }
 
