@@ -64,6 +64,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
 import { BenchConnectionPool } from "./bench-client.ts";
+import { defaultLoadRegulatorLimits, type LoadRegulatorLimits } from "./load-regulator.ts";
 import { processCpuMs, summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
 import { httpCall, keyPath, metricValue } from "./test-support.ts";
 
@@ -71,6 +72,8 @@ const requestsInFlightMax = integerFromEnvironment("BENCH_IN_FLIGHT_MAX", 4, 1, 
 const linkLatencyMs = integerFromEnvironment("BENCH_LINK_LATENCY_MS", 25, 1, 500);
 const phaseMs = integerFromEnvironment("BENCH_PHASE_MS", 4_000, 1_000, 10_000);
 const loopDelayTargetMs = integerFromEnvironment("BENCH_LOOP_DELAY_TARGET_MS", 4, 0, 1_000);
+/** BENCH_REGULATOR='{"coreWaitBudget":0.1}': overrides of the load regulator's limits. */
+const regulatorLimits = regulatorLimitsFromEnvironment();
 const overloadFactor = 2;
 const warmUpMs = 2_000;
 const keyCount = 1_000;
@@ -80,6 +83,7 @@ const outstandingMax = 4_000;
 const connectionsPerNode = integerFromEnvironment("BENCH_CONNECTIONS", 48, 1, 1_000);
 const requestTimeoutMs = 5_000;
 const rssSampleIntervalMs = 200;
+const regulatorSampleIntervalMs = 250;
 const latencyRatioMax = 3;
 /** Overload accepted more than this times capacity: capacity was understated; measure again. */
 const capacityRaiseAbove = 1.1;
@@ -108,6 +112,25 @@ function integerFromEnvironment(name: string, fallback: number, low: number, hig
     process.exit(3);
   }
   return value;
+}
+
+function regulatorLimitsFromEnvironment(): Partial<LoadRegulatorLimits> {
+  const text = process.env["BENCH_REGULATOR"];
+  if (text === undefined) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error();
+    const known = Object.keys(defaultLoadRegulatorLimits);
+    for (const [key, limit] of Object.entries(value)) {
+      if (!known.includes(key) || typeof limit !== "number") throw new Error();
+    }
+    return value as Partial<LoadRegulatorLimits>;
+  } catch {
+    console.error(
+      `Expected \`BENCH_REGULATOR\` to be a JSON object of load regulator limits, got ${text}`,
+    );
+    process.exit(3);
+  }
 }
 
 /** One request of the mix to the node behind `pool`: `sequence` picks the key and put or get. */
@@ -437,6 +460,45 @@ function sampleMemory(cluster: LocalCluster) {
   };
 }
 
+/** Polls every node's /health until stopped: the load regulator's cap and the share of time its
+ * event loop waited for a core, as the node itself sees them (mean and range over the phase). */
+function sampleRegulators(cluster: LocalCluster) {
+  const caps: number[] = [];
+  const coreWaits: number[] = [];
+  let stopped = false;
+  const poll = async () => {
+    while (!stopped) {
+      for (const node of cluster.nodes) {
+        try {
+          const health = JSON.parse((await httpCall(node.httpPort, { path: "/health" })).body) as {
+            concurrencyLimit?: number;
+            loopCoreWait?: number;
+          };
+          if (health.concurrencyLimit !== undefined) caps.push(health.concurrencyLimit);
+          if (health.loopCoreWait !== undefined) coreWaits.push(health.loopCoreWait);
+        } catch {
+          // A refused or slow health check says nothing about the regulator.
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, regulatorSampleIntervalMs));
+    }
+  };
+  const polling = poll();
+  const describe = (values: number[]) =>
+    values.length === 0
+      ? {}
+      : {
+          mean: round(values.reduce((sum, value) => sum + value, 0) / values.length),
+          min: Math.min(...values),
+          max: Math.max(...values),
+        };
+  return async () => {
+    stopped = true;
+    await polling;
+    return { concurrencyLimit: describe(caps), loopCoreWait: describe(coreWaits) };
+  };
+}
+
 /** Refusals counted by the nodes: by the core's request budget, and by the HTTP layer's load
  * regulator (load-regulator.ts) before the core saw the request, split into its concurrency cap
  * and its event-loop delay. */
@@ -498,8 +560,13 @@ async function startToxiproxyProcess(): Promise<{ url: string; stop(): Promise<v
   };
 }
 
-async function runScenario(scenario: Scenario) {
-  const toxiproxy = scenario.linkLatencyMs > 0 ? await startToxiproxyProcess() : undefined;
+/** Three nodes for `scenario`, with one pool of keep-alive connections per node, opened before
+ * the first phase. `regulated`: the HTTP layer's load regulator (load-regulator.ts) on. */
+async function startScenarioCluster(
+  scenario: Scenario,
+  toxiproxy: { url: string } | undefined,
+  regulated: boolean,
+) {
   const api = async (path: string, body: unknown) => {
     const response = await fetch(`${toxiproxy!.url}${path}`, {
       method: "POST",
@@ -509,20 +576,21 @@ async function runScenario(scenario: Scenario) {
     if (response.status >= 300) throw new Error(`Toxiproxy ${path}: ${response.status}`);
     return (await response.json()) as Record<string, unknown>;
   };
+  const tag = regulated ? "regulated" : "unregulated";
   const cluster = await startLocalCluster({
     nodes: 3,
     sync: "interval",
     defaults: { n: 3, r: 2, w: 2, timeoutMs: 2_000 },
     bucketModes: { [bucket]: "lww" },
     timing: { requestsInFlightMax: scenario.requestsInFlightMax },
-    // The HTTP layer's load regulator (load-regulator.ts): refuse while the event loop of a
-    // busy node carries a standing delay, before the core's budget can see the queue.
-    httpLimits: { loopDelayTargetMs },
+    httpLimits: regulated
+      ? { loopDelayTargetMs, loadRegulator: regulatorLimits }
+      : { loopDelayTargetMs: 0 },
     ...(toxiproxy === undefined
       ? {}
       : {
           peerAddress: async (from: string, to: string, peerPort: number) => {
-            const name = `${from}->${to}`;
+            const name = `${tag}:${from}->${to}`;
             const proxy = await api("/proxies", {
               name,
               listen: "127.0.0.1:0",
@@ -530,7 +598,7 @@ async function runScenario(scenario: Scenario) {
               enabled: true,
             });
             for (const stream of ["upstream", "downstream"]) {
-              await api(`/proxies/${name}/toxics`, {
+              await api(`/proxies/${encodeURIComponent(name)}/toxics`, {
                 name: `latency-${stream}`,
                 type: "latency",
                 stream,
@@ -542,29 +610,72 @@ async function runScenario(scenario: Scenario) {
           },
         }),
   });
-  // One pool of connections per node for the whole scenario, opened before the first phase.
   const pools = connectionPools(
     cluster.nodes.map((node) => node.httpPort),
     connectionsPerNode,
   );
+  await Promise.all(pools.map((pool) => pool.connect()));
+  return {
+    cluster,
+    pools,
+    async stop() {
+      for (const pool of pools) pool.close();
+      await cluster.stop();
+    },
+  };
+}
+
+/** Capacity: what the nodes serve to closed-loop clients with the load regulator off (the
+ * regulator holds the rate below what the CPU could do, on purpose; measured with it on,
+ * capacity, and so the twice-capacity load offered, would be understated). */
+async function measureCapacity(scenario: Scenario, toxiproxy: { url: string } | undefined) {
+  const { cluster, pools, stop } = await startScenarioCluster(scenario, toxiproxy, false);
+  setGeneratorPriority(-10);
+  try {
+    await closedLoop(pools, scenario.closedLoopClients, warmUpMs);
+    progress(`${scenario.name}: capacity`);
+    const capacityCpu = cpuAccount(cluster);
+    const capacitySamples = await closedLoop(pools, scenario.closedLoopClients, phaseMs);
+    const cpu = capacityCpu(capacitySamples.length);
+    return { summary: summarize(capacitySamples, phaseMs), cpu };
+  } finally {
+    setGeneratorPriority(0);
+    await stop();
+  }
+}
+
+async function runScenario(scenario: Scenario) {
+  const toxiproxy = scenario.linkLatencyMs > 0 ? await startToxiproxyProcess() : undefined;
+  let started: Awaited<ReturnType<typeof startScenarioCluster>> | undefined;
+  try {
+    const capacityRun = await measureCapacity(scenario, toxiproxy);
+    started = await startScenarioCluster(scenario, toxiproxy, true);
+    return await measureRegulated(scenario, started.cluster, started.pools, capacityRun);
+  } finally {
+    await started?.stop();
+    await toxiproxy?.stop();
+  }
+}
+
+/** The unloaded and overload phases on the regulated cluster, from `capacityRun`. */
+async function measureRegulated(
+  scenario: Scenario,
+  cluster: LocalCluster,
+  pools: BenchConnectionPool[],
+  capacityRun: Awaited<ReturnType<typeof measureCapacity>>,
+) {
   const probe = startSchedulingProbe();
   const generatorPriority = setGeneratorPriority(-10);
   try {
-    await Promise.all(pools.map((pool) => pool.connect()));
     const clients = scenario.closedLoopClients;
     await closedLoop(pools, clients, warmUpMs);
-    progress(`${scenario.name}: capacity`);
-    const capacityCpu = cpuAccount(cluster);
-    const capacitySamples = await closedLoop(pools, clients, phaseMs);
-    const capacityCpuUse = capacityCpu(capacitySamples.length);
-    const capacity = summarize(capacitySamples, phaseMs);
+    const capacity = capacityRun.summary;
     const capacityPerSecond = Math.max(1, capacity.acceptedPerSecond);
 
     const measure = (perSecond: number) =>
       measureAtRate({ cluster, pools, probe, name: scenario.name, capacityPerSecond: perSecond });
-    // Capacity is what the closed-loop clients get from the regulated nodes (a refused client
-    // pauses, so the nodes may sit below their cap); when the nodes then accept more than that
-    // under overload, the load offered was less than twice what they can serve, which would
+    // When the regulated nodes accept more under overload than the unregulated ones served to
+    // the closed loop, the load offered was less than twice what they can serve, which would
     // flatter them: measure again from what they accepted, up to `capacityRaisesMax` times.
     let rate = capacityPerSecond;
     let measured = await measure(rate);
@@ -585,6 +696,7 @@ async function runScenario(scenario: Scenario) {
         linkLatencyMs: scenario.linkLatencyMs,
         connectionsPerNode,
         loopDelayTargetMs,
+        regulatorLimits,
         generatorPriority,
       },
       capacity: {
@@ -592,17 +704,15 @@ async function runScenario(scenario: Scenario) {
         refused: capacity.refused,
         failed: capacity.failed,
         p99Ms: capacity.acceptedP99Ms,
-        cpu: capacityCpuUse,
+        cpu: capacityRun.cpu,
+        loadRegulator: "off",
         raisedToAcceptedUnderOverload: raisedTo,
       },
       ...measured,
     };
   } finally {
-    for (const pool of pools) pool.close();
     setGeneratorPriority(0);
     probe.stop();
-    await cluster.stop();
-    await toxiproxy?.stop();
   }
 }
 
@@ -649,6 +759,7 @@ async function measureAtRate(context: {
 
   const rejectionsBefore = await overloadRejections(cluster);
   const stopSampling = sampleMemory(cluster);
+  const stopRegulatorSampling = sampleRegulators(cluster);
   const overloadRate = Math.floor(capacityPerSecond * overloadFactor);
   progress(`${name}: overload at ${overloadRate}/s`);
   probe.reset();
@@ -662,6 +773,7 @@ async function measureAtRate(context: {
   const overloadProbe = await probe.report();
   writeSamples(`${name}-overload`, overloadRun.samples);
   const memory = stopSampling();
+  const regulators = await stopRegulatorSampling();
   const overload = summarize(overloadRun.samples, phaseMs);
   const rejectionsAfter = await overloadRejections(cluster);
   // The unloaded p99 once more, after the overload: a burst of other work on the machine
@@ -696,6 +808,7 @@ async function measureAtRate(context: {
         loadRegulatorByCap: rejectionsAfter.cap - rejectionsBefore.cap,
       },
       failedBy: overloadFailures,
+      regulators,
       ...(profileDir === undefined ? {} : { profile: profileSummaries(cluster) }),
     },
     unloadedAcceptedP99Ms: unloadedP99Ms,
