@@ -49,6 +49,26 @@
 // (> 2 x 1 + 4) -> cap 12.8 (refuse the 13th concurrent request); 16 answers, median 2 ms, while
 // 12 were in flight -> cap 13.8. With links of 50 ms to the replicas the baseline is 50 ms, and
 // a median of 60 ms leaves the cap alone: the wait is the network's, not a queue here.
+//
+// Neither event-loop delay nor answer times see the queue that grows when the machine, not the
+// node, is saturated: the kernel's run queue. A request that arrives while the node's event loop
+// is ready to run but has no core sits in the socket until the loop gets one, and the node never
+// times that wait; on two cores shared by three nodes and their clients it is most of what an
+// accepted request waits (bench:overload's sharedCpu: the loops waited for a core half the
+// overload phase while the answers' median looked fine). Linux counts that wait for every thread
+// (/proc/self/schedstat: time on a core, time ready but waiting, slices), so every sample also
+// reads how long the loop waited since the last one, and while the window's mean share exceeds
+// `coreWaitBudget` the cap shrinks by `decreaseFactor`, at most once per window (the mean lags a
+// window behind; shrinking at every adjustment would overshoot), and does not grow. Worked
+// example, budget 0.1: over 50 ms the loop waited 15 ms for a core (0.3) -> cap 10 becomes 8,
+// a window later, still 0.3, 6.4; once the share is back under 0.1 and the cap held the node
+// back, it grows again by one request per adjustment, or a quarter of itself below 4. Whoever
+// takes the cores (this node's own refusals, its peers, the clients, other programs), a request
+// waits the same, so a node on a crowded machine sheds load even when it is not the one crowding
+// it: one more reason the regulator is off by default. Caps may be fractional: 2.4 takes a
+// third request with probability 0.4, and below 1 an idle node takes a request with that
+// probability, a rate rather than a count, because a CPU-bound node serves one request in about
+// a millisecond, so one request in flight more or less is a large step.
 
 import { closeSync, openSync, readSync } from "node:fs";
 import { performance } from "node:perf_hooks";
