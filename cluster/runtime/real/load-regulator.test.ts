@@ -203,6 +203,20 @@ describe("LoadRegulator", () => {
     },
   );
 
+  it("sleeps its loop between samples only while it refuses, so that arrivals share a wakeup", () => {
+    const limits = { delayTargetMs: 4, concurrencyInitial: 2, coalesceMs: 2 };
+    const regulator = new LoadRegulator(limits, () => 0);
+    expect(regulator.coalesceMs()).toBe(0); // nothing refused yet
+    expect(regulator.admit(1)).toBe(true);
+    expect(regulator.coalesceMs()).toBe(0); // admitted requests do not make it sleep
+    expect(regulator.admit(2)).toBe(false);
+    expect(regulator.coalesceMs()).toBe(2); // refused since the last sample
+    expect(regulator.coalesceMs()).toBe(0); // and not since
+    const never = new LoadRegulator({ ...limits, coalesceMs: 0 }, () => 0);
+    never.admit(2);
+    expect(never.coalesceMs()).toBe(0);
+  });
+
   it("is off with a target of 0, and refuses impossible limits with one line", () => {
     const off = new LoadRegulator({ delayTargetMs: 0 }, () => 0);
     feed(off, 20, 100, 1);
