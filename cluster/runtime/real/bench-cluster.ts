@@ -32,8 +32,8 @@
 // (cpu-profile.ts), after the warm-up. Profiling slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
-import http from "node:http";
 import os from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { randomFreePorts, startLocalCluster } from "./cluster.ts";
 import {
   processCpuMs,
@@ -41,6 +41,8 @@ import {
   summarizeProfiles,
   type ProfileSummary,
 } from "./cpu-profile.ts";
+import { Pool } from "undici";
+import { setGeneratorPriority } from "./generator-priority.ts";
 import { httpCall, keyPath } from "./test-support.ts";
 
 const clients = Number(process.env["BENCH_CLIENTS"] ?? 32);
@@ -61,6 +63,45 @@ interface Sample {
 
 type Target = { ports: number[]; kind: "cluster" } | { ports: number[]; kind: "echo" };
 
+/** The generator's HTTP client: one undici Pool of keep-alive connections per server port.
+ * The generator shares the two cores with the servers it measures, so its client must be cheap
+ * and must not pause: Node's http.request cost 0.167 ms of CPU per request here and its
+ * garbage blocked the generator's loop for up to 45 ms in the half-load phase, latency the
+ * nodes had not caused; undici's Pool (bench-client.ts measured 0.04 ms) does the same work. */
+class Pools {
+  private readonly pools = new Map<number, Pool>();
+  constructor(private readonly connectionsPerPort: number) {}
+
+  async call(
+    port: number,
+    method: "GET" | "PUT",
+    path: string,
+    headers: Record<string, string> = {},
+    body: string | null = null,
+  ): Promise<{ status: number; context: string | undefined }> {
+    let pool = this.pools.get(port);
+    if (pool === undefined) {
+      pool = new Pool(`http://127.0.0.1:${port}`, {
+        connections: this.connectionsPerPort,
+        pipelining: 1,
+        keepAliveTimeout: 4_000, // below the node's 5 s, so no request lands on a closing socket
+      });
+      this.pools.set(port, pool);
+    }
+    const answer = await pool.request({ method, path, headers, body });
+    await answer.body.dump();
+    const context = answer.headers["x-neverstop-context"];
+    return {
+      status: answer.statusCode,
+      context: typeof context === "string" ? context : undefined,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+  }
+}
+
 /** One client's state: its own keys and the context of its last write to each, so that every
  * put supersedes the previous one instead of piling up siblings. */
 class Client {
@@ -68,7 +109,7 @@ class Client {
   private counter = 0;
   constructor(
     private readonly id: number,
-    private readonly agent: http.Agent,
+    readonly pools: Pools,
   ) {}
 
   async next(target: Target): Promise<Sample> {
@@ -77,38 +118,46 @@ class Client {
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
     this.counter++;
     if (target.kind === "echo") {
-      const answer = await httpCall(port, { path: "/echo", agent: this.agent });
+      const answer = await this.pools.call(port, "GET", "/echo");
       return { op: "echo", ms: elapsed(), ok: answer.status === 200 };
     }
-    const key = `c${this.id}-${this.counter % keysPerClient}`;
+    // Puts and gets alternate, each get reading the key the put before it wrote, so the mix is
+    // half and half in every phase, for an old client or one the open loop has just added.
+    const key = `c${this.id}-${Math.floor((this.counter - 1) / 2) % keysPerClient}`;
     const context = this.contexts.get(key);
-    if (this.counter % 2 === 0 || context === undefined) {
-      const answer = await httpCall(port, {
-        method: "PUT",
-        path: keyPath("bench", key),
-        headers: context === undefined ? {} : { "x-neverstop-context": context },
-        body: JSON.stringify({ client: this.id, n: this.counter }),
-        agent: this.agent,
-      });
-      const next = answer.headers["x-neverstop-context"];
-      if (typeof next === "string") this.contexts.set(key, next);
+    if (this.counter % 2 === 1) {
+      const answer = await this.pools.call(
+        port,
+        "PUT",
+        keyPath("bench", key),
+        context === undefined
+          ? { "content-type": "application/json" }
+          : { "content-type": "application/json", "x-neverstop-context": context },
+        JSON.stringify({ client: this.id, n: this.counter }),
+      );
+      if (answer.context !== undefined) this.contexts.set(key, answer.context);
       return { op: "put", ms: elapsed(), ok: answer.status === 204 };
     }
-    const answer = await httpCall(port, { path: keyPath("bench", key), agent: this.agent });
+    const answer = await this.pools.call(port, "GET", keyPath("bench", key));
     return { op: "get", ms: elapsed(), ok: answer.status === 200 };
   }
+}
+
+/** The clients of one server under test: the same ones, with the contexts they learned, run the
+ * warm-up, the peak and the half load; the open loop adds more only when all are busy. */
+function makeClients(pools: Pools): Client[] {
+  return Array.from({ length: clients }, (_, index) => new Client(index, pools));
 }
 
 async function closedLoop(
   target: Target,
   durationMs: number,
-  agent: http.Agent,
+  loopClients: Client[],
 ): Promise<Sample[]> {
   const samples: Sample[] = [];
   const deadline = Date.now() + durationMs;
   await Promise.all(
-    Array.from({ length: clients }, async (_, index) => {
-      const client = new Client(index, agent);
+    loopClients.map(async (client) => {
       while (Date.now() < deadline) samples.push(await client.next(target));
     }),
   );
@@ -121,11 +170,14 @@ async function openLoop(
   target: Target,
   ratePerSecond: number,
   durationMs: number,
-  agent: http.Agent,
-): Promise<Sample[]> {
+  loopClients: Client[],
+): Promise<{ samples: Sample[]; generator: GeneratorHealth }> {
   const samples: Sample[] = [];
-  const pool = Array.from({ length: clients * 4 }, (_, index) => new Client(1_000 + index, agent));
-  const idle = [...pool];
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const cpuStarted = process.cpuUsage();
+  let lateMsMax = 0;
+  const idle = [...loopClients];
   const started = performance.now();
   const total = Math.floor((ratePerSecond * durationMs) / 1000);
   const inFlight: Promise<void>[] = [];
@@ -133,7 +185,8 @@ async function openLoop(
     const scheduled = started + (index * 1000) / ratePerSecond;
     const wait = scheduled - performance.now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    const client = idle.pop() ?? new Client(10_000 + index, agent);
+    lateMsMax = Math.max(lateMsMax, performance.now() - scheduled);
+    const client = idle.pop() ?? new Client(10_000 + index, loopClients[0]!.pools);
     inFlight.push(
       client.next(target).then((sample) => {
         samples.push({ ...sample, ms: performance.now() - scheduled });
@@ -142,7 +195,29 @@ async function openLoop(
     );
   }
   await Promise.all(inFlight);
-  return samples;
+  loopDelay.disable();
+  const cpu = process.cpuUsage(cpuStarted);
+  const round = (value: number) => Math.round(value * 1000) / 1000;
+  return {
+    samples,
+    generator: {
+      lateMsMax: round(lateMsMax),
+      loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6),
+      loopDelayMaxMs: round(loopDelay.max / 1e6),
+      cpuMsPerRequest: round((cpu.user + cpu.system) / 1000 / Math.max(1, total)),
+    },
+  };
+}
+
+/** How the generator itself fared in an open loop: a late send or a blocked loop is latency
+ * the nodes did not cause, and shows here rather than hiding in the p99. */
+interface GeneratorHealth {
+  /** The latest any request was sent after its scheduled time (ms). */
+  lateMsMax: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** The generator process's CPU per request sent (ms), the HTTP client's cost. */
+  cpuMsPerRequest: number;
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -203,7 +278,7 @@ interface WarmUp {
 /** Closed-loop windows until the servers' CPU per operation stops falling (see the header). */
 async function warmUp(
   target: Target,
-  agent: http.Agent,
+  loopClients: Client[],
   pids: (number | undefined)[],
 ): Promise<WarmUp> {
   const windows: (number | null)[] = [];
@@ -212,7 +287,7 @@ async function warmUp(
   const started = Date.now();
   while (Date.now() - started < warmupMaxMs && settledInARow < 2) {
     const before = cpuMsOf(pids);
-    const samples = await closedLoop(target, warmupWindowMs, agent);
+    const samples = await closedLoop(target, warmupWindowMs, loopClients);
     const perOp = perOperation(before, cpuMsOf(pids), Math.max(1, samples.length));
     windows.push(perOp);
     if (perOp === null) break; // no /proc: nothing to judge by, one window it is
@@ -268,16 +343,19 @@ async function startSkeleton(): Promise<{ ports: number[]; pids: number[]; stop(
 }
 
 /** The skeleton's peak: warm-up, then the same closed loop as the cluster's. */
-async function runSkeleton(agent: http.Agent) {
+async function runSkeleton(pools: Pools) {
   const skeleton = await startSkeleton();
+  setGeneratorPriority(-10);
   try {
     const target: Target = { kind: "cluster", ports: skeleton.ports };
-    const warm = await warmUp(target, agent, skeleton.pids);
+    const loopClients = makeClients(pools);
+    const warm = await warmUp(target, loopClients, skeleton.pids);
     const cpuBefore = cpuMsOf(skeleton.pids);
-    const peak = summarize(await closedLoop(target, phaseMs, agent), phaseMs);
+    const peak = summarize(await closedLoop(target, phaseMs, loopClients), phaseMs);
     const cpuMsPerOp = perOperation(cpuBefore, cpuMsOf(skeleton.pids), peak.requests);
     return { warmUp: warm, peak, cpuMsPerOp };
   } finally {
+    setGeneratorPriority(0);
     skeleton.stop();
   }
 }
@@ -286,7 +364,10 @@ interface ClusterRun {
   warmUp: WarmUp;
   peak: ReturnType<typeof summarize>;
   cpuMsPerOp: number | null;
-  halfLoad: ReturnType<typeof summarize> & { rateOpsPerSecond: number };
+  halfLoad: ReturnType<typeof summarize> & {
+    rateOpsPerSecond: number;
+    generator: GeneratorHealth;
+  };
   profile?: ProfileSummary;
 }
 
@@ -298,7 +379,7 @@ const perOperation = (before: number | undefined, after: number | undefined, cou
 /** One cluster under one sync policy: warm-up, peak (closed loop), half of peak (open loop). */
 async function runCluster(
   policy: "always" | "interval" | "never",
-  agent: http.Agent,
+  pools: Pools,
 ): Promise<ClusterRun> {
   const folder = profileDir === undefined ? undefined : `${profileDir}/${policy}-${Date.now()}`;
   if (folder !== undefined) process.env["NEVERSTOP_NODE_CPU_PROF_DIR"] = folder;
@@ -309,20 +390,32 @@ async function runCluster(
     defaults: { n: 3, r: 2, w: 2 },
   });
   delete process.env["NEVERSTOP_NODE_CPU_PROF_DIR"];
+  setGeneratorPriority(-10);
   let run: Omit<ClusterRun, "profile">;
   let warmedAfterMs: number;
   try {
     const target: Target = { kind: "cluster", ports: cluster.nodes.map((node) => node.httpPort) };
     const nodePids = cluster.nodes.map((node) => node.pid);
-    const warm = await warmUp(target, agent, nodePids);
+    const loopClients = makeClients(pools);
+    const warm = await warmUp(target, loopClients, nodePids);
     warmedAfterMs = Date.now() - startedAt;
     const cpuBefore = cpuMsOf(nodePids);
-    const peak = summarize(await closedLoop(target, phaseMs, agent), phaseMs);
+    const peak = summarize(await closedLoop(target, phaseMs, loopClients), phaseMs);
     const cpuMsPerOp = perOperation(cpuBefore, cpuMsOf(nodePids), peak.requests);
     const halfRate = Math.max(1, Math.floor(peak.opsPerSecond / 2));
-    const half = summarize(await openLoop(target, halfRate, phaseMs, agent), phaseMs);
-    run = { warmUp: warm, peak, cpuMsPerOp, halfLoad: { rateOpsPerSecond: halfRate, ...half } };
+    const half = await openLoop(target, halfRate, phaseMs, loopClients);
+    run = {
+      warmUp: warm,
+      peak,
+      cpuMsPerOp,
+      halfLoad: {
+        rateOpsPerSecond: halfRate,
+        ...summarize(half.samples, phaseMs),
+        generator: half.generator,
+      },
+    };
   } finally {
+    setGeneratorPriority(0);
     await cluster.stop();
   }
   // Each node writes its profile as it exits, which cluster.stop() waited for.
@@ -333,24 +426,27 @@ async function runCluster(
 
 async function main(): Promise<void> {
   const echo = await startEcho();
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients * 4 });
+  const pools = new Pools(clients * 4);
   try {
     const echoTarget: Target = { kind: "echo", ports: [echo.port] };
     await httpCall(echo.port, { path: "/" });
     const runs: Partial<Record<typeof sync, ClusterRun>> = {};
-    runs[sync] = await runCluster(sync, agent);
-    const echoWarmUp = await warmUp(echoTarget, agent, [echo.pid]);
+    runs[sync] = await runCluster(sync, pools);
+    const generatorPriority = setGeneratorPriority(-10);
+    const echoClients = makeClients(pools);
+    const echoWarmUp = await warmUp(echoTarget, echoClients, [echo.pid]);
     const echoCpuBefore = processCpuMs(echo.pid);
-    const baseline = summarize(await closedLoop(echoTarget, phaseMs, agent), phaseMs);
+    const baseline = summarize(await closedLoop(echoTarget, phaseMs, echoClients), phaseMs);
     const echoCpuMsPerRequest = perOperation(
       echoCpuBefore,
       processCpuMs(echo.pid),
       baseline.requests,
     );
-    const skeleton = process.env["BENCH_SKELETON"] === "0" ? undefined : await runSkeleton(agent);
+    setGeneratorPriority(0);
+    const skeleton = process.env["BENCH_SKELETON"] === "0" ? undefined : await runSkeleton(pools);
     // `npm start` runs sync `always`: measured in the same run (group commit, issue 13).
     if (sync !== "always" && process.env["BENCH_ALWAYS"] !== "0") {
-      runs.always = await runCluster("always", agent);
+      runs.always = await runCluster("always", pools);
     }
     const main = runs[sync]!;
     const ratio = Math.round((main.peak.opsPerSecond / baseline.opsPerSecond) * 1000) / 1000;
@@ -365,7 +461,18 @@ async function main(): Promise<void> {
         : Math.round((always.peak.opsPerSecond / main.peak.opsPerSecond) * 1000) / 1000;
     const result = {
       benchmark: "cluster",
-      setup: { nodes: 3, n: 3, r: 2, w: 2, sync, clients, phaseMs, mix: "50% put / 50% get" },
+      setup: {
+        nodes: 3,
+        n: 3,
+        r: 2,
+        w: 2,
+        sync,
+        clients,
+        phaseMs,
+        mix: "50% put / 50% get",
+        client: "undici Pool, keep-alive",
+        generatorPriority,
+      },
       warmUp: main.warmUp,
       peak: main.peak,
       echo: {
@@ -427,7 +534,7 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result, null, 2));
   } finally {
-    agent.destroy();
+    await pools.close();
     echo.stop();
   }
 }

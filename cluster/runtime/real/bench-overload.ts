@@ -71,7 +71,7 @@
 // adds their top functions to the JSON (scripts/profile-on-signal.js, cpu-profile.ts).
 
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -80,6 +80,7 @@ import { startLocalCluster, type LocalCluster } from "./cluster.ts";
 import { BenchConnectionPool } from "./bench-client.ts";
 import { defaultLoadRegulatorLimits, type LoadRegulatorLimits } from "./load-regulator.ts";
 import { processCpuMs, summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
+import { setGeneratorPriority } from "./generator-priority.ts";
 import { httpCall, keyPath, metricValue } from "./test-support.ts";
 
 const requestsInFlightMax = integerFromEnvironment("BENCH_IN_FLIGHT_MAX", 4, 1, 1_000);
@@ -735,27 +736,6 @@ async function measureRegulated(
   } finally {
     setGeneratorPriority(0);
     probe.stop();
-  }
-}
-
-/** The load generator stands for clients on other machines: while it measures, it asks the
- * scheduler for a higher priority than the nodes (nice -10, which needs root or CAP_SYS_NICE),
- * so that on these shared cores its timers fire on schedule and a response is timed when it
- * arrives, instead of after the nodes' own queue, which would be the generator measuring
- * itself. It does not make the nodes faster: they get the CPU the generator leaves, in every
- * phase alike, and capacity is measured under the same priority. Called after the nodes are
- * started and undone before the next are (a child inherits its parent's nice value, so nodes
- * started at -10 would compete as equals). Says what it got. */
-function setGeneratorPriority(nice: number): string {
-  if (process.env["BENCH_GENERATOR_NICE"] === "0") return "unchanged (BENCH_GENERATOR_NICE=0)";
-  try {
-    // Linux keeps a nice value per thread: the main thread's alone would leave V8's garbage
-    // collection helpers behind the nodes.
-    const threads = existsSync("/proc/self/task") ? readdirSync("/proc/self/task") : ["0"];
-    for (const thread of threads) os.setPriority(Number(thread), nice);
-    return `nice ${nice}, nodes 0`;
-  } catch {
-    return `unchanged (no permission for nice ${nice})`;
   }
 }
 

@@ -25,8 +25,8 @@ export function encodeFrame(value: unknown): Buffer {
 export function encodeFrames(texts: readonly string[]): Buffer {
   let totalBytes = 0;
   const sizes = new Array<number>(texts.length);
-  for (const [index, text] of texts.entries()) {
-    const bodyBytes = Buffer.byteLength(text, "utf8");
+  for (let index = 0; index < texts.length; index++) {
+    const bodyBytes = Buffer.byteLength(texts[index]!, "utf8");
     if (bodyBytes > frameSizeMaxBytes) {
       throw new FrameError(
         `Expected a frame of at most ${frameSizeMaxBytes} bytes, got ${bodyBytes}`,
@@ -37,10 +37,10 @@ export function encodeFrames(texts: readonly string[]): Buffer {
   }
   const frames = Buffer.allocUnsafe(totalBytes);
   let offset = 0;
-  for (const [index, text] of texts.entries()) {
+  for (let index = 0; index < texts.length; index++) {
     frames.writeUInt32BE(sizes[index]!, offset);
     offset += headerSizeBytes;
-    offset += frames.write(text, offset, "utf8");
+    offset += frames.write(texts[index]!, offset, "utf8");
   }
   return frames;
 }
@@ -49,9 +49,16 @@ export function encodeFrames(texts: readonly string[]): Buffer {
  * Turns a stream of chunks back into JSON values. `push` returns every complete frame the chunk
  * finished, in order, and throws FrameError on a length over the limit or a body that is not
  * JSON: the caller closes that connection (the stream can no longer be trusted to be in sync).
+ *
+ * Frames are read in place: a frame that lies inside one chunk (nearly all of them: a socket
+ * read holds many) is decoded from that chunk by offset, with no Buffer made for its header,
+ * its body or the rest. Chunks are joined only when a frame spans them, and only once the
+ * frame is complete, so a large frame arriving in many reads is copied once.
  */
 export class FrameDecoder {
+  /** Received chunks not yet fully decoded; the first is read from `offset` on. */
   private chunks: Buffer[] = [];
+  private offset = 0;
   private bufferedBytes = 0;
 
   push(chunk: Buffer): unknown[] {
@@ -60,16 +67,25 @@ export class FrameDecoder {
     const values: unknown[] = [];
     for (;;) {
       if (this.bufferedBytes < headerSizeBytes) return values;
-      const head = this.peek(headerSizeBytes);
-      const bodyBytes = head.readUInt32BE(0);
+      if (this.chunks[0]!.length - this.offset < headerSizeBytes) this.join();
+      const bodyBytes = this.chunks[0]!.readUInt32BE(this.offset);
       if (bodyBytes > frameSizeMaxBytes) {
         throw new FrameError(
           `Expected a frame of at most ${frameSizeMaxBytes} bytes, got a length of ${bodyBytes}`,
         );
       }
-      if (this.bufferedBytes < headerSizeBytes + bodyBytes) return values;
-      const frame = this.take(headerSizeBytes + bodyBytes);
-      const text = frame.toString("utf8", headerSizeBytes);
+      const frameBytes = headerSizeBytes + bodyBytes;
+      if (this.bufferedBytes < frameBytes) return values;
+      if (this.chunks[0]!.length - this.offset < frameBytes) this.join();
+      const first = this.chunks[0]!;
+      const bodyStart = this.offset + headerSizeBytes;
+      const text = first.toString("utf8", bodyStart, bodyStart + bodyBytes);
+      this.offset += frameBytes;
+      this.bufferedBytes -= frameBytes;
+      if (this.offset === first.length) {
+        this.chunks.shift();
+        this.offset = 0;
+      }
       try {
         values.push(JSON.parse(text));
       } catch {
@@ -85,19 +101,10 @@ export class FrameDecoder {
     return this.bufferedBytes;
   }
 
-  private peek(byteCount: number): Buffer {
-    const first = this.chunks[0]!;
-    if (first.length >= byteCount) return first.subarray(0, byteCount);
-    this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!.subarray(0, byteCount);
-  }
-
-  private take(byteCount: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    const frame = all.subarray(0, byteCount);
-    const rest = all.subarray(byteCount);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.bufferedBytes = rest.length;
-    return frame;
+  /** Joins the unread bytes into one chunk, for a header or frame that spans chunks. */
+  private join(): void {
+    this.chunks[0] = this.chunks[0]!.subarray(this.offset);
+    this.chunks = [Buffer.concat(this.chunks, this.bufferedBytes)];
+    this.offset = 0;
   }
 }
