@@ -833,6 +833,9 @@ async function main(): Promise<void> {
     overload: {
       refused: 0,
       acceptedP99Ms: Number.NaN,
+      acceptedPerSecond: Number.NaN,
+      refusedFraction: Number.NaN,
+      refusedP99Ms: Number.NaN,
       generatorLoopDelayMs: {},
       cpu: {},
       machineWakeupDelayMs: {},
@@ -887,6 +890,14 @@ async function main(): Promise<void> {
       },
       unloadedAcceptedP99Ms: scenario.unloadedAcceptedP99Ms,
       overloadAcceptedP99Ms: scenario.overload.acceptedP99Ms,
+      overloadAcceptedPerSecond: scenario.overload.acceptedPerSecond,
+      overloadRefusedFraction: scenario.overload.refusedFraction,
+      // A refusal's p99 over the unloaded p99: a refusal is the least a node can do for a
+      // request, after the same wait in the socket and the run queue before the node reads it,
+      // so an accepted request's p99 can hardly be below it. Above 3, the queue that misses the
+      // target is in front of every admission decision, not behind it.
+      overloadRefusedP99Ms: scenario.overload.refusedP99Ms,
+      refusedP99Ratio: round(scenario.overload.refusedP99Ms / scenario.unloadedAcceptedP99Ms),
       overloadGeneratorLoopDelayMs: scenario.overload.generatorLoopDelayMs,
       overloadNodeLoopWaitingForCoreFraction: (
         scenario.overload.cpu as { nodeLoopWaitingForCoreFraction?: number }
