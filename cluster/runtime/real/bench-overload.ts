@@ -89,9 +89,13 @@ const phaseMs = integerFromEnvironment("BENCH_PHASE_MS", 4_000, 1_000, 10_000);
 const loopDelayTargetMs = integerFromEnvironment("BENCH_LOOP_DELAY_TARGET_MS", 4, 0, 1_000);
 /** The load regulator's limits the benchmark is judged with (load-regulator.ts): the cap shrinks
  * while a node's event loop waits for a core more than a fifth of the time, down to a quarter
- * of a request (an idle node then takes one request in four). A budget of 0.1 held the cap at
- * its floor through the unloaded phase too (69% of it refused at a quarter of capacity, load 4);
- * 0.2 refused 0-15% there. BENCH_REGULATOR='{"coreWaitBudget":0.3}' overrides any of them. */
+ * of a request (an idle node then takes one request in four). Even the unloaded phase keeps the
+ * loops waiting 0.1-0.2 of the time here (at a quarter of capacity a request costs the nodes
+ * 0.7-1.2 ms of CPU, three times what it costs at capacity, where wakeups are shared), so a
+ * budget of 0.1 held the cap at its floor through it (69% refused, load 4); 0.2 refused 0-50%
+ * there and gave the best overload ratio measured (3.06 with the machine otherwise idle; 0.3
+ * and coalesceMs 2 did no better in alternated runs). BENCH_REGULATOR='{"coreWaitBudget":0.3}'
+ * overrides any of them. */
 const judgedRegulatorLimits: Partial<LoadRegulatorLimits> = {
   coreWaitBudget: 0.2,
   concurrencyMin: 0.25,
