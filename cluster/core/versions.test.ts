@@ -2,6 +2,7 @@
 // tombstones, lww, and the opaque context encoding.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { freezeJson } from "./immutable.ts";
 import {
   contextLengthMax,
   decodeContext,
@@ -9,6 +10,7 @@ import {
   encodeContext,
   decodeVersion,
   encodeVersion,
+  encodedVersionBytes,
   isDeleted,
   merge,
   sameVersion,
@@ -206,6 +208,25 @@ describe("dotted version vectors", () => {
       timestamp: 12.5,
     });
     expect(encodeVersion(lww)).toBe(JSON.stringify(lww));
+  });
+
+  it("counts a version's stored bytes exactly as UTF-8 of its text, any text in it", () => {
+    // Any UTF-16 units, lone surrogates too (JSON escapes them), in values and in actors.
+    const text = fc.string({ unit: "binary", maxLength: 6 });
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 5 }), (writes) => {
+        let version: VersionedObject | null = null;
+        for (const [actor, value] of writes) {
+          version = write(version, `n${actor}`, value);
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(encodeVersion(version)));
+          freezeJson(version); // now counted once and remembered, as a stored version is
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(encodeVersion(version)));
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(JSON.stringify(version)));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it("fingerprints two versions alike exactly when their stored texts are alike", () => {

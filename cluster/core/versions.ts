@@ -25,6 +25,7 @@
 // Last-write-wins buckets keep one sibling and pick the highest (timestamp, actor): simple, and
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
+import type { ObjectCodec } from "../storage/store.ts";
 import { crdtMerge, type CrdtState } from "./crdt.ts";
 import { freezeJson } from "./immutable.ts";
 import { sha1Hex, sha1Words } from "./sha1.ts";
@@ -401,12 +402,33 @@ const clockTexts = new WeakMap<VersionVector, string>();
 
 /** The JSON text of a sibling, encoded once per frozen sibling. */
 function siblingText(sibling: Sibling): string {
-  let text = siblingTexts.get(sibling);
-  if (text === undefined) {
-    text = JSON.stringify(sibling);
-    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, text);
+  return encodedSibling(sibling).text;
+}
+
+/** A sibling's JSON text and its UTF-8 bytes, made once per frozen sibling. */
+function encodedSibling(sibling: Sibling): { text: string; bytes: number } {
+  let encoded = siblingTexts.get(sibling);
+  if (encoded === undefined) {
+    const text = JSON.stringify(sibling);
+    encoded = { text, bytes: utf8Length(text) };
+    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, encoded);
   }
-  return text;
+  return encoded;
+}
+
+/** Bytes of UTF-8 that a well-formed text encodes to (JSON.stringify's output always is). */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 2; // a surrogate pair: two units, one code point of 4 bytes
+      index += 1;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** What was computed once for a frozen version or sibling: a frozen value never changes, so it
@@ -414,7 +436,8 @@ function siblingText(sibling: Sibling): string {
  * frozen messages instead of copying them). */
 const fingerprints = new WeakMap<VersionedObject, string>();
 const versionTexts = new WeakMap<VersionedObject, string>();
-const siblingTexts = new WeakMap<Sibling, string>();
+const siblingTexts = new WeakMap<Sibling, { text: string; bytes: number }>();
+const versionByteCounts = new WeakMap<VersionedObject, number>();
 const siblingDigests = new WeakMap<Sibling, [number, number]>();
 
 /**
@@ -436,6 +459,32 @@ export function encodeVersion(object: VersionedObject): string {
   if (Object.isFrozen(object)) versionTexts.set(object, text);
   return text;
 }
+
+/**
+ * The UTF-8 bytes of encodeVersion(object), counted from its parts: each sibling's count is
+ * made once, with its text, and a version stored by three replicas is counted once. The
+ * simulated disk stores versions as objects (versionCodec) and needs only this of their text
+ * until something reads the text.
+ */
+export function encodedVersionBytes(object: VersionedObject): number {
+  let bytes = versionByteCounts.get(object);
+  if (bytes !== undefined) return bytes;
+  const { siblings } = object;
+  // '{"mode":' mode ',"clock":' clock ',"siblings":[' siblings joined by ',' ']}'
+  bytes = 8 + utf8Length(JSON.stringify(object.mode)) + 9 + utf8Length(clockJson(object.clock));
+  bytes += 13 + Math.max(0, siblings.length - 1) + 2;
+  for (let index = 0; index < siblings.length; index += 1) {
+    bytes += encodedSibling(siblings[index]!).bytes;
+  }
+  if (Object.isFrozen(object)) versionByteCounts.set(object, bytes);
+  return bytes;
+}
+
+/** How a store that holds objects (the simulated disk) stores versions: text made on demand. */
+export const versionCodec: ObjectCodec<VersionedObject> = {
+  encode: encodeVersion,
+  byteLength: encodedVersionBytes,
+};
 
 /**
  * The version a stored text holds, frozen, with the text remembered as its encoding: a replica
