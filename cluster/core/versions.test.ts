@@ -229,6 +229,37 @@ describe("dotted version vectors", () => {
     );
   });
 
+  it("counts a version's bytes from the version it replaces, looking only at what changed", () => {
+    const text = fc.string({ unit: "binary", maxLength: 6 });
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    const step = fc.record({
+      actor: fc.constantFrom("A", "B", "é"),
+      value: text,
+      merge: fc.nat(4),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
+        // Two replicas' histories: writes on top of one, now and then a merge of the other in,
+        // the way a replica's stored version is replaced by the next one.
+        let mine: VersionedObject | null = null;
+        let theirs: VersionedObject | null = null;
+        for (const { actor, value, merge: mergeNow } of steps) {
+          const next: VersionedObject =
+            mergeNow === 0 && theirs !== null ? merge(mine, theirs)! : write(mine, actor, value);
+          theirs = write(theirs, "other", value);
+          freezeJson(next);
+          freezeJson(theirs);
+          if (mine !== null) {
+            const previous = { object: mine, bytes: utf8Bytes(encodeVersion(mine)) };
+            expect(encodedVersionBytes(next, previous)).toBe(utf8Bytes(encodeVersion(next)));
+          }
+          mine = next;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("fingerprints two versions alike exactly when their stored texts are alike", () => {
     fc.assert(
       fc.property(objectArbitrary, fc.nat(), fc.nat(), (family, i, j) => {

@@ -268,15 +268,22 @@ export class SimulatedDiskStore implements ObjectHoldingStore {
     if (!Object.isFrozen(object)) {
       throw new TypeError("Expected a frozen object: the store shares it instead of copying it");
     }
-    const valueBytes = codec.byteLength(object);
+    const keyBytes = deletionRecordBytes(key); // a put's record is this plus its value's bytes
+    const anyCodec = codec as unknown as ObjectCodec<object>;
+    const previous = this.live.get(key);
+    const valueBytes =
+      previous?.codec === anyCodec
+        ? codec.byteLength(object, {
+            object: previous.object as Value,
+            bytes: previous.bytes - keyBytes,
+          })
+        : codec.byteLength(object);
     if (valueBytes > valueBytesMax) {
       throw new RangeError(
         `Expected \`value\` to be at most ${valueBytesMax} bytes of UTF-8, got ${valueBytes}`,
       );
     }
-    const bytes = deletionRecordBytes(key) + valueBytes;
-    const anyCodec = codec as unknown as ObjectCodec<object>;
-    this.write({ key, value: undefined, object, codec: anyCodec, bytes });
+    this.write({ key, value: undefined, object, codec: anyCodec, bytes: keyBytes + valueBytes });
   }
 
   delete(key: string): void {

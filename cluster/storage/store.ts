@@ -57,8 +57,10 @@ export interface ObjectCodec<Value extends object> {
   /** The text the object stands for: what a text store would hold, and what get() returns. */
   encode(object: Value): string;
   /** The UTF-8 bytes of encode(object), counted without building the text where it can be
-   * (StoreStats' byte counts and the value size limit are the text's, as in a text store). */
-  byteLength(object: Value): number;
+   * (StoreStats' byte counts and the value size limit are the text's, as in a text store).
+   * `previous` is the object this one replaces under its key, with its count, when there is
+   * one: a codec may count only what changed. */
+  byteLength(object: Value, previous?: { object: Value; bytes: number }): number;
 }
 
 /**
