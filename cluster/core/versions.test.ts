@@ -12,6 +12,7 @@ import {
   encodeVersion,
   encodedVersionBytes,
   isDeleted,
+  joinClocks,
   merge,
   sameVersion,
   update,
@@ -225,6 +226,31 @@ describe("dotted version vectors", () => {
           expect(encodedVersionBytes(version)).toBe(utf8Bytes(JSON.stringify(version)));
         }
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a write's clock is the join of the old clock with the new dot, in the same key order", () => {
+    // Actors that read as array indexes ("7", "10") are listed first by any object whatever the
+    // order they were added in: the clock a write builds must still be joinClocks's.
+    const actor = fc.constantFrom("7", "10", "a", "b@x", "n1@1", "é");
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(actor, fc.boolean()), { minLength: 1, maxLength: 8 }),
+        (steps) => {
+          let version: VersionedObject | null = null;
+          for (const [writer, withContext] of steps) {
+            const before: VersionedObject | null = version;
+            const context = withContext && before !== null ? before.clock : {};
+            version = write(before, writer, "v", context);
+            const counter = (before?.clock[writer] ?? 0) + 1; // the dot update() mints
+            const expected = joinClocks(joinClocks(before?.clock ?? {}, context), {
+              [writer]: counter,
+            });
+            expect(Object.entries(version.clock)).toEqual(Object.entries(expected));
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

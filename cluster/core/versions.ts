@@ -89,6 +89,33 @@ function isSortedClock(clock: VersionVector): boolean {
   return true;
 }
 
+/**
+ * joinClocks(clock, {[actor]: counter}), for a new dot: the actor put in its place while
+ * copying, not a copy sorted afterwards. Every write mints one, and the sort (with its array of
+ * actors) was most of what a write allocated.
+ */
+function withEvent(clock: VersionVector, actor: string, counter: number): VersionVector {
+  // A context may already name a higher counter for the actor (a client may send any clock it
+  // was given for this key): the general join keeps the higher one, as it always did.
+  if ((clock[actor] ?? 0) >= counter || !isSortedClock(clock)) {
+    return joinClocks(clock, { [actor]: counter });
+  }
+  const joined: VersionVector = {};
+  let placed = false;
+  for (const known in clock) {
+    if (!placed && !(known < actor)) {
+      joined[actor] = counter;
+      placed = true;
+      if (known === actor) continue;
+    }
+    joined[known] = clock[known]!;
+  }
+  if (!placed) joined[actor] = counter;
+  // Actors go in in sorted order, as sortClock puts them in: the same object, key order too
+  // (an actor that reads as an array index, "7", is listed first by both; see the tests).
+  return joined;
+}
+
 function sortClock(clock: VersionVector): VersionVector {
   const sorted: VersionVector = {};
   for (const actor of Object.keys(clock).sort()) sorted[actor] = clock[actor]!;
@@ -204,13 +231,13 @@ export function update(local: VersionedObject | null, input: UpdateInput): Versi
     const winner = lwwWinner([...current.siblings, written])!;
     return {
       mode: "lww",
-      clock: joinClocks(current.clock, { [input.actor]: counter }),
+      clock: withEvent(current.clock, input.actor, counter),
       siblings: [winner],
     };
   }
   const result: VersionedObject = {
     mode: "causal",
-    clock: joinClocks(joinClocks(current.clock, input.context), { [input.actor]: counter }),
+    clock: withEvent(joinClocks(current.clock, input.context), input.actor, counter),
     siblings: survivorsWith(current.siblings, input.context, written),
   };
   assertObject(result);
@@ -282,6 +309,7 @@ function sameParts(object: VersionedObject, merged: VersionedObject): boolean {
   for (let index = 0; index < merged.siblings.length; index += 1) {
     if (object.siblings[index] !== merged.siblings[index]) return false;
   }
+  if (object.clock === merged.clock) return true; // joinClocks gave back this very clock
   // The same actors in the same order, so that the two encode to the same text.
   const actors = Object.keys(merged.clock);
   const objectActors = Object.keys(object.clock);

@@ -460,7 +460,8 @@ function plainCopy(value: unknown, depth: number): unknown {
   }
   if (Object.getPrototypeOf(value) !== Object.prototype) return notPlain;
   const copy: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
+  // for-in, not Object.keys: no array per object, and a plain object inherits no keys.
+  for (const key in value) {
     if (key === "__proto__") return notPlain;
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) continue;
