@@ -84,6 +84,12 @@ interface Host {
 
 export const clientEndpoint = "client";
 
+/** A client request in flight: answered yet, and the event that times it out. */
+interface RequestState {
+  finished: boolean;
+  timeout: ScheduledEvent | undefined;
+}
+
 export interface SimulationSnapshot {
   timeMs: number;
   cutLinks: string[];
@@ -276,16 +282,10 @@ export class Simulation {
     clientTimeoutMs: number,
     done: (outcome: ClientOutcome) => void,
   ): void {
-    let finished = false;
     const requestId = `r${(this.requestSequence += 1)}`;
-    const finish = (outcome: ClientOutcome) => {
-      if (finished) return;
-      finished = true;
-      this.scheduler.cancel(timeout); // a no-op when it is the timeout that finishes
-      this.pendingRequests.delete(requestId);
-      done(outcome);
-    };
-    const timeout = this.scheduler.after(clientTimeoutMs, () => finish({ kind: "timeout" }));
+    const state: RequestState = { finished: false, timeout: undefined };
+    const finish = this.requestFinisher(requestId, state, done);
+    state.timeout = this.scheduler.after(clientTimeoutMs, () => finish({ kind: "timeout" }));
     const host = this.host(nodeId);
     const cut = this.links.cutOf(clientEndpoint, nodeId);
     if (cut === "refuse" || (cut === undefined && !host.up)) {
@@ -315,6 +315,24 @@ export class Simulation {
   }
 
   // --- internals --------------------------------------------------------------------------
+
+  /** What ends a client request, once. Made by a method rather than declared as a named
+   * function in request(): tsx, which runs the benchmarks, names every named function created
+   * at run time with a property definition, which cost 2% of the simulator's time per request. */
+  private requestFinisher(
+    requestId: string,
+    state: RequestState,
+    done: (outcome: ClientOutcome) => void,
+  ): (outcome: ClientOutcome) => void {
+    return (outcome) => {
+      if (state.finished) return;
+      state.finished = true;
+      // A no-op when it is the timeout that finishes.
+      if (state.timeout !== undefined) this.scheduler.cancel(state.timeout);
+      this.pendingRequests.delete(requestId);
+      done(outcome);
+    };
+  }
 
   private host(id: NodeId): Host {
     const host = this.hosts.get(id);
