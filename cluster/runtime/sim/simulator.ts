@@ -24,7 +24,7 @@ import { SimulatedDisk } from "../../storage/simulated-disk.ts";
 import type { KeyValueStore, SyncPolicy } from "../../storage/store.ts";
 import { defaultLinkBehaviour, LinkTable, type LinkBehaviour } from "./network.ts";
 import { Random } from "./random.ts";
-import { Scheduler, type ScheduledEvent } from "./scheduler.ts";
+import { Scheduler, Task, type ScheduledEvent } from "./scheduler.ts";
 
 /** The node a simulation hosts: DynamoNode, or a stand-in a test builds (see the
  * nondeterminism test), as long as it takes events through `handle`. */
@@ -428,19 +428,44 @@ export class Simulation {
     freezeJson(message);
     for (let copy = 0; copy < copies; copy += 1) {
       const delay = this.links.sampleLatency(from, to, this.networkRandom);
-      const incarnation = target.incarnation;
-      this.scheduler.after(delay, () => {
-        // A link cut while the message was in flight loses it, as a reset connection would.
-        if (this.links.cutOf(from, to) !== undefined || target.incarnation !== incarnation) {
-          this.messageCounts.dropped += 1;
-          if (this.tracing) this.trace.push([this.scheduler.now, "drop", from, to, message.type]);
-          return;
-        }
-        this.messageCounts.delivered += 1;
-        if (this.tracing) this.trace.push([this.scheduler.now, "deliver", from, to, message.type]);
-        this.deliverToNode(target, incarnation, { type: "peer", from, message });
-      });
+      const arrival = new Arrival(this, from, target, target.incarnation, message);
+      this.scheduler.schedule(arrival, this.scheduler.now + Math.max(0, delay));
     }
+  }
+
+  /** @internal A message's arrival (see Arrival): delivered, or lost to a link cut or a crash
+   * while it was in flight. */
+  arrive(arrival: Arrival): void {
+    const { from, target, incarnation, message } = arrival;
+    const to = target.id;
+    // A link cut while the message was in flight loses it, as a reset connection would.
+    if (this.links.cutOf(from, to) !== undefined || target.incarnation !== incarnation) {
+      this.messageCounts.dropped += 1;
+      if (this.tracing) this.trace.push([this.scheduler.now, "drop", from, to, message.type]);
+      return;
+    }
+    this.messageCounts.delivered += 1;
+    if (this.tracing) this.trace.push([this.scheduler.now, "deliver", from, to, message.type]);
+    this.deliverToNode(target, incarnation, { type: "peer", from, message });
+  }
+}
+
+/** A peer message in flight: one object that is its own event (scheduler.ts's Task), not a
+ * closure per message (the simulator's busiest path). */
+class Arrival extends Task {
+  constructor(
+    private readonly simulation: Simulation,
+    readonly from: NodeId,
+    readonly target: Host,
+    /** The target's incarnation when the message left: a crash since voids it. */
+    readonly incarnation: number,
+    readonly message: PeerMessage,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.simulation.arrive(this);
   }
 }
 
