@@ -11,6 +11,9 @@
 // timers around ~30 live messages, so every push and pop walked 12 levels instead of 5, and
 // every dead timer was popped once more. Removing one takes nothing from the order of the
 // others: (time, sequence) orders every pair of events whatever the heap's shape.
+//
+// An event is a callback (at, after) or a Task that carries its own data (schedule): the
+// simulator's commonest event, a message in flight, is then one object rather than three.
 
 /** One scheduled event; `cancel` takes it back. */
 export interface ScheduledEvent {
