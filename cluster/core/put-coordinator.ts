@@ -330,7 +330,9 @@ export class PutCoordinator {
     if (verdict === undefined) return false;
     if (verdict.kind === "ok") {
       const tag = contextTag(fsm.request.bucket, fsm.request.key);
-      this.reply(fsm, { status: 204, context: encodeContext(fsm.object!.clock, tag) });
+      // Not remembered as decoded: a write's context is seldom handed back (versions.ts).
+      const context = encodeContext(fsm.object!.clock, tag, false);
+      this.reply(fsm, { status: 204, context });
     } else if (verdict.kind === "unavailable") {
       this.reply(fsm, {
         status: 503,

@@ -255,6 +255,22 @@ describe("dotted version vectors", () => {
     );
   });
 
+  it("counts clocks' bytes right for counters of any size", () => {
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    for (const counterFloor of [0, 8, 9, 99, 12_344, 999_999_999, 1e12, 2 ** 53 - 2]) {
+      const version = update(null, {
+        mode: "causal",
+        value: 1,
+        tombstone: false,
+        context: { a: 10, "n1@é": 100 },
+        actor: "b",
+        timestamp: 0,
+        counterFloor,
+      });
+      expect(encodedVersionBytes(version)).toBe(utf8Bytes(JSON.stringify(version)));
+    }
+  });
+
   it("counts a version's bytes from the version it replaces, looking only at what changed", () => {
     const text = fc.string({ unit: "binary", maxLength: 6 });
     const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
@@ -325,6 +341,14 @@ describe("dotted version vectors", () => {
           // encodeContext remembers what the text decodes to; the decoder proper must agree.
           expect(decodeContextText(text)).toEqual({ tag: "tag", clock });
           expect(decodeContext(text)).toEqual({ tag: "tag", clock });
+          // A stored version's clock is frozen: its text is made once. A write's answer makes it
+          // without remembering the decoding, a read's answer then remembers it: the same text,
+          // decoded alike either way.
+          const frozen = Object.freeze({ ...clock });
+          const answered = encodeContext(frozen, "tag2", false);
+          expect(decodeContext(answered)).toEqual({ tag: "tag2", clock });
+          expect(encodeContext(frozen, "tag2")).toBe(answered);
+          expect(decodeContext(answered)).toEqual(decodeContextText(answered));
         },
       ),
     );

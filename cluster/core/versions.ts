@@ -549,8 +549,46 @@ function bytesAfter(
   return bytes;
 }
 
+/**
+ * UTF-8 bytes of clockJson(clock), counted without making the text unless it is made already:
+ * a replica that merges concurrent versions makes a clock no one else has encoded, and only its
+ * length is needed for the store (its text waits for a context or a fingerprint that needs it).
+ */
 function clockBytes(clock: VersionVector): number {
-  return utf8Length(clockJson(clock));
+  const json = clockTexts.get(clock);
+  if (json !== undefined) return utf8Length(json);
+  let bytes = 2; // {}
+  let entries = 0;
+  for (const actor in clock) {
+    bytes += actorBytes(actor) + 1 + numberBytes(clock[actor]!); // "actor":counter
+    entries += 1;
+  }
+  return bytes + Math.max(0, entries - 1); // the commas
+}
+
+/** UTF-8 bytes of JSON.stringify(actor), remembered: a cluster has few actors. */
+function actorBytes(actor: string): number {
+  let bytes = actorByteCounts.get(actor);
+  if (bytes === undefined) {
+    if (actorByteCounts.size >= actorByteCountMax) actorByteCounts.clear();
+    bytes = utf8Length(JSON.stringify(actor));
+    actorByteCounts.set(actor, bytes);
+  }
+  return bytes;
+}
+
+const actorByteCounts = new Map<string, number>();
+const actorByteCountMax = 4096;
+
+/** Characters of JSON.stringify(value) for a number (ASCII), without making the text for the
+ * small whole numbers clocks hold. */
+function numberBytes(value: number): number {
+  if (Number.isInteger(value) && value >= 0 && value < 1e9) {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    return digits;
+  }
+  return JSON.stringify(value).length;
 }
 
 /** How a store that holds objects (the simulated disk) stores versions: text made on demand. */
@@ -647,38 +685,52 @@ const contextEncoder = new TextEncoder();
 
 /** Contexts encoded once per frozen clock (a version's clock is frozen once stored or sent):
  * every get and put answers with one, and most answers name a clock answered before. */
-const encodedContexts = new WeakMap<
-  VersionVector,
-  { tag: string; text: string; decoded: DecodedContext | undefined }
->();
+const encodedContexts = new WeakMap<VersionVector, EncodedContext>();
+
+interface EncodedContext {
+  tag: string;
+  text: string;
+  /** The clock in actor order, as the text holds it. */
+  sorted: VersionVector;
+  /** What decodeContext finds in the text; undefined until asked for, or if it refuses it. */
+  decoded: DecodedContext | undefined;
+  decodedKnown: boolean;
+}
 
 /**
- * The context text for a clock read from the key tagged `tag`. The text is also remembered as
- * decoded: a client hands it back with its next write, where validation, translation and the
- * coordinator each decode it, and decoding it (base64, UTF-8, JSON, checks) cost more than
- * encoding it. The remembered value is what decodeContext would find in the text (the property
- * test in versions.test.ts compares the two), and a context it would refuse (too long, or a
- * clock it does not accept) is not remembered.
+ * The context text for a clock read from the key tagged `tag`. With `rememberDecoding`, the
+ * text is also remembered as decoded: a client hands a read's context back with its next write,
+ * where validation, translation and the coordinator each decode it, and decoding it (base64,
+ * UTF-8, JSON, checks) cost more than encoding it. The remembered value is what decodeContext
+ * would find in the text (the property test in versions.test.ts compares the two), and a
+ * context it would refuse (too long, or a clock it does not accept) is not remembered. A write's
+ * answer asks without: its context is seldom handed back, and remembering it was a third of
+ * the cost of answering a write.
  */
-export function encodeContext(clock: VersionVector, tag: string): string {
-  const known = encodedContexts.get(clock);
-  if (known !== undefined && known.tag === tag) {
-    // Answered before, maybe long ago: the decoded memory may have been cleared since.
-    if (known.decoded !== undefined && !decodedContexts.has(known.text)) {
-      rememberDecoded(known.text, known.decoded);
-    }
-    return known.text;
+export function encodeContext(clock: VersionVector, tag: string, rememberDecoding = true): string {
+  let known = encodedContexts.get(clock);
+  if (known === undefined || known.tag !== tag) {
+    // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
+    const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
+    const text = encodeContextText(sorted, tag);
+    known = { tag, text, sorted, decoded: undefined, decodedKnown: false };
+    if (Object.isFrozen(clock)) encodedContexts.set(clock, known);
   }
-  // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
-  const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
-  const text = encodeContextText(sorted, tag);
-  const decoded =
-    text.length <= contextLengthMax && isDecodableClock(sorted)
-      ? Object.freeze({ tag, clock: Object.freeze(sorted) })
-      : undefined;
-  if (decoded !== undefined) rememberDecoded(text, decoded);
-  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text, decoded });
-  return text;
+  if (rememberDecoding) rememberDecodedContext(known);
+  return known.text;
+}
+
+/** Puts the context in decodeContext's memory (it may have been cleared since it was made). */
+function rememberDecodedContext(known: EncodedContext): void {
+  if (!known.decodedKnown) {
+    known.decodedKnown = true;
+    if (known.text.length <= contextLengthMax && isDecodableClock(known.sorted)) {
+      known.decoded = Object.freeze({ tag: known.tag, clock: Object.freeze(known.sorted) });
+    }
+  }
+  if (known.decoded !== undefined && !decodedContexts.has(known.text)) {
+    rememberDecoded(known.text, known.decoded);
+  }
 }
 
 /** What decodeContextText accepts in a clock: safe integer counters from 1, no "__proto__". */
