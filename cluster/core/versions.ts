@@ -136,6 +136,7 @@ function sortSiblings(siblings: Sibling[]): Sibling[] {
 }
 
 function isSorted(siblings: Sibling[]): boolean {
+  if (siblings.length < 2) return true; // most keys hold one sibling: no lookup for those
   if (sortedSiblingLists.has(siblings)) return true;
   for (let index = 1; index < siblings.length; index += 1) {
     if (compareDots(siblings[index - 1]!.dot, siblings[index]!.dot) > 0) return false;
