@@ -447,6 +447,7 @@ function encodedSibling(sibling: Sibling): { text: string; bytes: number } {
 
 /** Bytes of UTF-8 that a well-formed text encodes to (JSON.stringify's output always is). */
 function utf8Length(text: string): number {
+  if (isAsciiText(text)) return text.length; // most are: one native scan
   let bytes = text.length;
   for (let index = 0; index < text.length; index += 1) {
     const unit = text.charCodeAt(index);
@@ -750,13 +751,18 @@ let contextCharCodes = new Uint8Array(256);
 function encodeContextText(sortedClock: VersionVector, tag: string): string {
   const json = `{"k":${JSON.stringify(tag)},"c":${clockJson(sortedClock)}}`;
   // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
-  // no TextEncoder is needed. Anything else goes through it.
-  if (!isAscii(json)) {
+  // no TextEncoder is needed (copied and checked in one pass). Anything else goes through it.
+  if (asciiBytes.length < json.length) asciiBytes = new Uint8Array(2 * json.length);
+  let units = 0;
+  for (let index = 0; index < json.length; index += 1) {
+    const unit = json.charCodeAt(index);
+    units |= unit;
+    asciiBytes[index] = unit;
+  }
+  if (units > 127) {
     const encoded = contextEncoder.encode(json);
     return base64Url(encoded, encoded.length);
   }
-  if (asciiBytes.length < json.length) asciiBytes = new Uint8Array(2 * json.length);
-  for (let index = 0; index < json.length; index += 1) asciiBytes[index] = json.charCodeAt(index);
   return base64Url(asciiBytes, json.length);
 }
 
@@ -787,11 +793,11 @@ function base64Url(bytes: Uint8Array, length: number): string {
 
 const base64Codes = Uint8Array.from(base64Alphabet, (char) => char.charCodeAt(0));
 
-function isAscii(text: string): boolean {
-  for (let index = 0; index < text.length; index += 1) {
-    if (text.charCodeAt(index) > 127) return false;
-  }
-  return true;
+/** Any UTF-16 unit beyond ASCII (a surrogate too). */
+const nonAscii = /[\u0080-\uffff]/;
+
+function isAsciiText(text: string): boolean {
+  return !nonAscii.test(text);
 }
 
 /** Room for the bytes of an ASCII context's JSON, reused like contextCharCodes. */
