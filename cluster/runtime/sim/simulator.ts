@@ -84,10 +84,17 @@ interface Host {
 
 export const clientEndpoint = "client";
 
-/** A client request in flight: answered yet, and the event that times it out. */
-interface RequestState {
-  finished: boolean;
-  timeout: ScheduledEvent | undefined;
+/** A client request in flight: whom it went to, whether it ended, the event that times it
+ * out, and who hears the outcome. */
+class ClientCall {
+  finished = false;
+  timeout: ScheduledEvent | undefined = undefined;
+
+  constructor(
+    readonly requestId: string,
+    readonly nodeId: NodeId,
+    readonly done: (outcome: ClientOutcome) => void,
+  ) {}
 }
 
 export interface SimulationSnapshot {
@@ -121,7 +128,7 @@ export class Simulation {
   private readonly policies: PolicyOverrides | undefined;
   private timerSequence = 0;
   private requestSequence = 0;
-  private readonly pendingRequests = new Map<string, (response: ClientResponse) => void>();
+  private readonly pendingRequests = new Map<string, ClientCall>();
 
   constructor(options: SimulationOptions) {
     this.config = options.config;
@@ -283,13 +290,14 @@ export class Simulation {
     done: (outcome: ClientOutcome) => void,
   ): void {
     const requestId = `r${(this.requestSequence += 1)}`;
-    const state: RequestState = { finished: false, timeout: undefined };
-    const finish = this.requestFinisher(requestId, state, done);
-    state.timeout = this.scheduler.after(clientTimeoutMs, () => finish({ kind: "timeout" }));
+    const call = new ClientCall(requestId, nodeId, done);
+    call.timeout = this.scheduler.after(clientTimeoutMs, () =>
+      this.finishCall(call, { kind: "timeout" }),
+    );
     const host = this.host(nodeId);
     const cut = this.links.cutOf(clientEndpoint, nodeId);
     if (cut === "refuse" || (cut === undefined && !host.up)) {
-      this.scheduler.after(0.1, () => finish({ kind: "refused" }));
+      this.scheduler.after(0.1, () => this.finishCall(call, { kind: "refused" }));
       return;
     }
     if (
@@ -298,14 +306,7 @@ export class Simulation {
     ) {
       return;
     }
-    const replyLink = { from: nodeId, to: clientEndpoint };
-    this.pendingRequests.set(requestId, (response) => {
-      // The reply travels back over the node->client direction of the link.
-      if (this.links.cutOf(replyLink.from, replyLink.to) !== undefined) return;
-      const delay = this.links.sampleLatency(replyLink.from, replyLink.to, this.networkRandom);
-      const copy = jsonCopy(response);
-      this.scheduler.after(delay, () => finish({ kind: "response", response: copy }));
-    });
+    this.pendingRequests.set(requestId, call);
     const incarnation = host.incarnation;
     const delay = this.links.sampleLatency(clientEndpoint, nodeId, this.networkRandom);
     const copy = jsonCopy(request);
@@ -316,22 +317,25 @@ export class Simulation {
 
   // --- internals --------------------------------------------------------------------------
 
-  /** What ends a client request, once. Made by a method rather than declared as a named
-   * function in request(): tsx, which runs the benchmarks, names every named function created
-   * at run time with a property definition, which cost 2% of the simulator's time per request. */
-  private requestFinisher(
-    requestId: string,
-    state: RequestState,
-    done: (outcome: ClientOutcome) => void,
-  ): (outcome: ClientOutcome) => void {
-    return (outcome) => {
-      if (state.finished) return;
-      state.finished = true;
-      // A no-op when it is the timeout that finishes.
-      if (state.timeout !== undefined) this.scheduler.cancel(state.timeout);
-      this.pendingRequests.delete(requestId);
-      done(outcome);
-    };
+  /** Ends a client request, once. (A method, not a function declared in request(): tsx, which
+   * runs the benchmarks, names every named function made at run time with a property
+   * definition, which cost 2% of the simulator's time.) */
+  private finishCall(call: ClientCall, outcome: ClientOutcome): void {
+    if (call.finished) return;
+    call.finished = true;
+    // A no-op when it is the timeout that finishes.
+    if (call.timeout !== undefined) this.scheduler.cancel(call.timeout);
+    this.pendingRequests.delete(call.requestId);
+    call.done(outcome);
+  }
+
+  /** A node answered `call`: the answer travels back over the node->client direction of the
+   * link, as text would (a copy). */
+  private answerCall(call: ClientCall, response: ClientResponse): void {
+    if (this.links.cutOf(call.nodeId, clientEndpoint) !== undefined) return;
+    const delay = this.links.sampleLatency(call.nodeId, clientEndpoint, this.networkRandom);
+    const copy = jsonCopy(response);
+    this.scheduler.after(delay, () => this.finishCall(call, { kind: "response", response: copy }));
   }
 
   private host(id: NodeId): Host {
@@ -389,10 +393,10 @@ export class Simulation {
         host.timers.delete(id);
       },
       reply: (requestId, response) => {
-        const deliver = this.pendingRequests.get(requestId);
-        if (deliver === undefined) return;
+        const call = this.pendingRequests.get(requestId);
+        if (call === undefined) return;
         this.pendingRequests.delete(requestId);
-        deliver(response);
+        this.answerCall(call, response);
       },
       store,
       log: () => {},
