@@ -149,13 +149,20 @@ export class PutCoordinator {
 
   /** Primaries that may mint a version: this node first if it is one, then those believed up. */
   private mintingCandidates(primaries: NodeId[]): NodeId[] {
+    // Plain loops, one array: this runs for every write (filters and spreads made five).
     const self = this.context.nodeId;
-    const ordered = primaries.includes(self)
-      ? [self, ...primaries.filter((node) => node !== self)]
-      : primaries;
     const now = this.context.env.now();
-    const up = ordered.filter((node) => this.gossip.isUp(node, now));
-    return [...up, ...ordered.filter((node) => !up.includes(node))];
+    const isCandidate = primaries.includes(self);
+    const candidates: NodeId[] = [];
+    if (isCandidate && this.gossip.isUp(self, now)) candidates.push(self);
+    for (const node of primaries) {
+      if (node !== self && this.gossip.isUp(node, now)) candidates.push(node);
+    }
+    if (isCandidate && !this.gossip.isUp(self, now)) candidates.push(self);
+    for (const node of primaries) {
+      if (node !== self && !this.gossip.isUp(node, now)) candidates.push(node);
+    }
+    return candidates;
   }
 
   private tryNextMinter(fsm: PutFsm): void {
