@@ -191,7 +191,7 @@ export class PutCoordinator {
       fsmId: fsm.id,
       attempt: fsm.attempt,
     });
-    this.context.send(candidate, {
+    const mint: Extract<PeerMessage, { type: "mint" }> = {
       type: "mint",
       id: fsm.id,
       bucket: request.bucket,
@@ -201,8 +201,10 @@ export class PutCoordinator {
       tombstone: request.op === "delete",
       context: request.context === undefined ? {} : (decodeContext(request.context)?.clock ?? {}),
       timestamp: env.now(),
-      ...(fsm.crdt === undefined ? {} : { crdt: fsm.crdt }),
-    });
+    };
+    // Set after, not spread in: a spread copies the object again (every write sends a mint).
+    if (fsm.crdt !== undefined) mint.crdt = fsm.crdt;
+    this.context.send(candidate, mint);
   }
 
   onMintOk(from: NodeId, id: string, object: VersionedObject): void {
@@ -222,14 +224,15 @@ export class PutCoordinator {
     fsm.failed.delete(from);
     for (const target of fsm.targets) {
       if (target.node === from) continue;
-      this.context.send(target.node, {
+      const replicate: Extract<PeerMessage, { type: "replicate" }> = {
         type: "replicate",
         id: fsm.id,
         bucket: fsm.request.bucket,
         key: fsm.request.key,
         object,
-        ...(target.hintFor === undefined ? {} : { hintFor: target.hintFor }),
-      });
+      };
+      if (target.hintFor !== undefined) replicate.hintFor = target.hintFor;
+      this.context.send(target.node, replicate);
     }
     this.progress(fsm);
   }
