@@ -22,7 +22,7 @@ import type { Logger } from "pino";
 import type { ClientRequest, ClientResponse, JsonValue, NodeId } from "../../core/types.ts";
 import { bucketSizeMaxBytes, keySizeMaxBytes, timeoutMsMax } from "../../core/validate.ts";
 import type { StoreStats } from "../../storage/store.ts";
-import { LoadRegulator } from "./load-regulator.ts";
+import { LoadRegulator, type LoadRegulatorLimits } from "./load-regulator.ts";
 import type { NodeMetrics, Operation, Outcome } from "./metrics.ts";
 
 export const contextHeader = "x-neverstop-context";
@@ -65,6 +65,8 @@ export interface HttpLimits {
    * machine: a test that writes 1,000 keys 32 at a time on a loaded CI box would see 503s it
    * does not retry. bench:overload and lab 09 turn it on (e.g. 4 ms). */
   loopDelayTargetMs: number;
+  /** Overrides of the load regulator's other limits (load-regulator.ts), for bench:overload. */
+  loadRegulator?: Partial<LoadRegulatorLimits>;
 }
 
 export const defaultHttpLimits: HttpLimits = {
@@ -153,7 +155,10 @@ export class HttpApi {
 
   constructor(private readonly options: HttpApiOptions) {
     this.limits = { ...defaultHttpLimits, ...options.limits };
-    this.regulator = new LoadRegulator({ delayTargetMs: this.limits.loopDelayTargetMs });
+    this.regulator = new LoadRegulator({
+      ...this.limits.loadRegulator,
+      delayTargetMs: this.limits.loopDelayTargetMs,
+    });
     this.server = http.createServer(
       {
         maxHeaderSize: this.limits.headerSizeMaxBytes,
@@ -380,7 +385,8 @@ export class HttpApi {
         loopUtilization: Math.round(this.regulator.utilization * 100) / 100,
         loadRegulatorRefusals: this.regulator.refusals,
         loadRegulatorCapRefusals: this.regulator.capRefusals,
-        concurrencyLimit: Math.floor(this.regulator.concurrencyLimit),
+        concurrencyLimit: Math.round(this.regulator.concurrencyLimit * 10) / 10,
+        loopCoreWait: Math.round(this.regulator.coreWait * 100) / 100,
       });
       return;
     }

@@ -1,10 +1,11 @@
 // The load regulator (lesson 9, back pressure under CPU saturation), driven by hand: samples of
 // event-loop delay and utilization in, admit or refuse out. No clocks, no timing assertions.
 
+import { existsSync } from "node:fs";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { HttpApi, type ClientBackend } from "./http.ts";
-import { LoadRegulator } from "./load-regulator.ts";
+import { LoadRegulator, openCoreWaitReader } from "./load-regulator.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { httpCall } from "./test-support.ts";
 
@@ -112,13 +113,117 @@ describe("LoadRegulator", () => {
     expect(top.concurrencyLimit).toBe(3);
   });
 
+  it("shrinks the cap once per window while its loop waits for a core beyond the budget, however quick the answers", () => {
+    let nowMs = 0;
+    const limits = {
+      delayTargetMs: 4,
+      concurrencyInitial: 10,
+      answersPerAdjustment: 2,
+      coreWaitBudget: 0.1,
+      windowMs: 50,
+      sampleIntervalMs: 5,
+    };
+    const regulator = new LoadRegulator(
+      limits,
+      () => 0,
+      () => nowMs,
+    );
+    // The run queue, not this node's own work: the loop waited for a core 30% of the window.
+    for (let tick = 0; tick < 10; tick++) regulator.sample(0, 0.5, 0.3);
+    expect(regulator.coreWait).toBeCloseTo(0.3);
+    regulator.admit(10); // the cap held the node back, which alone would grow it
+    for (const latencyMs of [1, 1]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(8); // 10 x 0.8
+    // The estimate lags by a window: more answers within it do not shrink the cap again...
+    nowMs = 49;
+    for (const latencyMs of [1, 1, 1, 1]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(8);
+    // ...a window later they do.
+    nowMs = 50;
+    for (const latencyMs of [1, 1]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(6.4);
+    // Within the budget again, and the cap held the node back: it grows, by a quarter of itself
+    // below a cap of 4 (at 0.5, one whole request more would triple the rate admitted).
+    for (let tick = 0; tick < 10; tick++) regulator.sample(0, 0.5, 0.05);
+    regulator.admit(7);
+    for (const latencyMs of [1, 1]) regulator.answered(latencyMs);
+    expect(regulator.concurrencyLimit).toBeCloseTo(7.4);
+    const low = new LoadRegulator({ ...limits, concurrencyInitial: 2, concurrencyMin: 0.5 });
+    low.admit(2);
+    for (const latencyMs of [1, 1]) low.answered(latencyMs);
+    expect(low.concurrencyLimit).toBeCloseTo(2.5);
+  });
+
+  it("does not judge core wait with a budget of 0, and never shrinks the cap below its minimum", () => {
+    let nowMs = 0;
+    const limits = { delayTargetMs: 4, concurrencyInitial: 1, concurrencyMin: 0.5 };
+    const unjudged = new LoadRegulator({ ...limits, answersPerAdjustment: 1 }, () => 0);
+    for (let tick = 0; tick < 10; tick++) unjudged.sample(0, 1, 0.9);
+    unjudged.answered(1);
+    expect(unjudged.concurrencyLimit).toBe(1);
+    const judged = new LoadRegulator(
+      { ...limits, answersPerAdjustment: 1, coreWaitBudget: 0.1 },
+      () => 0,
+      () => nowMs,
+    );
+    for (let tick = 0; tick < 10; tick++) judged.sample(0, 1, 0.9);
+    for (let window = 0; window < 10; window++) {
+      nowMs += 50;
+      judged.answered(1);
+    }
+    expect(judged.concurrencyLimit).toBe(0.5);
+  });
+
+  it("takes the request past a fractional cap with the fraction's probability", () => {
+    const limits = { delayTargetMs: 4, concurrencyInitial: 2.4, concurrencyMin: 0.5 };
+    expect(new LoadRegulator(limits, () => 0.3).admit(2)).toBe(true); // 0.3 < 0.4
+    const unlucky = new LoadRegulator(limits, () => 0.5);
+    expect(unlucky.admit(2)).toBe(false); // 0.5 >= 0.4
+    expect(unlucky.capRefusals).toBe(1);
+    expect(unlucky.admit(1)).toBe(true); // below the whole part: always
+    expect(new LoadRegulator(limits, () => 0).admit(3)).toBe(false); // at the next whole: never
+    // Below one, an idle node takes a request with that probability: a rate, not a count.
+    const half = { delayTargetMs: 4, concurrencyInitial: 0.5, concurrencyMin: 0.5 };
+    expect(new LoadRegulator(half, () => 0.6).admit(0)).toBe(false);
+    expect(new LoadRegulator(half, () => 0.4).admit(0)).toBe(true);
+  });
+
+  it.runIf(existsSync("/proc/self/schedstat"))(
+    "reads how long this process's event loop has waited for a core (Linux schedstat)",
+    () => {
+      const reader = openCoreWaitReader()!;
+      const first = reader.read();
+      let spin = 0;
+      for (let index = 0; index < 1e6; index++) spin += index;
+      const second = reader.read();
+      reader.close();
+      expect(spin).toBeGreaterThan(0);
+      expect(Number.isFinite(first) && first >= 0).toBe(true);
+      expect(second).toBeGreaterThanOrEqual(first);
+    },
+  );
+
+  it("sleeps its loop between samples only while it refuses, so that arrivals share a wakeup", () => {
+    const limits = { delayTargetMs: 4, concurrencyInitial: 2, coalesceMs: 2 };
+    const regulator = new LoadRegulator(limits, () => 0);
+    expect(regulator.coalesceMs()).toBe(0); // nothing refused yet
+    expect(regulator.admit(1)).toBe(true);
+    expect(regulator.coalesceMs()).toBe(0); // admitted requests do not make it sleep
+    expect(regulator.admit(2)).toBe(false);
+    expect(regulator.coalesceMs()).toBe(2); // refused since the last sample
+    expect(regulator.coalesceMs()).toBe(0); // and not since
+    const never = new LoadRegulator({ ...limits, coalesceMs: 0 }, () => 0);
+    never.admit(2);
+    expect(never.coalesceMs()).toBe(0);
+  });
+
   it("is off with a target of 0, and refuses impossible limits with one line", () => {
     const off = new LoadRegulator({ delayTargetMs: 0 }, () => 0);
     feed(off, 20, 100, 1);
     for (let answer = 0; answer < 100; answer++) off.answered(1_000);
     expect(off.admit(1_000)).toBe(true);
     expect(() => new LoadRegulator({ concurrencyMin: 8, concurrencyInitial: 4 })).toThrow(
-      "Expected 1 <= concurrencyMin <= concurrencyInitial <= concurrencyMax and 0 < decreaseFactor < 1, got 8, 4, 512, 0.8",
+      "Expected 0 < concurrencyMin <= concurrencyInitial <= concurrencyMax and 0 < decreaseFactor < 1, got 8, 4, 512, 0.8",
     );
     expect(() => new LoadRegulator({ sampleIntervalMs: 10, windowMs: 5 })).toThrow(
       "Expected 1 <= sampleIntervalMs <= windowMs and delayTargetMs >= 0, got 10, 5, 4",
