@@ -46,7 +46,8 @@ export class FailureDetector {
 
   heard(peer: NodeId, nowMs: number): void {
     this.lastHeard.set(peer, nowMs);
-    this.failedAt.delete(peer);
+    // Every message heard passes here; most of the time no peer is marked failed.
+    if (this.failedAt.size > 0) this.failedAt.delete(peer);
   }
 
   sendFailed(peer: NodeId, nowMs: number): void {

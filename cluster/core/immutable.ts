@@ -50,7 +50,8 @@ function freezeValue(value: unknown, name: string, depth: number): void {
   }
   if (Array.isArray(value)) {
     for (let index = 0; index < value.length; index += 1) {
-      freezeValue(value[index], name, depth + 1);
+      const item: unknown = value[index];
+      if (!isCheckedPrimitive(item, name)) freezeValue(item, name, depth + 1);
     }
   } else {
     const prototype = Object.getPrototypeOf(value) as unknown;
@@ -64,8 +65,20 @@ function freezeValue(value: unknown, name: string, depth: number): void {
       if (field === undefined) {
         throw new TypeError(`Expected \`${key}\` to be a JSON value, got undefined`);
       }
-      freezeValue(field, key, depth + 1);
+      if (!isCheckedPrimitive(field, key)) freezeValue(field, key, depth + 1);
     }
   }
   Object.freeze(value);
+}
+
+/**
+ * True for a string, a boolean, null or a finite number: nothing to freeze, checked here
+ * without a call of freezeValue per field (most of a message's fields are such, and every
+ * message is frozen on its way). False for anything else, which freezeValue then checks.
+ */
+function isCheckedPrimitive(value: unknown, name: string): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value !== "number") return false;
+  if (!Number.isFinite(value)) throw new TypeError(`Expected ${name} to be finite, got ${value}`);
+  return true;
 }

@@ -9,17 +9,24 @@
 // and parses again only when the stored text is not that text (another writer, a restart). The
 // objects are frozen (immutable.ts): a caller that tried to change one in place would throw,
 // not corrupt what the next read sees.
+//
+// A store that holds objects (the simulated disk; store.ts's ObjectHoldingStore) is given the
+// frozen version itself and makes its text only if something reads text: encoding every replica
+// write to a text of a kilobyte or more (a dozen siblings) and counting its bytes was the largest
+// cost per message left in the simulator. The real Bitcask store gets text, as before.
 
 import type { AntiEntropy } from "./anti-entropy.ts";
 import { freezeJson } from "./immutable.ts";
 import type { NodeStats } from "./node-health.ts";
 import { partitionOfKey } from "./ring.ts";
+import type { KeyValueStore, ObjectHoldingStore } from "../storage/store.ts";
 import type { Environment } from "./types.ts";
 import {
   decodeVersion,
   encodeVersion,
   merge,
   sameVersion,
+  versionCodec,
   type VersionedObject,
 } from "./versions.ts";
 
@@ -66,17 +73,26 @@ export function splitStorageKey(key: string): { bucket: string; key: string } {
   return { bucket: key.slice(0, separator), key: key.slice(separator + 1) };
 }
 
+/** Does `store` hold objects (store.ts's ObjectHoldingStore), or only text? */
+function holdsObjects(store: KeyValueStore): store is ObjectHoldingStore {
+  return typeof (store as Partial<ObjectHoldingStore>).putObject === "function";
+}
+
 export class ReplicaStore {
   /** The last version read or written per storage key, with the stored text it stands for. */
   private readonly parsedVersions = new Map<string, { text: string; object: VersionedObject }>();
   private readonly partitionByKey = new Map<string, number>();
+  /** The store itself when it holds objects; then it needs no version cache of its own. */
+  private readonly objects: ObjectHoldingStore | undefined;
 
   constructor(
     private readonly env: Environment,
     private readonly partitionCount: number,
     private readonly antiEntropy: AntiEntropy,
     private readonly counters: NodeStats,
-  ) {}
+  ) {
+    this.objects = holdsObjects(env.store) ? env.store : undefined;
+  }
 
   /** The stored text of a key (an ownership transfer sends it as it is). */
   text(key: string): string | undefined {
@@ -85,6 +101,12 @@ export class ReplicaStore {
 
   /** The version stored under `key`, or null. */
   load(key: string): VersionedObject | null {
+    // Such a store holds the very object save() gave it; a key it holds no object for is absent
+    // or was put as text by someone else (a test, say), and is read as text below.
+    if (this.objects !== undefined) {
+      const object = this.objects.getObject(key) as VersionedObject | undefined;
+      if (object !== undefined) return object;
+    }
     const text = this.env.store.get(key);
     if (text === undefined) return null;
     const cached = this.parsedVersions.get(key);
@@ -96,6 +118,11 @@ export class ReplicaStore {
 
   save(key: string, object: VersionedObject): void {
     freezeJson(object); // first: encodeVersion reuses the text of siblings that are frozen
+    if (this.objects !== undefined) {
+      this.objects.putObject(key, object, versionCodec);
+      this.noteStored(key, object);
+      return;
+    }
     const text = encodeVersion(object);
     this.env.store.put(key, text);
     this.remember(key, text, object);

@@ -80,22 +80,24 @@ export function validateClientRequest(
   const write = request.op === "put" || request.op === "delete";
   const contextBucket =
     request.op === "crdt-update" ? crdtBucket(request.crdt, request.bucket) : request.bucket;
-  const problems = [
-    nameProblem("bucket", request.bucket, bucketSizeMaxBytes),
-    nameProblem("key", request.key, keySizeMaxBytes),
-    integerIn("n", request.n, 1, nodeCount, "nodeCount"),
-    read ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined,
-    !read ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined,
-    write ? integerIn("pw", request.pw, 0, request.w ?? config.defaults.w, "w") : undefined,
-    integerIn("timeoutMs", request.timeoutMs, 1, timeoutMsMax),
-    !read ? contextProblem(contextBucket, request.key, request.context) : undefined,
-    request.op === "crdt-update" ? crdtOperationProblem(null, request.operation) : undefined,
-    request.op === "crdt-update" &&
+  // The first problem, in this order; a chain rather than a list searched afterwards, which
+  // cost every request an array and a closure (each check is pure: stopping early changes
+  // nothing but the work done).
+  return (
+    nameProblem("bucket", request.bucket, bucketSizeMaxBytes) ??
+    nameProblem("key", request.key, keySizeMaxBytes) ??
+    integerIn("n", request.n, 1, nodeCount, "nodeCount") ??
+    (read ? integerIn("r", request.r ?? config.defaults.r, 1, n, "n") : undefined) ??
+    (!read ? integerIn("w", request.w ?? config.defaults.w, 1, n, "n") : undefined) ??
+    (write ? integerIn("pw", request.pw, 0, request.w ?? config.defaults.w, "w") : undefined) ??
+    integerIn("timeoutMs", request.timeoutMs, 1, timeoutMsMax) ??
+    (!read ? contextProblem(contextBucket, request.key, request.context) : undefined) ??
+    (request.op === "crdt-update" ? crdtOperationProblem(null, request.operation) : undefined) ??
+    (request.op === "crdt-update" &&
     (request.operation as { type?: unknown } | null)?.type !== request.crdt
       ? `Expected an operation on a ${request.crdt}, got one for another type`
-      : undefined,
-  ];
-  return problems.find((problem) => problem !== undefined);
+      : undefined)
+  );
 }
 
 function contextProblem(bucket: string, key: string, context: string | undefined) {

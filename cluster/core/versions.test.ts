@@ -2,6 +2,7 @@
 // tombstones, lww, and the opaque context encoding.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { freezeJson } from "./immutable.ts";
 import {
   contextLengthMax,
   decodeContext,
@@ -9,7 +10,9 @@ import {
   encodeContext,
   decodeVersion,
   encodeVersion,
+  encodedVersionBytes,
   isDeleted,
+  joinClocks,
   merge,
   sameVersion,
   update,
@@ -208,6 +211,97 @@ describe("dotted version vectors", () => {
     expect(encodeVersion(lww)).toBe(JSON.stringify(lww));
   });
 
+  it("counts a version's stored bytes exactly as UTF-8 of its text, any text in it", () => {
+    // Any UTF-16 units, lone surrogates too (JSON escapes them), in values and in actors.
+    const text = fc.string({ unit: "binary", maxLength: 6 });
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, text), { minLength: 1, maxLength: 5 }), (writes) => {
+        let version: VersionedObject | null = null;
+        for (const [actor, value] of writes) {
+          version = write(version, `n${actor}`, value);
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(encodeVersion(version)));
+          freezeJson(version); // now counted once and remembered, as a stored version is
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(encodeVersion(version)));
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(JSON.stringify(version)));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("a write's clock is the join of the old clock with the new dot, in the same key order", () => {
+    // Actors that read as array indexes ("7", "10") are listed first by any object whatever the
+    // order they were added in: the clock a write builds must still be joinClocks's.
+    const actor = fc.constantFrom("7", "10", "a", "b@x", "n1@1", "é");
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(actor, fc.boolean()), { minLength: 1, maxLength: 8 }),
+        (steps) => {
+          let version: VersionedObject | null = null;
+          for (const [writer, withContext] of steps) {
+            const before: VersionedObject | null = version;
+            const context = withContext && before !== null ? before.clock : {};
+            version = write(before, writer, "v", context);
+            const counter = (before?.clock[writer] ?? 0) + 1; // the dot update() mints
+            const expected = joinClocks(joinClocks(before?.clock ?? {}, context), {
+              [writer]: counter,
+            });
+            expect(Object.entries(version.clock)).toEqual(Object.entries(expected));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("counts clocks' bytes right for counters of any size", () => {
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    for (const counterFloor of [0, 8, 9, 99, 12_344, 999_999_999, 1e12, 2 ** 53 - 2]) {
+      const version = update(null, {
+        mode: "causal",
+        value: 1,
+        tombstone: false,
+        context: { a: 10, "n1@é": 100 },
+        actor: "b",
+        timestamp: 0,
+        counterFloor,
+      });
+      expect(encodedVersionBytes(version)).toBe(utf8Bytes(JSON.stringify(version)));
+    }
+  });
+
+  it("counts a version's bytes from the version it replaces, looking only at what changed", () => {
+    const text = fc.string({ unit: "binary", maxLength: 6 });
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    const step = fc.record({
+      actor: fc.constantFrom("A", "B", "é"),
+      value: text,
+      merge: fc.nat(4),
+    });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), (steps) => {
+        // Two replicas' histories: writes on top of one, now and then a merge of the other in,
+        // the way a replica's stored version is replaced by the next one.
+        let mine: VersionedObject | null = null;
+        let theirs: VersionedObject | null = null;
+        for (const { actor, value, merge: mergeNow } of steps) {
+          const next: VersionedObject =
+            mergeNow === 0 && theirs !== null ? merge(mine, theirs)! : write(mine, actor, value);
+          theirs = write(theirs, "other", value);
+          freezeJson(next);
+          freezeJson(theirs);
+          if (mine !== null) {
+            const previous = { object: mine, bytes: utf8Bytes(encodeVersion(mine)) };
+            expect(encodedVersionBytes(next, previous)).toBe(utf8Bytes(encodeVersion(next)));
+          }
+          mine = next;
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("fingerprints two versions alike exactly when their stored texts are alike", () => {
     fc.assert(
       fc.property(objectArbitrary, fc.nat(), fc.nat(), (family, i, j) => {
@@ -247,6 +341,14 @@ describe("dotted version vectors", () => {
           // encodeContext remembers what the text decodes to; the decoder proper must agree.
           expect(decodeContextText(text)).toEqual({ tag: "tag", clock });
           expect(decodeContext(text)).toEqual({ tag: "tag", clock });
+          // A stored version's clock is frozen: its text is made once. A write's answer makes it
+          // without remembering the decoding, a read's answer then remembers it: the same text,
+          // decoded alike either way.
+          const frozen = Object.freeze({ ...clock });
+          const answered = encodeContext(frozen, "tag2", false);
+          expect(decodeContext(answered)).toEqual({ tag: "tag2", clock });
+          expect(encodeContext(frozen, "tag2")).toBe(answered);
+          expect(decodeContext(answered)).toEqual(decodeContextText(answered));
         },
       ),
     );

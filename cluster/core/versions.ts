@@ -25,6 +25,7 @@
 // Last-write-wins buckets keep one sibling and pick the highest (timestamp, actor): simple, and
 // under clock skew it silently drops writes, which is what the lesson on clocks shows.
 
+import type { ObjectCodec } from "../storage/store.ts";
 import { crdtMerge, type CrdtState } from "./crdt.ts";
 import { freezeJson } from "./immutable.ts";
 import { sha1Hex, sha1Words } from "./sha1.ts";
@@ -88,6 +89,33 @@ function isSortedClock(clock: VersionVector): boolean {
   return true;
 }
 
+/**
+ * joinClocks(clock, {[actor]: counter}), for a new dot: the actor put in its place while
+ * copying, not a copy sorted afterwards. Every write mints one, and the sort (with its array of
+ * actors) was most of what a write allocated.
+ */
+function withEvent(clock: VersionVector, actor: string, counter: number): VersionVector {
+  // A context may already name a higher counter for the actor (a client may send any clock it
+  // was given for this key): the general join keeps the higher one, as it always did.
+  if ((clock[actor] ?? 0) >= counter || !isSortedClock(clock)) {
+    return joinClocks(clock, { [actor]: counter });
+  }
+  const joined: VersionVector = {};
+  let placed = false;
+  for (const known in clock) {
+    if (!placed && !(known < actor)) {
+      joined[actor] = counter;
+      placed = true;
+      if (known === actor) continue;
+    }
+    joined[known] = clock[known]!;
+  }
+  if (!placed) joined[actor] = counter;
+  // Actors go in in sorted order, as sortClock puts them in: the same object, key order too
+  // (an actor that reads as an array index, "7", is listed first by both; see the tests).
+  return joined;
+}
+
 function sortClock(clock: VersionVector): VersionVector {
   const sorted: VersionVector = {};
   for (const actor of Object.keys(clock).sort()) sorted[actor] = clock[actor]!;
@@ -108,6 +136,7 @@ function sortSiblings(siblings: Sibling[]): Sibling[] {
 }
 
 function isSorted(siblings: Sibling[]): boolean {
+  if (siblings.length < 2) return true; // most keys hold one sibling: no lookup for those
   if (sortedSiblingLists.has(siblings)) return true;
   for (let index = 1; index < siblings.length; index += 1) {
     if (compareDots(siblings[index - 1]!.dot, siblings[index]!.dot) > 0) return false;
@@ -203,13 +232,13 @@ export function update(local: VersionedObject | null, input: UpdateInput): Versi
     const winner = lwwWinner([...current.siblings, written])!;
     return {
       mode: "lww",
-      clock: joinClocks(current.clock, { [input.actor]: counter }),
+      clock: withEvent(current.clock, input.actor, counter),
       siblings: [winner],
     };
   }
   const result: VersionedObject = {
     mode: "causal",
-    clock: joinClocks(joinClocks(current.clock, input.context), { [input.actor]: counter }),
+    clock: withEvent(joinClocks(current.clock, input.context), input.actor, counter),
     siblings: survivorsWith(current.siblings, input.context, written),
   };
   assertObject(result);
@@ -281,6 +310,7 @@ function sameParts(object: VersionedObject, merged: VersionedObject): boolean {
   for (let index = 0; index < merged.siblings.length; index += 1) {
     if (object.siblings[index] !== merged.siblings[index]) return false;
   }
+  if (object.clock === merged.clock) return true; // joinClocks gave back this very clock
   // The same actors in the same order, so that the two encode to the same text.
   const actors = Object.keys(merged.clock);
   const objectActors = Object.keys(object.clock);
@@ -401,12 +431,34 @@ const clockTexts = new WeakMap<VersionVector, string>();
 
 /** The JSON text of a sibling, encoded once per frozen sibling. */
 function siblingText(sibling: Sibling): string {
-  let text = siblingTexts.get(sibling);
-  if (text === undefined) {
-    text = JSON.stringify(sibling);
-    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, text);
+  return encodedSibling(sibling).text;
+}
+
+/** A sibling's JSON text and its UTF-8 bytes, made once per frozen sibling. */
+function encodedSibling(sibling: Sibling): { text: string; bytes: number } {
+  let encoded = siblingTexts.get(sibling);
+  if (encoded === undefined) {
+    const text = JSON.stringify(sibling);
+    encoded = { text, bytes: utf8Length(text) };
+    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, encoded);
   }
-  return text;
+  return encoded;
+}
+
+/** Bytes of UTF-8 that a well-formed text encodes to (JSON.stringify's output always is). */
+function utf8Length(text: string): number {
+  if (isAsciiText(text)) return text.length; // most are: one native scan
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index += 1) {
+    const unit = text.charCodeAt(index);
+    if (unit < 0x80) continue;
+    if (unit < 0x800) bytes += 1;
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 2; // a surrogate pair: two units, one code point of 4 bytes
+      index += 1;
+    } else bytes += 2;
+  }
+  return bytes;
 }
 
 /** What was computed once for a frozen version or sibling: a frozen value never changes, so it
@@ -414,7 +466,8 @@ function siblingText(sibling: Sibling): string {
  * frozen messages instead of copying them). */
 const fingerprints = new WeakMap<VersionedObject, string>();
 const versionTexts = new WeakMap<VersionedObject, string>();
-const siblingTexts = new WeakMap<Sibling, string>();
+const siblingTexts = new WeakMap<Sibling, { text: string; bytes: number }>();
+const versionByteCounts = new WeakMap<VersionedObject, number>();
 const siblingDigests = new WeakMap<Sibling, [number, number]>();
 
 /**
@@ -436,6 +489,115 @@ export function encodeVersion(object: VersionedObject): string {
   if (Object.isFrozen(object)) versionTexts.set(object, text);
   return text;
 }
+
+/**
+ * The UTF-8 bytes of encodeVersion(object), counted from its parts: each sibling's count is
+ * made once, with its text, and a version stored by three replicas is counted once. The
+ * simulated disk stores versions as objects (versionCodec) and needs only this of their text
+ * until something reads the text. Given the version it replaces, and that one's count, only
+ * the siblings that differ are looked at (see bytesAfter).
+ */
+export function encodedVersionBytes(
+  object: VersionedObject,
+  previous?: { object: VersionedObject; bytes: number },
+): number {
+  let bytes = versionByteCounts.get(object);
+  if (bytes !== undefined) return bytes;
+  bytes = previous === undefined ? undefined : bytesAfter(previous.object, previous.bytes, object);
+  if (bytes === undefined) {
+    const { siblings } = object;
+    // '{"mode":' mode ',"clock":' clock ',"siblings":[' siblings joined by ',' ']}'
+    bytes = 8 + utf8Length(JSON.stringify(object.mode)) + 9 + clockBytes(object.clock);
+    bytes += 13 + Math.max(0, siblings.length - 1) + 2;
+    for (let index = 0; index < siblings.length; index += 1) {
+      bytes += encodedSibling(siblings[index]!).bytes;
+    }
+  }
+  if (Object.isFrozen(object)) versionByteCounts.set(object, bytes);
+  return bytes;
+}
+
+/**
+ * The bytes of `object` from those of `previous`, the version it replaces: a write keeps all
+ * but the siblings it superseded, in the same dot order, so one walk over both lists skips the
+ * siblings they share (the very same objects) and counts only those that differ. A dozen
+ * siblings under blind writes made counting each one, a lookup apiece, the costliest step of a
+ * replica write once the text was no longer made. Undefined when the modes differ or a list is
+ * out of order.
+ */
+function bytesAfter(
+  previous: VersionedObject,
+  previousBytes: number,
+  object: VersionedObject,
+): number | undefined {
+  const now = object.siblings;
+  const before = previous.siblings;
+  if (previous.mode !== object.mode || !isSorted(now) || !isSorted(before)) return undefined;
+  let bytes = previousBytes + clockBytes(object.clock) - clockBytes(previous.clock);
+  bytes += Math.max(0, now.length - 1) - Math.max(0, before.length - 1); // the commas
+  let i = 0;
+  let j = 0;
+  while (i < now.length || j < before.length) {
+    if (i < now.length && j < before.length && now[i] === before[j]) {
+      i += 1;
+      j += 1;
+      continue;
+    }
+    const order =
+      i === now.length ? 1 : j === before.length ? -1 : compareDots(now[i]!.dot, before[j]!.dot);
+    if (order <= 0) bytes += encodedSibling(now[i++]!).bytes; // new, or changed
+    if (order >= 0) bytes -= encodedSibling(before[j++]!).bytes; // gone, or changed
+  }
+  return bytes;
+}
+
+/**
+ * UTF-8 bytes of clockJson(clock), counted without making the text unless it is made already:
+ * a replica that merges concurrent versions makes a clock no one else has encoded, and only its
+ * length is needed for the store (its text waits for a context or a fingerprint that needs it).
+ */
+function clockBytes(clock: VersionVector): number {
+  const json = clockTexts.get(clock);
+  if (json !== undefined) return utf8Length(json);
+  let bytes = 2; // {}
+  let entries = 0;
+  for (const actor in clock) {
+    bytes += actorBytes(actor) + 1 + numberBytes(clock[actor]!); // "actor":counter
+    entries += 1;
+  }
+  return bytes + Math.max(0, entries - 1); // the commas
+}
+
+/** UTF-8 bytes of JSON.stringify(actor), remembered: a cluster has few actors. */
+function actorBytes(actor: string): number {
+  let bytes = actorByteCounts.get(actor);
+  if (bytes === undefined) {
+    if (actorByteCounts.size >= actorByteCountMax) actorByteCounts.clear();
+    bytes = utf8Length(JSON.stringify(actor));
+    actorByteCounts.set(actor, bytes);
+  }
+  return bytes;
+}
+
+const actorByteCounts = new Map<string, number>();
+const actorByteCountMax = 4096;
+
+/** Characters of JSON.stringify(value) for a number (ASCII), without making the text for the
+ * small whole numbers clocks hold. */
+function numberBytes(value: number): number {
+  if (Number.isInteger(value) && value >= 0 && value < 1e9) {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+    return digits;
+  }
+  return JSON.stringify(value).length;
+}
+
+/** How a store that holds objects (the simulated disk) stores versions: text made on demand. */
+export const versionCodec: ObjectCodec<VersionedObject> = {
+  encode: encodeVersion,
+  byteLength: encodedVersionBytes,
+};
 
 /**
  * The version a stored text holds, frozen, with the text remembered as its encoding: a replica
@@ -495,17 +657,28 @@ export interface DecodedContext {
   clock: VersionVector;
 }
 
-const tagCache = new Map<string, string>();
+/** Tags by bucket, then key: looked up without joining the two into a new string first
+ * (every get and put answer asks, and hashing a fresh string per lookup showed in profiles). */
+const tagCache = new Map<string, Map<string, string>>();
+let tagCount = 0;
 const tagCacheSizeMax = 4096;
 
 /** A short digest naming a key inside its contexts (memoised: hot keys are hashed once). */
 export function contextTag(bucket: string, key: string): string {
-  const name = `${bucket}/${key}`;
-  let tag = tagCache.get(name);
+  let tags = tagCache.get(bucket);
+  if (tags === undefined) {
+    tags = new Map();
+    tagCache.set(bucket, tags);
+  }
+  let tag = tags.get(key);
   if (tag === undefined) {
-    if (tagCache.size >= tagCacheSizeMax) tagCache.clear();
-    tag = sha1Hex(name).slice(0, 12);
-    tagCache.set(name, tag);
+    if (tagCount >= tagCacheSizeMax) {
+      for (const others of tagCache.values()) others.clear();
+      tagCount = 0;
+    }
+    tag = sha1Hex(`${bucket}/${key}`).slice(0, 12);
+    tags.set(key, tag);
+    tagCount += 1;
   }
   return tag;
 }
@@ -514,38 +687,52 @@ const contextEncoder = new TextEncoder();
 
 /** Contexts encoded once per frozen clock (a version's clock is frozen once stored or sent):
  * every get and put answers with one, and most answers name a clock answered before. */
-const encodedContexts = new WeakMap<
-  VersionVector,
-  { tag: string; text: string; decoded: DecodedContext | undefined }
->();
+const encodedContexts = new WeakMap<VersionVector, EncodedContext>();
+
+interface EncodedContext {
+  tag: string;
+  text: string;
+  /** The clock in actor order, as the text holds it. */
+  sorted: VersionVector;
+  /** What decodeContext finds in the text; undefined until asked for, or if it refuses it. */
+  decoded: DecodedContext | undefined;
+  decodedKnown: boolean;
+}
 
 /**
- * The context text for a clock read from the key tagged `tag`. The text is also remembered as
- * decoded: a client hands it back with its next write, where validation, translation and the
- * coordinator each decode it, and decoding it (base64, UTF-8, JSON, checks) cost more than
- * encoding it. The remembered value is what decodeContext would find in the text (the property
- * test in versions.test.ts compares the two), and a context it would refuse (too long, or a
- * clock it does not accept) is not remembered.
+ * The context text for a clock read from the key tagged `tag`. With `rememberDecoding`, the
+ * text is also remembered as decoded: a client hands a read's context back with its next write,
+ * where validation, translation and the coordinator each decode it, and decoding it (base64,
+ * UTF-8, JSON, checks) cost more than encoding it. The remembered value is what decodeContext
+ * would find in the text (the property test in versions.test.ts compares the two), and a
+ * context it would refuse (too long, or a clock it does not accept) is not remembered. A write's
+ * answer asks without: its context is seldom handed back, and remembering it was a third of
+ * the cost of answering a write.
  */
-export function encodeContext(clock: VersionVector, tag: string): string {
-  const known = encodedContexts.get(clock);
-  if (known !== undefined && known.tag === tag) {
-    // Answered before, maybe long ago: the decoded memory may have been cleared since.
-    if (known.decoded !== undefined && !decodedContexts.has(known.text)) {
-      rememberDecoded(known.text, known.decoded);
-    }
-    return known.text;
+export function encodeContext(clock: VersionVector, tag: string, rememberDecoding = true): string {
+  let known = encodedContexts.get(clock);
+  if (known === undefined || known.tag !== tag) {
+    // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
+    const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
+    const text = encodeContextText(sorted, tag);
+    known = { tag, text, sorted, decoded: undefined, decodedKnown: false };
+    if (Object.isFrozen(clock)) encodedContexts.set(clock, known);
   }
-  // A frozen clock in order (every version's is) is its own sorted form: no copy needed.
-  const sorted = Object.isFrozen(clock) && isSortedClock(clock) ? clock : sortClock(clock);
-  const text = encodeContextText(sorted, tag);
-  const decoded =
-    text.length <= contextLengthMax && isDecodableClock(sorted)
-      ? Object.freeze({ tag, clock: Object.freeze(sorted) })
-      : undefined;
-  if (decoded !== undefined) rememberDecoded(text, decoded);
-  if (Object.isFrozen(clock)) encodedContexts.set(clock, { tag, text, decoded });
-  return text;
+  if (rememberDecoding) rememberDecodedContext(known);
+  return known.text;
+}
+
+/** Puts the context in decodeContext's memory (it may have been cleared since it was made). */
+function rememberDecodedContext(known: EncodedContext): void {
+  if (!known.decodedKnown) {
+    known.decodedKnown = true;
+    if (known.text.length <= contextLengthMax && isDecodableClock(known.sorted)) {
+      known.decoded = Object.freeze({ tag: known.tag, clock: Object.freeze(known.sorted) });
+    }
+  }
+  if (known.decoded !== undefined && !decodedContexts.has(known.text)) {
+    rememberDecoded(known.text, known.decoded);
+  }
 }
 
 /** What decodeContextText accepts in a clock: safe integer counters from 1, no "__proto__". */
@@ -564,13 +751,18 @@ let contextCharCodes = new Uint8Array(256);
 function encodeContextText(sortedClock: VersionVector, tag: string): string {
   const json = `{"k":${JSON.stringify(tag)},"c":${clockJson(sortedClock)}}`;
   // Actors and tags are ASCII in practice: then the JSON's char codes are its UTF-8 bytes, and
-  // no TextEncoder is needed. Anything else goes through it.
-  if (!isAscii(json)) {
+  // no TextEncoder is needed (copied and checked in one pass). Anything else goes through it.
+  if (asciiBytes.length < json.length) asciiBytes = new Uint8Array(2 * json.length);
+  let units = 0;
+  for (let index = 0; index < json.length; index += 1) {
+    const unit = json.charCodeAt(index);
+    units |= unit;
+    asciiBytes[index] = unit;
+  }
+  if (units > 127) {
     const encoded = contextEncoder.encode(json);
     return base64Url(encoded, encoded.length);
   }
-  if (asciiBytes.length < json.length) asciiBytes = new Uint8Array(2 * json.length);
-  for (let index = 0; index < json.length; index += 1) asciiBytes[index] = json.charCodeAt(index);
   return base64Url(asciiBytes, json.length);
 }
 
@@ -601,11 +793,11 @@ function base64Url(bytes: Uint8Array, length: number): string {
 
 const base64Codes = Uint8Array.from(base64Alphabet, (char) => char.charCodeAt(0));
 
-function isAscii(text: string): boolean {
-  for (let index = 0; index < text.length; index += 1) {
-    if (text.charCodeAt(index) > 127) return false;
-  }
-  return true;
+/** Any UTF-16 unit beyond ASCII (a surrogate too). */
+const nonAscii = /[\u0080-\uffff]/;
+
+function isAsciiText(text: string): boolean {
+  return !nonAscii.test(text);
 }
 
 /** Room for the bytes of an ASCII context's JSON, reused like contextCharCodes. */

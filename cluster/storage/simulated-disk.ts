@@ -17,6 +17,10 @@
 // order, because a log is written front to back; `tornWrite` leaves the next one half written,
 // which the next open truncates with a warning, as the real store truncates a torn tail.
 //
+// It holds objects too (store.ts's ObjectHoldingStore): the simulator's nodes store each version
+// as the frozen object they already have, and its text is made only if something reads text;
+// a record's size is still its text's, so stats() cannot tell the two apart.
+//
 // Sizes and input checks come from record.ts, so stats() and errors match the real Bitcask store
 // byte for byte and one behaviour suite (store.test.ts) runs against both.
 //
@@ -30,15 +34,32 @@ import {
   checkValue,
   deletionRecordBytes,
   putRecordBytes,
+  valueBytesMax,
 } from "./record.ts";
 import { StoreError } from "./store.ts";
-import type { KeyValueStore, StoreStats, SyncPolicy } from "./store.ts";
+import type { ObjectCodec, ObjectHoldingStore, StoreStats, SyncPolicy } from "./store.ts";
 
-/** One record in the simulated log: a put (value given) or a deletion record. */
+/**
+ * One record in the simulated log: a put of text, a put of an object (putObject), or a
+ * deletion record (neither). An object's text is made the first time something reads the
+ * record as text, and kept in `value` from then on.
+ */
 interface LoggedRecord {
   key: string;
   value: string | undefined;
+  object: object | undefined;
+  codec: ObjectCodec<object> | undefined;
   bytes: number;
+}
+
+function isDeletion(record: LoggedRecord): boolean {
+  return record.value === undefined && record.object === undefined;
+}
+
+/** The text a record holds (a put's): for an object, encoded now if no one asked before. */
+function textOf(record: LoggedRecord): string {
+  if (record.value === undefined) record.value = record.codec!.encode(record.object!);
+  return record.value;
 }
 
 export interface SimulatedDiskOptions {
@@ -153,7 +174,7 @@ export class SimulatedDisk {
    */
   private keep(record: LoggedRecord): void {
     this.durableBytes += record.bytes;
-    if (record.value === undefined) this.durable.delete(record.key);
+    if (isDeletion(record)) this.durable.delete(record.key);
     else this.durable.set(record.key, record);
   }
 
@@ -185,10 +206,11 @@ export class SimulatedDisk {
   }
 }
 
-/** A KeyValueStore on a SimulatedDisk; get one from SimulatedDisk.open. */
-export class SimulatedDiskStore implements KeyValueStore {
-  /** The key directory; here it can hold the values themselves. */
-  private readonly live = new Map<string, { value: string; bytes: number }>();
+/** A KeyValueStore on a SimulatedDisk; get one from SimulatedDisk.open. It holds objects too
+ * (store.ts's ObjectHoldingStore): the simulator's nodes store their versions that way. */
+export class SimulatedDiskStore implements ObjectHoldingStore {
+  /** The key directory; here it holds the latest put record of each key itself. */
+  private readonly live = new Map<string, LoggedRecord>();
   private liveBytes = 0;
   private totalBytes = 0;
   private mergeCount = 0;
@@ -216,8 +238,16 @@ export class SimulatedDiskStore implements KeyValueStore {
     this.assertOpen();
     // A key found is a key a put checked; only a miss may be a bad key (the same error as
     // before, without checking every read of a node's hot path again).
-    const entry = this.live.get(key);
-    if (entry !== undefined) return entry.value;
+    const record = this.live.get(key);
+    if (record !== undefined) return textOf(record);
+    checkKey(key);
+    return undefined;
+  }
+
+  getObject(key: string): object | undefined {
+    this.assertOpen();
+    const record = this.live.get(key);
+    if (record !== undefined) return record.object;
     checkKey(key);
     return undefined;
   }
@@ -226,14 +256,42 @@ export class SimulatedDiskStore implements KeyValueStore {
     this.assertOpen();
     checkKey(key);
     checkValue(value);
-    this.write({ key, value, bytes: putRecordBytes(key, value) });
+    const bytes = putRecordBytes(key, value);
+    this.write({ key, value, object: undefined, codec: undefined, bytes });
+  }
+
+  /** A put whose text is codec.encode(object), made only when read as text. Counted and
+   * limited as that text would be: a record's bytes are a deletion's plus the value's. */
+  putObject<Value extends object>(key: string, object: Value, codec: ObjectCodec<Value>): void {
+    this.assertOpen();
+    checkKey(key);
+    if (!Object.isFrozen(object)) {
+      throw new TypeError("Expected a frozen object: the store shares it instead of copying it");
+    }
+    const keyBytes = deletionRecordBytes(key); // a put's record is this plus its value's bytes
+    const anyCodec = codec as unknown as ObjectCodec<object>;
+    const previous = this.live.get(key);
+    const valueBytes =
+      previous?.codec === anyCodec
+        ? codec.byteLength(object, {
+            object: previous.object as Value,
+            bytes: previous.bytes - keyBytes,
+          })
+        : codec.byteLength(object);
+    if (valueBytes > valueBytesMax) {
+      throw new RangeError(
+        `Expected \`value\` to be at most ${valueBytesMax} bytes of UTF-8, got ${valueBytes}`,
+      );
+    }
+    this.write({ key, value: undefined, object, codec: anyCodec, bytes: keyBytes + valueBytes });
   }
 
   delete(key: string): void {
     this.assertOpen();
     checkKey(key);
     if (!this.live.has(key)) return;
-    this.write({ key, value: undefined, bytes: deletionRecordBytes(key) });
+    const bytes = deletionRecordBytes(key);
+    this.write({ key, value: undefined, object: undefined, codec: undefined, bytes });
   }
 
   keys(): string[] {
@@ -259,9 +317,7 @@ export class SimulatedDiskStore implements KeyValueStore {
 
   merge(): void {
     this.assertOpen();
-    const merged: LoggedRecord[] = [];
-    for (const [key, { value, bytes }] of this.live) merged.push({ key, value, bytes });
-    this.disk.replaceWithMerged(merged);
+    this.disk.replaceWithMerged([...this.live.values()]);
     this.totalBytes = this.liveBytes;
     this.lastSyncMs = this.now();
     this.mergeCount += 1;
@@ -308,10 +364,10 @@ export class SimulatedDiskStore implements KeyValueStore {
   private apply(record: LoggedRecord): void {
     const previous = this.live.get(record.key);
     if (previous !== undefined) this.liveBytes -= previous.bytes;
-    if (record.value === undefined) {
+    if (isDeletion(record)) {
       this.live.delete(record.key);
     } else {
-      this.live.set(record.key, { value: record.value, bytes: record.bytes });
+      this.live.set(record.key, record);
       this.liveBytes += record.bytes;
     }
   }

@@ -52,6 +52,36 @@ export interface KeyValueStore {
   close(): void;
 }
 
+/** How a store that holds objects (ObjectHoldingStore) turns one into its stored text. */
+export interface ObjectCodec<Value extends object> {
+  /** The text the object stands for: what a text store would hold, and what get() returns. */
+  encode(object: Value): string;
+  /** The UTF-8 bytes of encode(object), counted without building the text where it can be
+   * (StoreStats' byte counts and the value size limit are the text's, as in a text store).
+   * `previous` is the object this one replaces under its key, with its count, when there is
+   * one: a codec may count only what changed. */
+  byteLength(object: Value, previous?: { object: Value; bytes: number }): number;
+}
+
+/**
+ * A store that can also keep a value as the frozen object its text encodes, making the text
+ * only when something reads text (a replay as text, an ownership transfer, get()). Only the
+ * simulated disk is one: the simulator's nodes share frozen objects instead of copying them
+ * (immutable.ts), and encoding every replica write to text and decoding it again was the
+ * largest cost left per message. The real Bitcask store holds text, as a disk does.
+ *
+ *   store.putObject("k", version, codec);  // counted as codec.byteLength(version) bytes
+ *   store.getObject("k") === version;      // the same frozen object, no parse
+ *   store.get("k") === codec.encode(version);  // made once, on this first read as text
+ */
+export interface ObjectHoldingStore extends KeyValueStore {
+  /** put(key, codec.encode(object)), the text left unmade: the object must be frozen. */
+  putObject<Value extends object>(key: string, object: Value, codec: ObjectCodec<Value>): void;
+  /** The object putObject stored under `key`, or undefined when the key is absent or its value
+   * was put as text. */
+  getObject(key: string): object | undefined;
+}
+
 /** A store that refused to open: a corrupt file it could not repair, a folder it cannot use. */
 export class StoreError extends Error {
   override name = "StoreError";

@@ -4,7 +4,21 @@
 
 import { describe, expect, it } from "vitest";
 import { Random } from "./random.ts";
-import { Scheduler, type ScheduledEvent } from "./scheduler.ts";
+import { Scheduler, Task, type ScheduledEvent } from "./scheduler.ts";
+
+/** A task that records its label when it runs (the simulator's message arrivals are tasks). */
+class Labelled extends Task {
+  constructor(
+    private readonly label: number,
+    private readonly ran: number[],
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.ran.push(this.label);
+  }
+}
 
 interface Expected {
   label: number;
@@ -26,7 +40,15 @@ function replay(seed: number): { ran: number[]; expected: number[] } {
       // Few distinct times, so that ties (broken by scheduling order) are common.
       const time = scheduler.now + random.integer(20);
       const mine = (label += 1);
-      waiting.push({ label: mine, time, event: scheduler.at(time, () => ran.push(mine)) });
+      // Callbacks and tasks alike: one order for both.
+      let event: ScheduledEvent;
+      if (random.chance(0.5)) event = scheduler.at(time, () => ran.push(mine));
+      else {
+        const task = new Labelled(mine, ran);
+        scheduler.schedule(task, time);
+        event = task;
+      }
+      waiting.push({ label: mine, time, event });
     } else if (choice < 9 && waiting.length > 0) {
       const [cancelled] = waiting.splice(random.integer(waiting.length), 1);
       scheduler.cancel(cancelled!.event);
@@ -52,6 +74,21 @@ describe("scheduler", () => {
       expect(ran, `seed ${seed}`).toEqual(expected);
       expect(ran.length, `seed ${seed}`).toBeGreaterThan(100);
     }
+  });
+
+  it("queues a task once at a time, and again once it ran or was cancelled", () => {
+    const scheduler = new Scheduler();
+    const ran: number[] = [];
+    const task = new Labelled(1, ran);
+    scheduler.schedule(task, 1);
+    expect(() => scheduler.schedule(task, 2)).toThrow(/not queued already/);
+    scheduler.runUntil(1);
+    scheduler.schedule(task, 3);
+    scheduler.cancel(task);
+    scheduler.schedule(task, 4);
+    expect(() => scheduler.schedule(new Labelled(2, ran), 0.5)).toThrow(/>= now/);
+    scheduler.runUntil(10);
+    expect(ran).toEqual([1, 1]);
   });
 
   it("leaves an event that already ran alone when it is cancelled", () => {
