@@ -18,7 +18,7 @@ import type { Admission } from "./admission.ts";
 import { allDistinct, assert } from "./assert.ts";
 import { crdtValue, type CrdtType } from "./crdt.ts";
 import type { Gossip } from "./gossip.ts";
-import type { NodeContext } from "./node-context.ts";
+import { noFailures, withFailure, withoutFailure, type NodeContext } from "./node-context.ts";
 import { outcomeOf, type NodeHealth } from "./node-health.ts";
 import { PolicyError, type QuorumVerdict } from "./policies.ts";
 import { policyFailure, type GetRequest } from "./requests.ts";
@@ -48,7 +48,7 @@ interface GetFsm {
   /** The merge of every reply so far, in arrival order (kept as replies come: the answer at R
    * and the read repair after N both need it, and a version can hold many siblings). */
   merged: VersionedObject | null;
-  failed: Set<NodeId>;
+  failed: ReadonlySet<NodeId>;
   requestTimer: TimerId;
   replied: boolean;
 }
@@ -100,7 +100,7 @@ export class GetCoordinator {
       preferenceList: list,
       replies: new Map(),
       merged: null,
-      failed: new Set<NodeId>(),
+      failed: noFailures,
       requestTimer,
       replied: false,
     };
@@ -115,7 +115,7 @@ export class GetCoordinator {
     if (fsm === undefined || !fsm.preferenceList.includes(from)) return;
     if (fsm.replies.has(from)) return; // a duplicated message
     fsm.replies.set(from, object);
-    fsm.failed.delete(from);
+    fsm.failed = withoutFailure(fsm.failed, from);
     fsm.merged = merge(fsm.merged, object);
     this.progress(fsm);
   }
@@ -144,7 +144,7 @@ export class GetCoordinator {
     if (message.type !== "read") return;
     const fsm = this.fsms.get(message.id);
     if (fsm === undefined || fsm.replies.has(to)) return;
-    fsm.failed.add(to);
+    fsm.failed = withFailure(fsm.failed, to);
     this.progress(fsm);
   }
 

@@ -22,7 +22,7 @@ import {
 } from "./membership.ts";
 import type { NodeContext } from "./node-context.ts";
 import { storageKey } from "./replica-store.ts";
-import { hashKey } from "./ring.ts";
+import { hashKey, partitionOf, preferenceList as ringPreferenceList } from "./ring.ts";
 import type { NodeId } from "./types.ts";
 
 /** Preference lists the node remembers at most, by (n, bucket, key). */
@@ -58,6 +58,10 @@ export class Gossip {
   /** Placements by (n, bucket, key): hashing is the hot path of every request. */
   /** Placements by N, then by storage key. */
   private readonly placementCache = new Map<number, Map<string, Placement>>();
+  /** The reference preference list by (n, partition): it depends on a key only through the
+   * key's partition, so a node makes one per partition instead of one per key (every node's
+   * cache starts cold, and five simulated nodes meeting a thousand keys made five thousand). */
+  private readonly placementByPartition = new Map<number, Array<Placement | undefined>>();
   /** A node not in the initial member list joins through this seed. */
   private readonly seed: NodeId | undefined;
   private everMember: boolean;
@@ -118,14 +122,32 @@ export class Gossip {
     let placement = cache.get(name);
     if (placement === undefined) {
       if (cache.size >= preferenceCacheSizeMax) cache.clear();
-      const list = this.context.policies.preferenceList(this.ring, positionOf(bucket, key), n);
-      placement = {
-        primaries: list.primaries.map((entry) => entry.node),
-        fallbacks: list.fallbacks,
-      };
+      const position = positionOf(bucket, key);
+      placement =
+        this.context.policies.preferenceList === ringPreferenceList
+          ? this.partitionPlacement(position, n)
+          : this.computePlacement(position, n);
       cache.set(name, placement);
     }
     return placement;
+  }
+
+  /** The reference placement of the key at `position`, made once per partition. */
+  private partitionPlacement(position: bigint, n: number): Placement {
+    const partition = partitionOf(position, this.ring.partitionCount);
+    let byPartition = this.placementByPartition.get(n);
+    if (byPartition === undefined) this.placementByPartition.set(n, (byPartition = []));
+    let placement = byPartition[partition];
+    if (placement === undefined) {
+      placement = this.computePlacement(position, n);
+      byPartition[partition] = placement;
+    }
+    return placement;
+  }
+
+  private computePlacement(position: bigint, n: number): Placement {
+    const list = this.context.policies.preferenceList(this.ring, position, n);
+    return { primaries: list.primaries.map((entry) => entry.node), fallbacks: list.fallbacks };
   }
 
   join(node: NodeId): MemberRing {
@@ -198,6 +220,7 @@ export class Gossip {
     // Once in, a node never asks to join again: a later ring without it means it was removed.
     if (ring.members.includes(nodeId)) this.everMember = true;
     this.placementCache.clear();
+    this.placementByPartition.clear();
     this.replicasByPartition = this.computeReplicas();
     this.onReplicasChanged(this.replicasByPartition);
     this.detector.setPeers(

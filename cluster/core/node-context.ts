@@ -22,3 +22,23 @@ export interface NodeContext {
   /** A fresh id for a coordinator's state machine, unique across this start. */
   nextRequestId(): string;
 }
+
+/** No replica has failed a request yet: one set shared by every request until one does (most
+ * never see one), read-only so that none can add to it; withFailure makes a request its own. */
+export const noFailures: ReadonlySet<NodeId> = new Set();
+
+/** `failed` with `node` added, as a new set (failures are rare: copying is cheap enough). */
+export function withFailure(failed: ReadonlySet<NodeId>, node: NodeId): ReadonlySet<NodeId> {
+  if (failed.has(node)) return failed;
+  const next = new Set(failed);
+  next.add(node);
+  return next;
+}
+
+/** `failed` without `node`, as a new set when it held it. */
+export function withoutFailure(failed: ReadonlySet<NodeId>, node: NodeId): ReadonlySet<NodeId> {
+  if (!failed.has(node)) return failed;
+  const next = new Set(failed);
+  next.delete(node);
+  return next;
+}

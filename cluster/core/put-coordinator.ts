@@ -24,7 +24,7 @@ import type { Admission } from "./admission.ts";
 import { allDistinct, assert } from "./assert.ts";
 import type { CrdtOperation } from "./crdt.ts";
 import type { Gossip } from "./gossip.ts";
-import type { NodeContext } from "./node-context.ts";
+import { noFailures, withFailure, withoutFailure, type NodeContext } from "./node-context.ts";
 import { outcomeOf, type NodeHealth } from "./node-health.ts";
 import { PolicyError, type QuorumVerdict, type WriteTarget } from "./policies.ts";
 import { policyFailure, type WriteRequest } from "./requests.ts";
@@ -56,7 +56,7 @@ interface PutFsm {
   maybeWritten: boolean;
   object: VersionedObject | undefined;
   acknowledged: Set<NodeId>;
-  failed: Set<NodeId>;
+  failed: ReadonlySet<NodeId>;
   replied: boolean;
 }
 
@@ -140,7 +140,7 @@ export class PutCoordinator {
       maybeWritten: false,
       object: undefined,
       acknowledged: new Set<NodeId>(),
-      failed: new Set<NodeId>(),
+      failed: noFailures,
       replied: false,
     };
     this.fsms.set(id, fsm);
@@ -221,7 +221,7 @@ export class PutCoordinator {
       "the minting replica is one of the write's targets",
     );
     fsm.acknowledged.add(from);
-    fsm.failed.delete(from);
+    fsm.failed = withoutFailure(fsm.failed, from);
     for (const target of fsm.targets) {
       if (target.node === from) continue;
       const replicate: Extract<PeerMessage, { type: "replicate" }> = {
@@ -247,7 +247,7 @@ export class PutCoordinator {
     const fsm = this.fsms.get(id);
     if (fsm === undefined || !fsm.targets.some((target) => target.node === from)) return;
     fsm.acknowledged.add(from); // a set: a duplicated acknowledgement counts once
-    fsm.failed.delete(from);
+    fsm.failed = withoutFailure(fsm.failed, from);
     this.progress(fsm);
   }
 
@@ -289,11 +289,13 @@ export class PutCoordinator {
     if (message.type === "mint") {
       if (fsm.object === undefined && fsm.candidates[fsm.attempt] === to) {
         // Only a target counts against the quorum: a primary a fallback stands in for does not.
-        if (fsm.targets.some((target) => target.node === to)) fsm.failed.add(to);
+        if (fsm.targets.some((target) => target.node === to)) {
+          fsm.failed = withFailure(fsm.failed, to);
+        }
         this.tryNextMinter(fsm);
       }
     } else if (!fsm.acknowledged.has(to)) {
-      fsm.failed.add(to);
+      fsm.failed = withFailure(fsm.failed, to);
       this.progress(fsm);
     }
   }

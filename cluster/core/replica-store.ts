@@ -78,10 +78,30 @@ function holdsObjects(store: KeyValueStore): store is ObjectHoldingStore {
   return typeof (store as Partial<ObjectHoldingStore>).putObject === "function";
 }
 
+/** Partitions of storage keys by partition count, shared by every node of the process: a pure
+ * function of the key (SHA-1), and each node's memory started cold (five simulated nodes
+ * meeting a thousand keys hashed each five times). */
+const partitionsByCount = new Map<number, Map<string, number>>();
+
+function partitionOfStorageKey(key: string, partitionCount: number): number {
+  let partitions = partitionsByCount.get(partitionCount);
+  if (partitions === undefined) {
+    partitions = new Map();
+    partitionsByCount.set(partitionCount, partitions);
+  }
+  let partition = partitions.get(key);
+  if (partition === undefined) {
+    const { bucket, key: name } = splitStorageKey(key);
+    partition = partitionOfKey(bucket, name, partitionCount);
+    if (partitions.size >= parsedVersionCountMax) partitions.clear();
+    partitions.set(key, partition);
+  }
+  return partition;
+}
+
 export class ReplicaStore {
   /** The last version read or written per storage key, with the stored text it stands for. */
   private readonly parsedVersions = new Map<string, { text: string; object: VersionedObject }>();
-  private readonly partitionByKey = new Map<string, number>();
   /** The store itself when it holds objects; then it needs no version cache of its own. */
   private readonly objects: ObjectHoldingStore | undefined;
 
@@ -155,14 +175,7 @@ export class ReplicaStore {
 
   /** A key's partition, memoised: Q never changes, and every write asks. */
   partitionOf(key: string): number {
-    let partition = this.partitionByKey.get(key);
-    if (partition === undefined) {
-      const { bucket, key: name } = splitStorageKey(key);
-      partition = partitionOfKey(bucket, name, this.partitionCount);
-      if (this.partitionByKey.size >= parsedVersionCountMax) this.partitionByKey.clear();
-      this.partitionByKey.set(key, partition);
-    }
-    return partition;
+    return partitionOfStorageKey(key, this.partitionCount);
   }
 
   private remember(key: string, text: string, object: VersionedObject): void {

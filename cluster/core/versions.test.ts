@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { freezeJson } from "./immutable.ts";
+import type { JsonValue } from "./types.ts";
 import {
   contextLengthMax,
   decodeContext,
@@ -253,6 +254,40 @@ describe("dotted version vectors", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("counts a sibling's bytes from its parts as JSON would: any value, timestamp, tombstone", () => {
+    const utf8Bytes = (value: string) => new TextEncoder().encode(value).length;
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "binary", maxLength: 6 }),
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        (actor, value, timestamp, tombstone) => {
+          const version = freezeJson(
+            update(null, {
+              mode: "causal",
+              value: value as JsonValue,
+              tombstone,
+              context: {},
+              actor,
+              timestamp,
+            }),
+          );
+          expect(encodedVersionBytes(version)).toBe(utf8Bytes(JSON.stringify(version)));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    // A sibling in another key order (read from some other writer's text) is counted from its
+    // text, in its own order.
+    const odd = freezeJson(
+      JSON.parse(
+        '{"mode":"causal","clock":{"a":1},"siblings":[{"value":"é","dot":["a",1],"timestamp":-0.5,"tombstone":false,"extra":1}]}',
+      ) as VersionedObject,
+    );
+    expect(encodedVersionBytes(odd)).toBe(utf8Bytes(JSON.stringify(odd)));
   });
 
   it("counts clocks' bytes right for counters of any size", () => {

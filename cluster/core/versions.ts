@@ -431,18 +431,65 @@ const clockTexts = new WeakMap<VersionVector, string>();
 
 /** The JSON text of a sibling, encoded once per frozen sibling. */
 function siblingText(sibling: Sibling): string {
-  return encodedSibling(sibling).text;
+  let text = siblingTexts.get(sibling);
+  if (text === undefined) {
+    text = JSON.stringify(sibling);
+    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, text);
+  }
+  return text;
 }
 
-/** A sibling's JSON text and its UTF-8 bytes, made once per frozen sibling. */
-function encodedSibling(sibling: Sibling): { text: string; bytes: number } {
-  let encoded = siblingTexts.get(sibling);
-  if (encoded === undefined) {
-    const text = JSON.stringify(sibling);
-    encoded = { text, bytes: utf8Length(text) };
-    if (Object.isFrozen(sibling)) siblingTexts.set(sibling, encoded);
+/**
+ * UTF-8 bytes of a sibling's JSON text, counted once per frozen sibling: from its text when
+ * that was made already, else from its parts when it has the shape every sibling written here
+ * has ({dot: [actor, counter], value, tombstone, timestamp}, in that order), else from its text.
+ * Only the store's byte count needs it at write time; the text waits for whoever reads it
+ * (an anti-entropy fingerprint, an ownership transfer), and most versions are replaced first.
+ */
+function siblingBytes(sibling: Sibling): number {
+  let bytes = siblingByteCounts.get(sibling);
+  if (bytes === undefined) {
+    const text = siblingTexts.get(sibling);
+    bytes =
+      text !== undefined
+        ? utf8Length(text)
+        : (siblingBytesFromParts(sibling) ?? utf8Length(siblingText(sibling)));
+    if (Object.isFrozen(sibling)) siblingByteCounts.set(sibling, bytes);
   }
-  return encoded;
+  return bytes;
+}
+
+const siblingKeys = ["dot", "value", "tombstone", "timestamp"];
+
+/** '{"dot":[' actor ',' counter '],"value":' value ',"tombstone":' bool ',"timestamp":' time
+ * '}', counted; undefined for any other shape (JSON.stringify then decides). */
+function siblingBytesFromParts(sibling: Sibling): number | undefined {
+  let index = 0;
+  for (const key in sibling) {
+    if (key !== siblingKeys[index]) return undefined;
+    index += 1;
+  }
+  const { dot, value, tombstone, timestamp } = sibling;
+  if (index !== 4 || !Array.isArray(dot) || dot.length !== 2 || typeof dot[0] !== "string") {
+    return undefined;
+  }
+  if (typeof dot[1] !== "number" || typeof tombstone !== "boolean") return undefined;
+  if (typeof timestamp !== "number") return undefined;
+  const valueBytes =
+    typeof value === "number" ? numberBytes(value) : utf8Length(JSON.stringify(value));
+  return (
+    8 +
+    actorBytes(dot[0]) +
+    1 +
+    numberBytes(dot[1]) +
+    10 +
+    valueBytes +
+    13 +
+    (tombstone ? 4 : 5) +
+    13 +
+    numberBytes(timestamp) +
+    1
+  );
 }
 
 /** Bytes of UTF-8 that a well-formed text encodes to (JSON.stringify's output always is). */
@@ -466,7 +513,8 @@ function utf8Length(text: string): number {
  * frozen messages instead of copying them). */
 const fingerprints = new WeakMap<VersionedObject, string>();
 const versionTexts = new WeakMap<VersionedObject, string>();
-const siblingTexts = new WeakMap<Sibling, { text: string; bytes: number }>();
+const siblingTexts = new WeakMap<Sibling, string>();
+const siblingByteCounts = new WeakMap<Sibling, number>();
 const versionByteCounts = new WeakMap<VersionedObject, number>();
 const siblingDigests = new WeakMap<Sibling, [number, number]>();
 
@@ -510,7 +558,7 @@ export function encodedVersionBytes(
     bytes = 8 + utf8Length(JSON.stringify(object.mode)) + 9 + clockBytes(object.clock);
     bytes += 13 + Math.max(0, siblings.length - 1) + 2;
     for (let index = 0; index < siblings.length; index += 1) {
-      bytes += encodedSibling(siblings[index]!).bytes;
+      bytes += siblingBytes(siblings[index]!);
     }
   }
   if (Object.isFrozen(object)) versionByteCounts.set(object, bytes);
@@ -545,8 +593,8 @@ function bytesAfter(
     }
     const order =
       i === now.length ? 1 : j === before.length ? -1 : compareDots(now[i]!.dot, before[j]!.dot);
-    if (order <= 0) bytes += encodedSibling(now[i++]!).bytes; // new, or changed
-    if (order >= 0) bytes -= encodedSibling(before[j++]!).bytes; // gone, or changed
+    if (order <= 0) bytes += siblingBytes(now[i++]!); // new, or changed
+    if (order >= 0) bytes -= siblingBytes(before[j++]!); // gone, or changed
   }
   return bytes;
 }

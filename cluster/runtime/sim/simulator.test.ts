@@ -3,6 +3,7 @@
 // printed with the command that replays it.
 import { describe, expect, it } from "vitest";
 import { DynamoNode } from "../../core/node.ts";
+import { hashKey, preferenceList } from "../../core/ring.ts";
 import type { ClientRequest, PeerMessage } from "../../core/types.ts";
 import { partition, randomShape } from "../../../chaos/nemesis/partitions.ts";
 import { Random } from "./random.ts";
@@ -252,5 +253,28 @@ describe("messages are shared frozen, not copied", () => {
     };
     const sim = new Simulation({ config, seed: 1, nodeFactory });
     expect(() => sim.run(100)).toThrow("Expected `note` to be a JSON value, got undefined");
+  });
+
+  it("places every key as the reference preference list does, before and after a ring change", () => {
+    // Nodes keep one placement per partition for the reference policy (gossip.ts); it must be
+    // the list the policy gives for each key itself, and change when the ring does.
+    const config = clusterConfig(5);
+    const sim = new Simulation({ config, seed: 3 });
+    const check = () => {
+      for (const id of sim.nodeIds()) {
+        const node = sim.node(id);
+        if (!(node instanceof DynamoNode)) continue;
+        for (let index = 0; index < 300; index += 1) {
+          const key = `k${index}`;
+          const expected = preferenceList(node.ring, hashKey("b", key), 3).primaries;
+          expect(node.preferenceListOf("b", key, 3)).toEqual(expected.map((entry) => entry.node));
+        }
+      }
+    };
+    check();
+    sim.addNode("n6");
+    sim.run(20_000); // the joiner is let in and the new ring gossiped to every node
+    expect((sim.node("n1") as DynamoNode).ring.members).toContain("n6");
+    check();
   });
 });

@@ -379,10 +379,8 @@ export class Simulation {
       send: (to, message) => this.transmit(host, to, message),
       setTimer: (afterMs, timer: TimerPayload) => {
         const id = (this.timerSequence += 1);
-        const event = this.scheduler.after(afterMs, () => {
-          if (!host.timers.delete(id)) return; // the node crashed (its timers were cleared)
-          this.deliverToNode(host, incarnation, { type: "timer", timer });
-        });
+        const event = new TimerFiring(this, host, incarnation, id, timer);
+        this.scheduler.schedule(event, this.scheduler.now + Math.max(0, afterMs));
         host.timers.set(id, event);
         return id;
       },
@@ -437,6 +435,13 @@ export class Simulation {
     }
   }
 
+  /** @internal A timer's time came (see TimerFiring). */
+  fire(firing: TimerFiring): void {
+    const { host, id } = firing;
+    if (!host.timers.delete(id)) return; // the node crashed (its timers were cleared)
+    this.deliverToNode(host, firing.incarnation, { type: "timer", timer: firing.timer });
+  }
+
   /** @internal A message's arrival (see Arrival): delivered, or lost to a link cut or a crash
    * while it was in flight. */
   arrive(arrival: Arrival): void {
@@ -470,6 +475,24 @@ class Arrival extends Task {
 
   run(): void {
     this.simulation.arrive(this);
+  }
+}
+
+/** A node's timer, as one object that is its own event (scheduler.ts's Task): every request
+ * sets one or two, so no closure per timer. */
+class TimerFiring extends Task {
+  constructor(
+    private readonly simulation: Simulation,
+    readonly host: Host,
+    readonly incarnation: number,
+    readonly id: number,
+    readonly timer: TimerPayload,
+  ) {
+    super();
+  }
+
+  run(): void {
+    this.simulation.fire(this);
   }
 }
 
