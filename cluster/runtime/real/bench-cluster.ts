@@ -32,7 +32,9 @@
 // (cpu-profile.ts), after the warm-up. Profiling slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
+import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { randomFreePorts, startLocalCluster } from "./cluster.ts";
 import {
@@ -41,6 +43,7 @@ import {
   summarizeProfiles,
   type ProfileSummary,
 } from "./cpu-profile.ts";
+import { build } from "esbuild";
 import { Pool } from "undici";
 import { setGeneratorPriority } from "./generator-priority.ts";
 import { httpCall, keyPath } from "./test-support.ts";
@@ -54,6 +57,10 @@ const settledWithin = 0.1;
 const keysPerClient = 50;
 const sync = (process.env["BENCH_SYNC"] ?? "interval") as "always" | "interval" | "never";
 const profileDir = process.env["BENCH_PROFILE_DIR"];
+/** The nodes run compiled, as `npx neverstop up` runs them (node-process.ts says why), unless
+ * NEVERSTOP_NODE_PROGRAM=sources; `npm run bench:cluster` builds dist/ first. */
+process.env["NEVERSTOP_NODE_PROGRAM"] ||= "compiled";
+const nodeProgram = process.env["NEVERSTOP_NODE_PROGRAM"];
 
 interface Sample {
   op: "put" | "get" | "echo";
@@ -300,8 +307,28 @@ async function warmUp(
 
 const repositoryRoot = new URL("../../../", import.meta.url).pathname;
 
+/** The skeleton's program, compiled as the nodes are (see `nodeProgram`), so that the ceiling
+ * and the cluster pay the same for their shared code. */
+async function skeletonProgram(): Promise<string[]> {
+  const source = `${repositoryRoot}cluster/runtime/real/skeleton-node.ts`;
+  if (nodeProgram !== "compiled") return [`${repositoryRoot}bin/run-ts.js`, source];
+  const outfile = join(mkdtempSync(join(os.tmpdir(), "neverstop-skeleton-")), "skeleton-node.mjs");
+  await build({
+    entryPoints: [source],
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "warning",
+  });
+  return [outfile];
+}
+
 /** Three skeleton nodes (skeleton-node.ts) on free ports, each answering once it listens. */
 async function startSkeleton(): Promise<{ ports: number[]; pids: number[]; stop(): void }> {
+  const program = await skeletonProgram();
   const ports = await randomFreePorts(3);
   const ids = ["n1", "n2", "n3"];
   const peers = Object.fromEntries(
@@ -310,11 +337,7 @@ async function startSkeleton(): Promise<{ ports: number[]; pids: number[]; stop(
   const children = ids.map((id, index) =>
     spawn(
       process.execPath,
-      [
-        `${repositoryRoot}bin/run-ts.js`,
-        `${repositoryRoot}cluster/runtime/real/skeleton-node.ts`,
-        JSON.stringify({ id, httpPort: ports[index]!.httpPort, peers }),
-      ],
+      [...program, JSON.stringify({ id, httpPort: ports[index]!.httpPort, peers })],
       { stdio: ["ignore", "pipe", "inherit"] },
     ),
   );
@@ -471,6 +494,7 @@ async function main(): Promise<void> {
         phaseMs,
         mix: "50% put / 50% get",
         client: "undici Pool, keep-alive",
+        nodeProgram,
         generatorPriority,
       },
       warmUp: main.warmUp,

@@ -77,6 +77,10 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startLocalCluster, type LocalCluster } from "./cluster.ts";
+
+// The nodes run compiled, as `npx neverstop up` runs them (node-process.ts says why), unless
+// NEVERSTOP_NODE_PROGRAM=sources; `npm run bench:overload` builds dist/ first.
+process.env["NEVERSTOP_NODE_PROGRAM"] ||= "compiled";
 import { BenchConnectionPool } from "./bench-client.ts";
 import { defaultLoadRegulatorLimits, type LoadRegulatorLimits } from "./load-regulator.ts";
 import { processCpuMs, summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";

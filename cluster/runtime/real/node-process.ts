@@ -15,7 +15,8 @@
 // NEVERSTOP_NODE_CPU_PROF_DIR=/tmp/prof adds `--cpu-prof --cpu-prof-dir=/tmp/prof` (Node refuses
 // --cpu-prof in NODE_OPTIONS): each node writes a V8 CPU profile there when it stops cleanly.
 // That is how the benchmarks' profiles in issue 13's notes were taken. NEVERSTOP_NODE_FLAGS adds
-// other flags the same way (say `--trace-gc`, or V8 flags NODE_OPTIONS refuses).
+// other flags the same way (say `--trace-gc`, or V8 flags NODE_OPTIONS refuses), and
+// NEVERSTOP_NODE_PROGRAM=compiled|sources chooses how the nodes run (see nodesRunCompiled).
 
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,7 +36,7 @@ const nodeProgramMarker = "node-main.";
 
 /** The program and arguments that start one node from its configuration file. */
 export function nodeProcessCommand(configPath: string): { command: string; args: string[] } {
-  const args = runningCompiled
+  const args = nodesRunCompiled()
     ? ["--enable-source-maps", join(repositoryRoot, "dist", "node-main.js")]
     : [
         join(repositoryRoot, "bin", "run-ts.js"),
@@ -50,6 +51,28 @@ export function nodeProcessCommand(configPath: string): { command: string; args:
     command: process.execPath,
     args: [...profile, ...extra, ...args, "--config", configPath],
   };
+}
+
+/**
+ * Whether nodes start from dist/: as the process starting them runs, unless
+ * NEVERSTOP_NODE_PROGRAM says `compiled` or `sources`. The benchmarks run from the sources but
+ * measure compiled nodes, which is what `npx neverstop up` runs: tsx keeps every function's name
+ * by calling a helper each time one is made, a cost per closure on a node's hot path that the
+ * compiled build does not have. A benchmark builds dist/ first (its npm script), so the nodes it
+ * measures are the sources it was started from.
+ */
+function nodesRunCompiled(): boolean {
+  const program = process.env["NEVERSTOP_NODE_PROGRAM"];
+  if (program === undefined || program === "") return runningCompiled;
+  if (program !== "compiled" && program !== "sources") {
+    throw new Error(`Expected NEVERSTOP_NODE_PROGRAM to be compiled or sources, got ${program}`);
+  }
+  if (program === "compiled" && !existsSync(join(repositoryRoot, "dist", "node-main.js"))) {
+    throw new Error(
+      "NEVERSTOP_NODE_PROGRAM=compiled, but dist/node-main.js is missing: npm run build",
+    );
+  }
+  return program === "compiled";
 }
 
 /** Alive and, where /proc tells, really a neverstop node (a recorded pid may have been reused). */
