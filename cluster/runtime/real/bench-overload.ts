@@ -20,9 +20,9 @@
 // generator shares the cores with the nodes and requests wait in sockets and event loops before
 // the core's budget counts them. The HTTP layer's load regulator (load-regulator.ts, turned on
 // here with BENCH_LOOP_DELAY_TARGET_MS, default 4) refuses there: a cap on requests in flight
-// that adapts to their latency and to how long each node's event loop waits for a core (the
-// kernel's run queue, /proc/self/schedstat), and event-loop delay, all checked before a request
-// is parsed. Capacity is what the closed loop gets from the same three nodes with the regulator
+// that adapts to their latency, and event-loop delay, all checked before a request is parsed
+// (its third signal, how long the loop waits for a core, is off here: see
+// judgedRegulatorLimits). Capacity is what the closed loop gets from the same three nodes with the regulator
 // off, started apart (a regulator holds the rate below what the cores could do, so capacity
 // measured through it, and the load offered at twice it, would be understated: 226/s regulated
 // against 1,029/s unregulated at load 6-9); if the regulated nodes then accept more than 1.1x
