@@ -20,6 +20,7 @@ import {
   withoutMember,
   type MemberRing,
 } from "./membership.ts";
+import { PairMemo } from "./memo.ts";
 import type { NodeContext } from "./node-context.ts";
 import { storageKey } from "./replica-store.ts";
 import { hashKey, partitionOf, preferenceList as ringPreferenceList } from "./ring.ts";
@@ -55,9 +56,8 @@ export class Gossip {
   /** The N replicas of every partition under the current ring. */
   private replicasByPartition: NodeId[][];
   readonly detector: FailureDetector;
-  /** Placements by (n, bucket, key): hashing is the hot path of every request. */
-  /** Placements by N, then by storage key. */
-  private readonly placementCache = new Map<number, Map<string, Placement>>();
+  /** Placements by N, then by storage key: hashing is the hot path of every request. */
+  private readonly placementCache = new PairMemo<number, Placement>(preferenceCacheSizeMax);
   /** The reference preference list by (n, partition): it depends on a key only through the
    * key's partition, so a node makes one per partition instead of one per key (every node's
    * cache starts cold, and five simulated nodes meeting a thousand keys made five thousand). */
@@ -117,17 +117,14 @@ export class Gossip {
   placement(bucket: string, key: string, n: number): Placement {
     // Keyed by the remembered storage key (replica-store.ts): no string built per request.
     const name = storageKey(bucket, key);
-    let cache = this.placementCache.get(n);
-    if (cache === undefined) this.placementCache.set(n, (cache = new Map()));
-    let placement = cache.get(name);
+    let placement = this.placementCache.get(n, name);
     if (placement === undefined) {
-      if (cache.size >= preferenceCacheSizeMax) cache.clear();
       const position = positionOf(bucket, key);
       placement =
         this.context.policies.preferenceList === ringPreferenceList
           ? this.partitionPlacement(position, n)
           : this.computePlacement(position, n);
-      cache.set(name, placement);
+      this.placementCache.set(n, name, placement);
     }
     return placement;
   }

@@ -17,6 +17,7 @@
 
 import type { AntiEntropy } from "./anti-entropy.ts";
 import { freezeJson } from "./immutable.ts";
+import { PairMemo } from "./memo.ts";
 import type { NodeStats } from "./node-health.ts";
 import { partitionOfKey } from "./ring.ts";
 import type { KeyValueStore, ObjectHoldingStore } from "../storage/store.ts";
@@ -36,8 +37,7 @@ export const parsedVersionCountMax = 100_000;
 
 /** Storage keys remembered at most (see storageKey); past it the memory starts again. */
 export const storageKeyCountMax = 100_000;
-const storageKeys = new Map<string, Map<string, string>>();
-let storageKeyCount = 0;
+const storageKeys = new PairMemo<string, string>(storageKeyCountMax);
 
 /**
  * Store keys join bucket and key with a byte neither may contain (validate.ts refuses it).
@@ -49,20 +49,10 @@ let storageKeyCount = 0;
  * lookup hashed a new string, 5% of the simulator's time.
  */
 export function storageKey(bucket: string, key: string): string {
-  let keys = storageKeys.get(bucket);
-  if (keys === undefined) {
-    keys = new Map();
-    storageKeys.set(bucket, keys);
-  }
-  let joined = keys.get(key);
+  let joined = storageKeys.get(bucket, key);
   if (joined === undefined) {
-    if (storageKeyCount >= storageKeyCountMax) {
-      for (const others of storageKeys.values()) others.clear();
-      storageKeyCount = 0;
-    }
     joined = `${bucket}\u0000${key}`;
-    keys.set(key, joined);
-    storageKeyCount += 1;
+    storageKeys.set(bucket, key, joined);
   }
   return joined;
 }
@@ -81,20 +71,14 @@ function holdsObjects(store: KeyValueStore): store is ObjectHoldingStore {
 /** Partitions of storage keys by partition count, shared by every node of the process: a pure
  * function of the key (SHA-1), and each node's memory started cold (five simulated nodes
  * meeting a thousand keys hashed each five times). */
-const partitionsByCount = new Map<number, Map<string, number>>();
+const partitionsByCount = new PairMemo<number, number>(parsedVersionCountMax);
 
 function partitionOfStorageKey(key: string, partitionCount: number): number {
-  let partitions = partitionsByCount.get(partitionCount);
-  if (partitions === undefined) {
-    partitions = new Map();
-    partitionsByCount.set(partitionCount, partitions);
-  }
-  let partition = partitions.get(key);
+  let partition = partitionsByCount.get(partitionCount, key);
   if (partition === undefined) {
     const { bucket, key: name } = splitStorageKey(key);
     partition = partitionOfKey(bucket, name, partitionCount);
-    if (partitions.size >= parsedVersionCountMax) partitions.clear();
-    partitions.set(key, partition);
+    partitionsByCount.set(partitionCount, key, partition);
   }
   return partition;
 }

@@ -28,6 +28,7 @@
 import type { ObjectCodec } from "../storage/store.ts";
 import { crdtMerge, type CrdtState } from "./crdt.ts";
 import { freezeJson } from "./immutable.ts";
+import { PairMemo } from "./memo.ts";
 import { sha1Hex, sha1Words } from "./sha1.ts";
 import type { BucketMode, JsonValue } from "./types.ts";
 
@@ -707,26 +708,15 @@ export interface DecodedContext {
 
 /** Tags by bucket, then key: looked up without joining the two into a new string first
  * (every get and put answer asks, and hashing a fresh string per lookup showed in profiles). */
-const tagCache = new Map<string, Map<string, string>>();
-let tagCount = 0;
 const tagCacheSizeMax = 4096;
+const tagCache = new PairMemo<string, string>(tagCacheSizeMax);
 
 /** A short digest naming a key inside its contexts (memoised: hot keys are hashed once). */
 export function contextTag(bucket: string, key: string): string {
-  let tags = tagCache.get(bucket);
-  if (tags === undefined) {
-    tags = new Map();
-    tagCache.set(bucket, tags);
-  }
-  let tag = tags.get(key);
+  let tag = tagCache.get(bucket, key);
   if (tag === undefined) {
-    if (tagCount >= tagCacheSizeMax) {
-      for (const others of tagCache.values()) others.clear();
-      tagCount = 0;
-    }
     tag = sha1Hex(`${bucket}/${key}`).slice(0, 12);
-    tags.set(key, tag);
-    tagCount += 1;
+    tagCache.set(bucket, key, tag);
   }
   return tag;
 }
