@@ -28,6 +28,9 @@ describe("BenchConnectionPool", () => {
           answer(503, {}, JSON.stringify({ error: "overload" }));
         } else if (request.url === "/unavailable") {
           answer(503, { "retry-after": "1" }, JSON.stringify({ error: "unavailable" }));
+        } else if (request.url === "/with-context") {
+          const sent = request.headers["x-neverstop-context"] ?? "none";
+          answer(204, { "X-Neverstop-Context": `after-${String(sent)}` }, "");
         } else if (request.url === "/missing") {
           answer(404, {}, JSON.stringify({ error: "not_found" }));
         } else {
@@ -66,6 +69,16 @@ describe("BenchConnectionPool", () => {
     });
     expect((await pool.request("GET", "/missing", undefined)).status).toBe(404);
     expect(bodies).toContain("PUT /kv/b/k 1");
+  });
+
+  it("sends the headers it is given and hands back the answer's context", async () => {
+    const first = await pool.request("PUT", "/with-context", "1");
+    expect(first.context).toBe("after-none");
+    const second = await pool.request("PUT", "/with-context", "2", {
+      "x-neverstop-context": first.context!,
+    });
+    expect(second.context).toBe("after-after-none");
+    expect(bodies).toContain("PUT /with-context 2");
   });
 
   it("fails at once past its queue, and still answers the requests it took", async () => {

@@ -1,4 +1,4 @@
-// The load generator's HTTP client for bench:overload (lesson 9, "capacity planning with back
+// The load generator's HTTP client for bench:overload and bench:cluster (lesson 9, "capacity planning with back
 // pressure"): a fixed pool of keep-alive connections to one node, one request at a time on each,
 // requests beyond the pool waiting in a bounded queue. The benchmark's generator shares two
 // cores with the nodes it measures, so its client must be cheap: Node's http.request costs
@@ -24,6 +24,9 @@ export interface BenchAnswer {
   overloadRefusal: boolean;
   /** The answer carried a Retry-After header. */
   retryAfter: boolean;
+  /** Its X-Neverstop-Context header, which a client sends back with its next write of the key
+   * (bench:cluster's clients do, so that puts supersede and do not pile up siblings). */
+  context?: string | undefined;
 }
 
 /** Idle time after which a connection is not reused: below the node's keep-alive timeout (5 s in
@@ -31,7 +34,7 @@ export interface BenchAnswer {
 const idleMsMax = 4_000;
 
 const jsonContentType = { "content-type": "application/json" };
-const retryAfterHeader = Buffer.from("retry-after");
+const noHeaders: Record<string, string> = {};
 const overloadMarker = Buffer.from('"error":"overload"');
 
 /** One answer read through undici's dispatch callbacks (its cheapest interface: no promise per
@@ -40,6 +43,7 @@ const overloadMarker = Buffer.from('"error":"overload"');
 class AnswerHandler {
   private status = 0;
   private retryAfter = false;
+  private context: string | undefined;
   private readonly chunks: Buffer[] = [];
 
   constructor(
@@ -53,11 +57,14 @@ class AnswerHandler {
     this.status = status;
     for (let index = 0; index < rawHeaders.length; index += 2) {
       const name = rawHeaders[index]!;
-      if (
-        name.length === retryAfterHeader.length &&
-        name.toString("latin1").toLowerCase() === "retry-after"
-      ) {
+      // Compared by length first: most headers are neither, and are not decoded.
+      if (name.length === 11 && name.toString("latin1").toLowerCase() === "retry-after") {
         this.retryAfter = true;
+      } else if (
+        name.length === 19 &&
+        name.toString("latin1").toLowerCase() === "x-neverstop-context"
+      ) {
+        this.context = rawHeaders[index + 1]!.toString("latin1");
       }
     }
     return true;
@@ -71,7 +78,12 @@ class AnswerHandler {
   onComplete(): void {
     const overloadRefusal =
       this.status === 503 && Buffer.concat(this.chunks).includes(overloadMarker);
-    this.resolve({ status: this.status, overloadRefusal, retryAfter: this.retryAfter });
+    this.resolve({
+      status: this.status,
+      overloadRefusal,
+      retryAfter: this.retryAfter,
+      context: this.context,
+    });
   }
 
   onError(error: Error): void {
@@ -104,6 +116,7 @@ export class BenchConnectionPool {
     method: "GET" | "PUT",
     path: string,
     body: string | undefined,
+    headers: Record<string, string> = noHeaders,
   ): Promise<BenchAnswer> {
     if (this.outstanding >= this.connectionsMax + this.queueLengthMax) {
       throw new Error("the client's queue is full");
@@ -112,7 +125,16 @@ export class BenchConnectionPool {
     try {
       return await new Promise<BenchAnswer>((resolve, reject) => {
         this.pool.dispatch(
-          body === undefined ? { method, path } : { method, path, body, headers: jsonContentType },
+          body === undefined
+            ? { method, path, headers }
+            : {
+                method,
+                path,
+                body,
+                // bench:overload's requests share one header object: no copy per request.
+                headers:
+                  headers === noHeaders ? jsonContentType : { ...jsonContentType, ...headers },
+              },
           new AnswerHandler(resolve, reject),
         );
       });

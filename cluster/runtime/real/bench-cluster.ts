@@ -36,6 +36,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import { BenchConnectionPool, type BenchAnswer } from "./bench-client.ts";
 import { randomFreePorts, startLocalCluster } from "./cluster.ts";
 import {
   processCpuMs,
@@ -44,7 +45,6 @@ import {
   type ProfileSummary,
 } from "./cpu-profile.ts";
 import { build } from "esbuild";
-import { Pool } from "undici";
 import { setGeneratorPriority } from "./generator-priority.ts";
 import { httpCall, keyPath } from "./test-support.ts";
 
@@ -55,6 +55,10 @@ const warmupMaxMs = 40_000;
 /** A window that improves on the best one so far by less than this fraction counts as settled. */
 const settledWithin = 0.1;
 const keysPerClient = 50;
+/** A request that takes longer has failed (the generator's pools; the nodes answer in far less). */
+const requestTimeoutMs = 30_000;
+/** Requests that may wait for a connection per port: more than the open loop ever has in flight. */
+const queueLengthMax = 10_000;
 const sync = (process.env["BENCH_SYNC"] ?? "interval") as "always" | "interval" | "never";
 const profileDir = process.env["BENCH_PROFILE_DIR"];
 /** The nodes run compiled, as `npx neverstop up` runs them (node-process.ts says why), unless
@@ -70,42 +74,36 @@ interface Sample {
 
 type Target = { ports: number[]; kind: "cluster" } | { ports: number[]; kind: "echo" };
 
-/** The generator's HTTP client: one undici Pool of keep-alive connections per server port.
- * The generator shares the two cores with the servers it measures, so its client must be cheap
- * and must not pause: Node's http.request cost 0.167 ms of CPU per request here and its
- * garbage blocked the generator's loop for up to 45 ms in the half-load phase, latency the
- * nodes had not caused; undici's Pool (bench-client.ts measured 0.04 ms) does the same work. */
+/** The generator's HTTP client: bench-client.ts's pool of keep-alive connections (undici),
+ * one per server port. The generator shares the two cores with the servers it measures, so its
+ * client must not pause: with Node's http.Agent, its garbage had blocked the generator's loop for
+ * up to 45 ms in the half-load phase, latency the nodes had not caused. */
 class Pools {
-  private readonly pools = new Map<number, Pool>();
+  private readonly pools = new Map<number, BenchConnectionPool>();
   constructor(private readonly connectionsPerPort: number) {}
 
-  async call(
+  call(
     port: number,
     method: "GET" | "PUT",
     path: string,
     headers: Record<string, string> = {},
-    body: string | null = null,
-  ): Promise<{ status: number; context: string | undefined }> {
+    body?: string,
+  ): Promise<BenchAnswer> {
     let pool = this.pools.get(port);
     if (pool === undefined) {
-      pool = new Pool(`http://127.0.0.1:${port}`, {
-        connections: this.connectionsPerPort,
-        pipelining: 1,
-        keepAliveTimeout: 4_000, // below the node's 5 s, so no request lands on a closing socket
-      });
+      pool = new BenchConnectionPool(
+        port,
+        this.connectionsPerPort,
+        requestTimeoutMs,
+        queueLengthMax,
+      );
       this.pools.set(port, pool);
     }
-    const answer = await pool.request({ method, path, headers, body });
-    await answer.body.dump();
-    const context = answer.headers["x-neverstop-context"];
-    return {
-      status: answer.statusCode,
-      context: typeof context === "string" ? context : undefined,
-    };
+    return pool.request(method, path, body, headers);
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+  close(): void {
+    for (const pool of this.pools.values()) pool.close();
   }
 }
 
@@ -137,9 +135,7 @@ class Client {
         port,
         "PUT",
         keyPath("bench", key),
-        context === undefined
-          ? { "content-type": "application/json" }
-          : { "content-type": "application/json", "x-neverstop-context": context },
+        context === undefined ? {} : { "x-neverstop-context": context },
         JSON.stringify({ client: this.id, n: this.counter }),
       );
       if (answer.context !== undefined) this.contexts.set(key, answer.context);
@@ -493,7 +489,7 @@ async function main(): Promise<void> {
         clients,
         phaseMs,
         mix: "50% put / 50% get",
-        client: "undici Pool, keep-alive",
+        client: "bench-client.ts (undici dispatch), keep-alive",
         nodeProgram,
         generatorPriority,
       },
@@ -558,7 +554,7 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result, null, 2));
   } finally {
-    await pools.close();
+    pools.close();
     echo.stop();
   }
 }
