@@ -32,7 +32,7 @@
 // (cpu-profile.ts), after the warm-up. Profiling slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -305,10 +305,11 @@ const repositoryRoot = new URL("../../../", import.meta.url).pathname;
 
 /** The skeleton's program, compiled as the nodes are (see `nodeProgram`), so that the ceiling
  * and the cluster pay the same for their shared code. */
-async function skeletonProgram(): Promise<string[]> {
+async function skeletonProgram(): Promise<{ args: string[]; folder?: string }> {
   const source = `${repositoryRoot}cluster/runtime/real/skeleton-node.ts`;
-  if (nodeProgram !== "compiled") return [`${repositoryRoot}bin/run-ts.js`, source];
-  const outfile = join(mkdtempSync(join(os.tmpdir(), "neverstop-skeleton-")), "skeleton-node.mjs");
+  if (nodeProgram !== "compiled") return { args: [`${repositoryRoot}bin/run-ts.js`, source] };
+  const folder = mkdtempSync(join(os.tmpdir(), "neverstop-skeleton-"));
+  const outfile = join(folder, "skeleton-node.mjs");
   await build({
     entryPoints: [source],
     outfile,
@@ -319,7 +320,7 @@ async function skeletonProgram(): Promise<string[]> {
     packages: "external",
     logLevel: "warning",
   });
-  return [outfile];
+  return { args: [outfile], folder };
 }
 
 /** Three skeleton nodes (skeleton-node.ts) on free ports, each answering once it listens. */
@@ -333,12 +334,13 @@ async function startSkeleton(): Promise<{ ports: number[]; pids: number[]; stop(
   const children = ids.map((id, index) =>
     spawn(
       process.execPath,
-      [...program, JSON.stringify({ id, httpPort: ports[index]!.httpPort, peers })],
+      [...program.args, JSON.stringify({ id, httpPort: ports[index]!.httpPort, peers })],
       { stdio: ["ignore", "pipe", "inherit"] },
     ),
   );
   const stop = () => {
     for (const child of children) child.kill("SIGKILL");
+    if (program.folder !== undefined) rmSync(program.folder, { recursive: true, force: true });
   };
   try {
     await Promise.all(
