@@ -30,4 +30,18 @@ describe("PairMemo", () => {
     memo.clear();
     expect(memo.get(1, "a")).toBeUndefined();
   });
+
+  it("finds what was set under an outer it had just missed, and keeps outers apart as they alternate", () => {
+    const memo = new PairMemo<string, number>(10);
+    expect(memo.get("b", "k")).toBeUndefined(); // remembers that "b" has no inner map yet
+    memo.set("b", "k", 1);
+    expect(memo.get("b", "k")).toBe(1);
+    memo.set("c", "k", 2);
+    expect(memo.get("b", "k")).toBe(1);
+    expect(memo.get("c", "k")).toBe(2);
+    memo.clear();
+    memo.set("c", "j", 3);
+    expect(memo.get("c", "k")).toBeUndefined(); // not the inner map from before the clear
+    expect(memo.get("c", "j")).toBe(3);
+  });
 });

@@ -14,19 +14,25 @@
 export class PairMemo<Outer, Value> {
   private readonly byOuter = new Map<Outer, Map<string, Value>>();
   private size = 0;
+  /** The outer key asked for last and its inner map: the outer half of nearly every pair is the
+   * same from one call to the next (one bucket, one partition count, one N), so most look-ups
+   * skip a step. `lastInners` is undefined until `lastOuter` has an inner map. */
+  private lastOuter: Outer | undefined = undefined;
+  private lastInners: Map<string, Value> | undefined = undefined;
 
   constructor(private readonly sizeMax: number) {}
 
   get(outer: Outer, inner: string): Value | undefined {
-    return this.byOuter.get(outer)?.get(inner);
+    return this.innersOf(outer)?.get(inner);
   }
 
   set(outer: Outer, inner: string, value: Value): void {
     if (this.size >= this.sizeMax) this.clear();
-    let inners = this.byOuter.get(outer);
+    let inners = this.innersOf(outer);
     if (inners === undefined) {
       inners = new Map();
       this.byOuter.set(outer, inners);
+      this.lastInners = inners;
     }
     inners.set(inner, value);
     this.size += 1;
@@ -35,5 +41,15 @@ export class PairMemo<Outer, Value> {
   clear(): void {
     this.byOuter.clear();
     this.size = 0;
+    this.lastOuter = undefined;
+    this.lastInners = undefined;
+  }
+
+  private innersOf(outer: Outer): Map<string, Value> | undefined {
+    if (outer !== this.lastOuter || this.lastInners === undefined) {
+      this.lastOuter = outer;
+      this.lastInners = this.byOuter.get(outer);
+    }
+    return this.lastInners;
   }
 }
