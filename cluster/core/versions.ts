@@ -291,6 +291,11 @@ export function merge(
   }
   const result = built(a, b, { mode: "causal", clock, siblings: mergeSiblings(a, b) });
   assertObject(result);
+  // A new list is sealed like a write's (sealedInOrder); one that built() threw away is not
+  // worth freezing. Siblings of frozen lists are frozen, and a merge keeps only theirs.
+  if (result !== a && result !== b) {
+    sealedInOrder(result.siblings, Object.isFrozen(a.siblings) && Object.isFrozen(b.siblings));
+  }
   return result;
 }
 
@@ -374,7 +379,7 @@ function mergeSiblings(a: VersionedObject, b: VersionedObject): Sibling[] {
       j += 1;
     }
   }
-  return sealedInOrder(survivors, Object.isFrozen(left) && Object.isFrozen(right));
+  return survivors;
 }
 
 /** Same version on both sides (read repair skips replicas for which this holds). */
