@@ -11,6 +11,10 @@
 // read, then write with the context of that read, so a write supersedes what it saw and keys
 // keep about one sibling; its messages/s is the simulator's cost per message without the
 // siblings' cost on top.
+//
+// `npm run bench:sim` runs this file compiled (scripts/run-compiled.js), as `neverstop sim` and
+// the course site run the simulator; `program` in the JSON says which. Run through tsx
+// (`node bin/run-ts.js cluster/runtime/sim/bench-sim.ts`) it also measures tsx's helpers.
 
 import os from "node:os";
 import { performance } from "node:perf_hooks";
@@ -131,6 +135,7 @@ const busy = run(2, 20_000, 10, 1);
 const withContexts = contextRun(2, 20_000, 10, 1);
 const result = {
   benchmark: "sim",
+  program: process.env["NEVERSTOP_PROGRAM"] === "compiled" ? "compiled" : "sources (tsx)",
   cluster: { nodes: 5, n: 3, r: 2, w: 2 },
   steadyRun: {
     simulatedSeconds: 60,
