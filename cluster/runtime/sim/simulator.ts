@@ -315,10 +315,7 @@ export class Simulation {
 
   // --- internals --------------------------------------------------------------------------
 
-  /** Ends a client request, once. (A method, not a function declared in request(): tsx, which
-   * runs the benchmarks, names every named function made at run time with a property
-   * definition, which cost 2% of the simulator's time.) */
-  /** @internal Ends a client request, once (ClientTimeout and ClientAnswer call it too). */
+  /** @internal Ends a client request, once (its ClientEvents call it). */
   finishCall(call: ClientCall, outcome: ClientOutcome): void {
     if (call.finished) return;
     call.finished = true;
