@@ -29,12 +29,15 @@
 //
 // BENCH_PROFILE_DIR=/tmp/p profiles every node (--cpu-prof) and adds the summary to the JSON:
 // the functions with the most self time and the share of each part of the program
-// (cpu-profile.ts), after the warm-up. Profiling slows the nodes: read shares, not speed.
+// (cpu-profile.ts), after the warm-up. The skeleton's nodes are profiled during their peak the
+// same way (skeleton.profile), so the ceiling's costs can be read beside the node's. Profiling
+// slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { BenchConnectionPool, type BenchAnswer } from "./bench-client.ts";
 import { randomFreePorts, startLocalCluster } from "./cluster.ts";
@@ -42,6 +45,7 @@ import {
   processCpuMs,
   readMainThreadProfiles,
   summarizeProfiles,
+  type CpuProfile,
   type ProfileSummary,
 } from "./cpu-profile.ts";
 import { build } from "esbuild";
@@ -57,6 +61,8 @@ const settledWithin = 0.1;
 const keysPerClient = 50;
 /** A request that takes longer has failed (the generator's pools; the nodes answer in far less). */
 const requestTimeoutMs = 30_000;
+/** How long the skeleton's profiles may take to be written after their phase (BENCH_PROFILE_DIR). */
+const profileWaitMaxMs = 5_000;
 /** Requests that may wait for a connection per port: more than the open loop ever has in flight. */
 const queueLengthMax = 10_000;
 const sync = (process.env["BENCH_SYNC"] ?? "interval") as "always" | "interval" | "never";
@@ -324,18 +330,42 @@ async function skeletonProgram(): Promise<{ args: string[]; folder?: string }> {
 }
 
 /** Three skeleton nodes (skeleton-node.ts) on free ports, each answering once it listens. */
-async function startSkeleton(): Promise<{ ports: number[]; pids: number[]; stop(): void }> {
+async function startSkeleton(): Promise<{
+  ports: number[];
+  pids: number[];
+  /** Where its nodes write their peak's profiles (BENCH_PROFILE_DIR), if they are profiled. */
+  profileFolder: string | undefined;
+  stop(): void;
+}> {
   const program = await skeletonProgram();
   const ports = await randomFreePorts(3);
   const ids = ["n1", "n2", "n3"];
   const peers = Object.fromEntries(
     ids.map((id, index) => [id, { host: "127.0.0.1", port: ports[index]!.peerPort }]),
   );
+  // With BENCH_PROFILE_DIR, each skeleton node can profile its peak phase on SIGUSR2
+  // (scripts/profile-on-signal.js), so that the ceiling's profile sits beside the cluster's.
+  const profileFolder =
+    profileDir === undefined ? undefined : `${profileDir}/skeleton-${Date.now()}`;
+  const preload =
+    profileFolder === undefined
+      ? []
+      : ["--import", pathToFileURL(`${repositoryRoot}scripts/profile-on-signal.js`).href];
   const children = ids.map((id, index) =>
     spawn(
       process.execPath,
-      [...program.args, JSON.stringify({ id, httpPort: ports[index]!.httpPort, peers })],
-      { stdio: ["ignore", "pipe", "inherit"] },
+      [
+        ...preload,
+        ...program.args,
+        JSON.stringify({ id, httpPort: ports[index]!.httpPort, peers }),
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+        env:
+          profileFolder === undefined
+            ? process.env
+            : { ...process.env, NEVERSTOP_PROFILE_DIR: profileFolder },
+      },
     ),
   );
   const stop = () => {
@@ -359,8 +389,22 @@ async function startSkeleton(): Promise<{ ports: number[]; pids: number[]; stop(
   return {
     ports: ports.map((port) => port.httpPort),
     pids: children.map((child) => child.pid!),
+    profileFolder,
     stop,
   };
+}
+
+/** Profiles of `pids` that profile-on-signal.js writes in `folder` after its second SIGUSR2:
+ * written asynchronously, so waited for (a few seconds at most). */
+async function phaseProfiles(folder: string, pids: number[]): Promise<CpuProfile[]> {
+  const files = pids.map((pid) => join(folder, `phase.${pid}.0.001.cpuprofile`));
+  const deadline = Date.now() + profileWaitMaxMs;
+  while (!files.every((file) => existsSync(file)) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return files
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, "utf8")) as CpuProfile);
 }
 
 /** The skeleton's peak: warm-up, then the same closed loop as the cluster's. */
@@ -371,10 +415,20 @@ async function runSkeleton(pools: Pools) {
     const target: Target = { kind: "cluster", ports: skeleton.ports };
     const loopClients = makeClients(pools);
     const warm = await warmUp(target, loopClients, skeleton.pids);
+    const signal = () => {
+      if (skeleton.profileFolder === undefined) return;
+      for (const pid of skeleton.pids) process.kill(pid, "SIGUSR2");
+    };
+    signal(); // starts each skeleton node's profiler
     const cpuBefore = cpuMsOf(skeleton.pids);
     const peak = summarize(await closedLoop(target, phaseMs, loopClients), phaseMs);
     const cpuMsPerOp = perOperation(cpuBefore, cpuMsOf(skeleton.pids), peak.requests);
-    return { warmUp: warm, peak, cpuMsPerOp };
+    signal(); // stops them and writes the profiles
+    const profile =
+      skeleton.profileFolder === undefined
+        ? undefined
+        : summarizeProfiles(await phaseProfiles(skeleton.profileFolder, skeleton.pids), 15);
+    return { warmUp: warm, peak, cpuMsPerOp, ...(profile === undefined ? {} : { profile }) };
   } finally {
     setGeneratorPriority(0);
     skeleton.stop();
@@ -531,6 +585,7 @@ async function main(): Promise<void> {
               ratioSkeletonToEcho: skeletonRatio,
               ratioClusterToSkeleton:
                 Math.round((main.peak.opsPerSecond / skeleton.peak.opsPerSecond) * 1000) / 1000,
+              ...(skeleton.profile === undefined ? {} : { profile: skeleton.profile }),
             },
       ...(main.profile === undefined ? {} : { profile: main.profile }),
       syncAlways:
