@@ -556,14 +556,30 @@ const siblingDigests = new WeakMap<Sibling, [number, number]>();
 export function encodeVersion(object: VersionedObject): string {
   const known = versionTexts.get(object);
   if (known !== undefined) return known;
+  let text: string;
+  const first = object.siblings[0];
+  if (first === undefined || !siblingTexts.has(first)) {
+    // None encoded before, as in a version a real node has just parsed from a peer's message:
+    // then one native call makes the siblings' text (each sibling as siblingText would), and
+    // remembering each one's text would only cost (the next message brings new objects).
+    // Sibling texts pay where versions share siblings: the simulator, a coordinator's writes.
+    const mode = JSON.stringify(object.mode);
+    const siblings = JSON.stringify(object.siblings);
+    text = `{"mode":${mode},"clock":${clockJson(object.clock)},"siblings":${siblings}}`;
+  } else {
+    text = textFromParts(object);
+  }
+  if (Object.isFrozen(object)) versionTexts.set(object, text);
+  return text;
+}
+
+function textFromParts(object: VersionedObject): string {
   let text = `{"mode":${JSON.stringify(object.mode)},"clock":${clockJson(object.clock)},"siblings":[`;
   for (let index = 0; index < object.siblings.length; index += 1) {
     const encoded = siblingText(object.siblings[index]!);
     text += index === 0 ? encoded : `,${encoded}`;
   }
-  text += "]}";
-  if (Object.isFrozen(object)) versionTexts.set(object, text);
-  return text;
+  return `${text}]}`;
 }
 
 /**
