@@ -16,8 +16,12 @@
 // the course site run the simulator; `program` in the JSON says which. Run through tsx
 // (`node bin/run-ts.js cluster/runtime/sim/bench-sim.ts`) it also measures tsx's helpers.
 
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import os from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { summarizeProfiles, type CpuProfile } from "../real/cpu-profile.ts";
 import { DynamoNode } from "../../core/node.ts";
 import { Random } from "./random.ts";
 import { Simulation } from "./simulator.ts";
@@ -127,12 +131,45 @@ function contextRun(seed: number, simulatedMs: number, clients: number, thinkMs:
   return timed(sim, simulatedMs, () => operations);
 }
 
+/**
+ * With BENCH_PROFILE_DIR, the throughput and context runs are profiled (V8's sampling profiler,
+ * through the inspector, in this process) and the JSON gets each one's top functions by self
+ * time (cpu-profile.ts); the raw .cpuprofile files are written to that folder. Profiling slows
+ * the runs: read the shares, not the speed.
+ */
+const profileDir = process.env["BENCH_PROFILE_DIR"];
+
+async function profiled<T>(name: string, work: () => T): Promise<{ result: T; profile?: unknown }> {
+  if (profileDir === undefined) return { result: work() };
+  const session = new Session();
+  session.connect();
+  // The in-process inspector answers each call before post() returns.
+  session.post("Profiler.enable");
+  session.post("Profiler.start");
+  // Run from a callback of its own: under the module's top-level code, every sample would
+  // count as start-up (cpu-profile.ts sets apart samples taken inside the module loader).
+  const result = await new Promise<T>((resolve) => setImmediate(() => resolve(work())));
+  let profile: CpuProfile | undefined;
+  session.post("Profiler.stop", (error, answer) => {
+    if (error === null) profile = answer.profile as CpuProfile;
+  });
+  session.disconnect();
+  if (profile === undefined) return { result };
+  mkdirSync(profileDir, { recursive: true });
+  writeFileSync(join(profileDir, `sim-${name}.cpuprofile`), JSON.stringify(profile));
+  return { result, profile: summarizeProfiles([profile], 15) };
+}
+
 const loadAverageAtStart = os.loadavg()[0];
 run(0, 2_000, 10, 5); // warm up the JIT
 contextRun(0, 2_000, 10, 5);
 const steady = run(1, 60_000, 10, 20);
-const busy = run(2, 20_000, 10, 1);
-const withContexts = contextRun(2, 20_000, 10, 1);
+const { result: busy, profile: busyProfile } = await profiled("throughput", () =>
+  run(2, 20_000, 10, 1),
+);
+const { result: withContexts, profile: contextProfile } = await profiled("context", () =>
+  contextRun(2, 20_000, 10, 1),
+);
 const result = {
   benchmark: "sim",
   program: process.env["NEVERSTOP_PROGRAM"] === "compiled" ? "compiled" : "sources (tsx)",
@@ -157,6 +194,7 @@ const result = {
     targetDeliveredMessagesPerSecondMin: 200_000,
     targetMet: busy.delivered / (busy.wallMs / 1000) >= 200_000,
     targetMetPerCpuSecond: busy.delivered / (busy.cpuMs / 1000) >= 200_000,
+    ...(busyProfile === undefined ? {} : { profile: busyProfile }),
   },
   contextRun: {
     about: "get, then put with that get's context (read-modify-write), 10 clients, 20 s simulated",
@@ -170,6 +208,7 @@ const result = {
     targetDeliveredMessagesPerSecondMin: 200_000,
     targetMet: withContexts.delivered / (withContexts.wallMs / 1000) >= 200_000,
     targetMetPerCpuSecond: withContexts.delivered / (withContexts.cpuMs / 1000) >= 200_000,
+    ...(contextProfile === undefined ? {} : { profile: contextProfile }),
   },
   // Three sessions share two cores here: a run's wall time includes waiting for a core, its
   // CPU time does not (but counts the garbage collector's helper threads too). Both are
