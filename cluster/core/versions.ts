@@ -151,24 +151,6 @@ function isSorted(siblings: Sibling[]): boolean {
 const sortedSiblingLists = new WeakSet<Sibling[]>();
 
 /**
- * Freezes `list`, just built in dot order, and remembers it as sorted, when `made` says every
- * sibling in it is frozen already: otherwise a new version's list was checked once more, sibling
- * by sibling, as soon as it was stored (encodedVersionBytes, then every merge), a fifth of what
- * counting a replica write's bytes cost under blind writes. A list found frozen is one
- * freezeJson froze, and it freezes every sibling before their list, so a caller knows its
- * siblings are frozen from their lists alone. If not, the list is left as it is, to be frozen
- * with its version (freezeJson skips a list that is frozen already, so freezing it here with a
- * sibling still open would leave that sibling open).
- */
-function sealedInOrder(list: Sibling[], siblingsFrozen: boolean): Sibling[] {
-  if (siblingsFrozen && list.length > 1) {
-    Object.freeze(list);
-    sortedSiblingLists.add(list);
-  }
-  return list;
-}
-
-/**
  * The siblings a causal write keeps, in dot order: those `context` has not seen, and the new
  * one. Siblings are kept sorted, so the new one is put in its place on the way rather than
  * sorting the lot afterwards (under blind writes a key holds a dozen siblings or more).
@@ -194,11 +176,7 @@ function survivorsWith(siblings: Sibling[], context: VersionVector, written: Sib
     survivors.push(sibling);
   }
   if (!placed) survivors.push(written);
-  // The new sibling is frozen here rather than with its version a moment later (save), so that
-  // the list can be sealed: it holds that sibling and those of a frozen list.
-  const siblingsFrozen = Object.isFrozen(siblings);
-  if (siblingsFrozen) freezeJson(written);
-  return sealedInOrder(survivors, siblingsFrozen);
+  return survivors;
 }
 
 function isEmptyClock(clock: VersionVector): boolean {
@@ -291,11 +269,6 @@ export function merge(
   }
   const result = built(a, b, { mode: "causal", clock, siblings: mergeSiblings(a, b) });
   assertObject(result);
-  // A new list is sealed like a write's (sealedInOrder); one that built() threw away is not
-  // worth freezing. Siblings of frozen lists are frozen, and a merge keeps only theirs.
-  if (result !== a && result !== b) {
-    sealedInOrder(result.siblings, Object.isFrozen(a.siblings) && Object.isFrozen(b.siblings));
-  }
   return result;
 }
 
