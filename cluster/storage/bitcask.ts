@@ -107,7 +107,17 @@ interface KeyDirectoryEntry {
   /** Where the record starts in its file. */
   offset: number;
   recordBytes: number;
+  /** What revision(key) answers: a number no other entry of any store in this process had. */
+  revision: number;
 }
+
+/**
+ * Revisions handed out by every store in this process, counting up: an entry made by a write, a
+ * merge that moved the record or a reopen that rebuilt the key directory never repeats the
+ * revision of an earlier one, even one of another store or an earlier opening of this folder.
+ * A double counts exactly far past what any process writes (2^53).
+ */
+let nextRevision = 1;
 
 interface DataFile {
   id: number;
@@ -225,6 +235,17 @@ export class BitcaskStore implements KeyValueStore {
   keys(): string[] {
     this.assertOpen();
     return [...this.keyDirectory.keys()];
+  }
+
+  /**
+   * The key directory entry's revision (store.ts says what it promises), undefined when the key
+   * is absent. A lookup in memory, no read: a caller that kept the value it read or wrote along
+   * with this number need not read the record back while the number stays the same. Not checked
+   * against the key's rules (the directory only holds valid keys, so an invalid one is absent).
+   */
+  revision(key: string): number | undefined {
+    this.assertOpen();
+    return this.keyDirectory.get(key)?.revision;
   }
 
   sync(): void {
@@ -407,7 +428,7 @@ export class BitcaskStore implements KeyValueStore {
     const hint = readHint(filePath, bytes);
     if (hint !== undefined) {
       hint.forEach((key, recordOffset, recordBytes, kind) => {
-        if (kind === "put") this.applyPut(key, { fileId: id, offset: recordOffset, recordBytes });
+        if (kind === "put") this.applyPut(key, id, recordOffset, recordBytes);
         else this.applyDeletion(key);
       });
       builder?.addEntries(hint.entries, hint.entryCount);
@@ -446,7 +467,7 @@ export class BitcaskStore implements KeyValueStore {
       if (check.ok) {
         const key = decodeKey(bytes, offset, check.header);
         const recordBytes = check.header.recordBytes;
-        if (check.header.kind === "put") this.applyPut(key, { fileId: id, offset, recordBytes });
+        if (check.header.kind === "put") this.applyPut(key, id, offset, recordBytes);
         else this.applyDeletion(key);
         builder?.addRecord(bytes, offset, offset, recordBytes);
         offset += recordBytes;
@@ -483,16 +504,17 @@ export class BitcaskStore implements KeyValueStore {
       );
     }
     const { fileId, offset } = this.append(record);
-    if (kind === "put") this.applyPut(key, { fileId, offset, recordBytes: record.length });
+    if (kind === "put") this.applyPut(key, fileId, offset, record.length);
     else this.applyDeletion(key);
     this.syncAfterWrite();
   }
 
-  private applyPut(key: string, entry: KeyDirectoryEntry): void {
+  /** Points `key` at the put record at (fileId, offset), under a new revision. */
+  private applyPut(key: string, fileId: number, offset: number, recordBytes: number): void {
     const previous = this.keyDirectory.get(key);
     if (previous !== undefined) this.liveBytes -= previous.recordBytes;
-    this.keyDirectory.set(key, entry);
-    this.liveBytes += entry.recordBytes;
+    this.keyDirectory.set(key, { fileId, offset, recordBytes, revision: nextRevision++ });
+    this.liveBytes += recordBytes;
   }
 
   private applyDeletion(key: string): void {
@@ -683,10 +705,13 @@ export class BitcaskStore implements KeyValueStore {
         const hint = current.file.hint!;
         hint.builder.addRecord(record, 0, current.file.bytes, record.length);
         hint.dataCrc = continueChecksum(record, hint.dataCrc);
+        // A new revision although the value is the same: the record moved, and a revision
+        // names a record, so a reader that kept the old one reads the moved one once.
         keyDirectory.set(key, {
           fileId: current.file.id,
           offset: current.file.bytes,
           recordBytes: record.length,
+          revision: nextRevision++,
         });
         current.file.bytes += record.length;
       }

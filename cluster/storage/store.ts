@@ -43,6 +43,17 @@ export interface KeyValueStore {
   delete(key: string): void;
   /** Every live key, in no promised order (callers that need an order sort). */
   keys(): string[];
+  /**
+   * Optional, and cheap (no read from disk): an opaque number naming the record `key` has now,
+   * undefined when the key is absent. It changes whenever that could be a different record: a
+   * put (even of the same value), a deletion, a merge that moves the record, a reopen of the
+   * store; reading never changes it. A caller that keeps what it last read or wrote for a key
+   * along with this number may use it again, unread, while the number stays the same.
+   *
+   *   store.put("k", text); const kept = { revision: store.revision!("k"), text };
+   *   store.revision!("k") === kept.revision  // nothing wrote "k" since: `text` is still its value
+   */
+  revision?(key: string): number | undefined;
   /** Forces everything written so far to stable storage. */
   sync(): void;
   /** Rewrites the live records into fresh files and drops dead ones. */
