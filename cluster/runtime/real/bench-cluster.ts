@@ -34,7 +34,7 @@
 // slows the nodes: read shares, not speed.
 
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -45,6 +45,8 @@ import {
   processCpuMs,
   readMainThreadProfiles,
   summarizeProfiles,
+  phaseProfileFile,
+  readPhaseProfile,
   type CpuProfile,
   type ProfileSummary,
 } from "./cpu-profile.ts";
@@ -397,14 +399,11 @@ async function startSkeleton(): Promise<{
 /** Profiles of `pids` that profile-on-signal.js writes in `folder` after its second SIGUSR2:
  * written asynchronously, so waited for (a few seconds at most). */
 async function phaseProfiles(folder: string, pids: number[]): Promise<CpuProfile[]> {
-  const files = pids.map((pid) => join(folder, `phase.${pid}.0.001.cpuprofile`));
   const deadline = Date.now() + profileWaitMaxMs;
-  while (!files.every((file) => existsSync(file)) && Date.now() < deadline) {
+  while (!pids.every((pid) => existsSync(phaseProfileFile(folder, pid))) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return files
-    .filter((file) => existsSync(file))
-    .map((file) => JSON.parse(readFileSync(file, "utf8")) as CpuProfile);
+  return pids.flatMap((pid) => readPhaseProfile(folder, pid));
 }
 
 /** The skeleton's peak: warm-up, then the same closed loop as the cluster's. */

@@ -71,7 +71,7 @@
 // adds their top functions to the JSON (scripts/profile-on-signal.js, cpu-profile.ts).
 
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -83,7 +83,7 @@ import { startLocalCluster, type LocalCluster } from "./cluster.ts";
 process.env["NEVERSTOP_NODE_PROGRAM"] ||= "compiled";
 import { BenchConnectionPool } from "./bench-client.ts";
 import { defaultLoadRegulatorLimits, type LoadRegulatorLimits } from "./load-regulator.ts";
-import { processCpuMs, summarizeProfiles, type CpuProfile } from "./cpu-profile.ts";
+import { processCpuMs, readPhaseProfile, summarizeProfiles } from "./cpu-profile.ts";
 import { setGeneratorPriority } from "./generator-priority.ts";
 import { httpCall, keyPath, metricValue } from "./test-support.ts";
 
@@ -412,10 +412,7 @@ function profileSignal(cluster: LocalCluster): void {
 /** The overload phase's profiles, the generator apart from the nodes (cpu-profile.ts). */
 function profileSummaries(cluster: LocalCluster) {
   if (profileDir === undefined) return undefined;
-  const read = (pid: number | undefined) => {
-    const file = join(profileDir, `phase.${pid}.0.001.cpuprofile`);
-    return existsSync(file) ? [JSON.parse(readFileSync(file, "utf8")) as CpuProfile] : [];
-  };
+  const read = (pid: number | undefined) => readPhaseProfile(profileDir, pid);
   return {
     generator: summarizeProfiles(read(process.pid), 10),
     nodes: summarizeProfiles(

@@ -16,7 +16,7 @@
 // `npm run bench:cluster` with BENCH_PROFILE_DIR=/tmp/p profiles every node this way and prints
 // the summary in its JSON (issue 13's notes quote it before and after each change).
 
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 interface CallFrame {
@@ -165,4 +165,16 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The profile scripts/profile-on-signal.js writes for process `pid` in `folder` after its
+ * second SIGUSR2 (the name readMainThreadProfiles reads too). */
+export function phaseProfileFile(folder: string, pid: number | undefined): string {
+  return join(folder, `phase.${pid}.0.001.cpuprofile`);
+}
+
+/** That profile, or none when it was not written (the process exited first, say). */
+export function readPhaseProfile(folder: string, pid: number | undefined): CpuProfile[] {
+  const file = phaseProfileFile(folder, pid);
+  return existsSync(file) ? [JSON.parse(readFileSync(file, "utf8")) as CpuProfile] : [];
 }
