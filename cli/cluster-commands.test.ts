@@ -7,6 +7,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { proxyPorts, toxiproxyPortOf } from "../chaos/nemesis/topology.ts";
 import { portIsFree } from "../cluster/runtime/real/cluster.ts";
 
 const cli = new URL("../bin/neverstop.js", import.meta.url).pathname;
@@ -21,11 +22,16 @@ function neverstop(...args: string[]): Promise<{ code: number; stdout: string; s
   });
 }
 
-/** A base port whose two nodes' HTTP and peer ports are all free right now. */
+const layoutOf = (basePort: number) => ({ basePort, nodeCount: 2 });
+
+/** A base port whose two nodes' HTTP and peer ports, Toxiproxy API and proxies are all free
+ * right now, every one below the kernel's ephemeral range (32768 up), where another program's
+ * outgoing connection could take a port between this check and `up`. */
 async function freeBasePort(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 10_000);
-    const ports = [base + 1, base + 2, base + 1001, base + 1002];
+    const base = 20_000 + Math.floor(Math.random() * 8_000);
+    const ports = [base + 1, base + 2, base + 1001, base + 1002, toxiproxyPortOf(layoutOf(base))];
+    ports.push(...proxyPorts(layoutOf(base)).map(({ port }) => port));
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }
 }

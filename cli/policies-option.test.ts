@@ -132,10 +132,11 @@ describe("test --backend local --policies", () => {
   }, 120_000);
 });
 
-/** A base port whose two nodes' HTTP and peer ports are all free right now. */
+/** A base port whose two nodes' HTTP and peer ports are all free right now, below the
+ * kernel's ephemeral range (32768 up). */
 async function freeBasePort(): Promise<number> {
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 10_000);
+    const base = 20_000 + Math.floor(Math.random() * 8_000);
     const ports = [base + 1, base + 2, base + 1001, base + 1002];
     if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
   }

@@ -18,6 +18,7 @@
 
 import { Toxiproxy } from "toxiproxy-node-client";
 import type { NodeId } from "../../cluster/core/types.ts";
+import { portIsFree } from "../../cluster/runtime/real/cluster.ts";
 import type { PeerAddress } from "../../cluster/runtime/real/transport.ts";
 
 export const toxiproxyPortOffset = 394;
@@ -141,8 +142,15 @@ export class LinkTopology {
         },
       ]);
     } catch (error) {
+      // toxiproxy-node-client reports only "status code 500", not the server's reason. The one
+      // a learner can act on is a port taken since `up` checked it (an outgoing connection of
+      // another program may hold it: ports from 32768 up are the kernel's ephemeral range).
+      const taken = listenPort !== 0 && !(await portIsFree(listenPort));
+      const reason = taken
+        ? `port ${listenPort} is already in use: stop what uses it or pick another --base-port`
+        : (error as Error).message;
       throw new Error(
-        `cannot create the proxy ${name} on 127.0.0.1:${listenPort} at ${this.toxiproxyUrl}: ${(error as Error).message}`,
+        `cannot create the proxy ${name} on 127.0.0.1:${listenPort} at ${this.toxiproxyUrl}: ${reason}`,
         { cause: error },
       );
     }

@@ -336,7 +336,7 @@ export class Proxy {
       listener.once("error", (error: NodeJS.ErrnoException) => {
         reject(
           new ProxyListenError(
-            `Proxy ${this.name} cannot listen on ${this.listen}: ${error.code ?? error.message}`,
+            `Proxy ${this.name} cannot listen on ${this.listen}: ${error.code === "EADDRINUSE" ? "EADDRINUSE (address already in use)" : (error.code ?? error.message)}`,
           ),
         );
       });
