@@ -7,8 +7,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { proxyPorts, toxiproxyPortOf } from "../chaos/nemesis/topology.ts";
-import { portIsFree } from "../cluster/runtime/real/cluster.ts";
+import { freeBasePort } from "../chaos/nemesis/test-support.ts";
 
 const cli = new URL("../bin/neverstop.js", import.meta.url).pathname;
 const dataDir = mkdtempSync(join(tmpdir(), "neverstop-cli-"));
@@ -22,20 +21,6 @@ function neverstop(...args: string[]): Promise<{ code: number; stdout: string; s
   });
 }
 
-const layoutOf = (basePort: number) => ({ basePort, nodeCount: 2 });
-
-/** A base port whose two nodes' HTTP and peer ports, Toxiproxy API and proxies are all free
- * right now, every one below the kernel's ephemeral range (32768 up), where another program's
- * outgoing connection could take a port between this check and `up`. */
-async function freeBasePort(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 8_000);
-    const ports = [base + 1, base + 2, base + 1001, base + 1002, toxiproxyPortOf(layoutOf(base))];
-    ports.push(...proxyPorts(layoutOf(base)).map(({ port }) => port));
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
-}
-
 afterAll(async () => {
   await neverstop("down", "--data-dir", dataDir);
   rmSync(dataDir, { recursive: true, force: true });
@@ -43,7 +28,7 @@ afterAll(async () => {
 
 describe("neverstop up, status, down", () => {
   it("starts a detached cluster, reports it, refuses a corrupt data file and stops it", async () => {
-    const base = await freeBasePort();
+    const base = await freeBasePort(2);
     const up = await neverstop(
       "up",
       "--nodes",
@@ -124,7 +109,7 @@ describe("neverstop up, status, down", () => {
   });
 
   it("says in one line that a port is in use or the data folder is missing", async () => {
-    const base = await freeBasePort();
+    const base = await freeBasePort(2);
     const blocker = net.createServer();
     await new Promise<void>((resolve) => blocker.listen(base + 1002, "127.0.0.1", resolve));
     try {

@@ -7,8 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { portIsFree } from "../cluster/runtime/real/cluster.ts";
-import { proxyPorts, toxiproxyPortOf } from "../chaos/nemesis/topology.ts";
+import { freeBasePort } from "../chaos/nemesis/test-support.ts";
 import { processExists } from "../chaos/nemesis/toxiproxy-process.ts";
 import type { ClusterRecord } from "./local-cluster.ts";
 
@@ -22,20 +21,6 @@ function neverstop(...args: string[]): Promise<{ code: number; stdout: string; s
       resolve({ code, stdout, stderr });
     });
   });
-}
-
-/** A base port whose nodes, proxies and Toxiproxy API ports are all free right now. */
-async function freeBasePort(nodeCount: number): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 8_000);
-    const layout = { basePort: base, nodeCount };
-    const ports = [
-      toxiproxyPortOf(layout),
-      ...proxyPorts(layout).map(({ port }) => port),
-      ...[...Array(nodeCount).keys()].flatMap((index) => [base + 1 + index, base + 1001 + index]),
-    ];
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
 }
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { Command } from "commander";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { staleBecause } from "../bin/entry.js";
 import { parseJsonLines } from "../chaos/harness/history-io.ts";
+import { freeBasePort } from "../chaos/nemesis/test-support.ts";
 import { portIsFree } from "../cluster/runtime/real/cluster.ts";
 import { registerHarnessCommands } from "./harness-commands.ts";
 
@@ -132,19 +133,9 @@ describe("test --backend local --policies", () => {
   }, 120_000);
 });
 
-/** A base port whose two nodes' HTTP and peer ports are all free right now, below the
- * kernel's ephemeral range (32768 up). */
-async function freeBasePort(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 8_000);
-    const ports = [base + 1, base + 2, base + 1001, base + 1002];
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) return base;
-  }
-}
-
 describe("up --policies", () => {
   it("starts compiled nodes that run the file's claim: GET /ring shows every partition on n1", async () => {
-    const base = await freeBasePort();
+    const base = await freeBasePort(2);
     const up = await run([
       cli,
       ...["up", "--nodes", "2", "--spare-nodes", "0", "--no-toxiproxy", "--detach"],
@@ -170,7 +161,7 @@ describe("up --policies", () => {
   });
 
   it("refuses a broken file in one line, exit 1, before any node starts", async () => {
-    const base = await freeBasePort();
+    const base = await freeBasePort(2);
     const up = await run([
       cli,
       ...["up", "--nodes", "2", "--spare-nodes", "0", "--no-toxiproxy", "--detach"],

@@ -16,11 +16,12 @@
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
+import { freeBasePort } from "../chaos/nemesis/test-support.ts";
+import { toxiproxyPortOf } from "../chaos/nemesis/topology.ts";
 
 const repositoryRoot = fileURLToPath(new URL("..", import.meta.url));
 const cli = join(repositoryRoot, "bin/neverstop.js");
@@ -115,31 +116,13 @@ function runLine(line: string): Promise<{ status: number | null; stdout: string;
 /** One README line may take this long (a grading on real processes, a cluster start). */
 const commandTimeoutMs = 120_000;
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose cluster ports (nodes, peers, proxies) and a Toxiproxy port are all free,
- * all of them below the kernel's ephemeral range (32768..60999 here): a port in that range, free
- * when checked, can become the local port of any program's outgoing connection before `up`
- * listens on it (a CI run failed so: the proxy client->n4 on 47904). */
+/** A layout for up to six nodes (a lab may join spares) whose every port is free now and below
+ * the kernel's ephemeral range, where a port free when checked can become the local port of
+ * any program's outgoing connection before `up` listens on it (a CI run failed so: the proxy
+ * client->n4 on 47904). */
 async function freeLayout(): Promise<{ basePort: number; toxiproxyPort: number }> {
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    // The highest port is basePort + 3606 (proxy n6->n6's slot): 29100 + 3606 < 32768.
-    const basePort = 20_000 + 100 * Math.floor(Math.random() * 92);
-    const ports = [basePort - 10];
-    for (let node = 1; node <= 6; node += 1) {
-      ports.push(basePort + node, basePort + 1_000 + node, basePort + 2_000 + node);
-      for (let peer = 1; peer <= 6; peer += 1) ports.push(basePort + 3_000 + 100 * node + peer);
-    }
-    const free = await Promise.all(ports.map(portFree));
-    if (free.every(Boolean)) return { basePort, toxiproxyPort: basePort - 10 };
-  }
-  throw new Error("no free port layout found");
+  const basePort = await freeBasePort(6);
+  return { basePort, toxiproxyPort: toxiproxyPortOf({ basePort, nodeCount: 6 }) };
 }
 
 const labFolders = readdirSync(join(repositoryRoot, "labs"))

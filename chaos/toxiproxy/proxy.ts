@@ -334,10 +334,12 @@ export class Proxy {
     );
     await new Promise<void>((resolve, reject) => {
       listener.once("error", (error: NodeJS.ErrnoException) => {
+        const reason =
+          error.code === "EADDRINUSE"
+            ? "EADDRINUSE (address already in use)"
+            : (error.code ?? error.message);
         reject(
-          new ProxyListenError(
-            `Proxy ${this.name} cannot listen on ${this.listen}: ${error.code === "EADDRINUSE" ? "EADDRINUSE (address already in use)" : (error.code ?? error.message)}`,
-          ),
+          new ProxyListenError(`Proxy ${this.name} cannot listen on ${this.listen}: ${reason}`),
         );
       });
       listener.listen(
